@@ -1,0 +1,15 @@
+export {
+  Event,
+  EventKind,
+  EventOutcome,
+  EventProcess,
+  EventProcessParent,
+  EventEndpoint,
+  EventNetwork,
+  EventContainer,
+  EventOrchestrator,
+  EventUser,
+  SealStatus,
+} from './schema.ts';
+export { createEvent } from './build.ts';
+export type { EventInput } from './build.ts';

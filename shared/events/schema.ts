@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { SeverityLabel, SeverityScore } from '../severity/index.ts';
+
+/**
+ * The one normalized event (ECS field names where ECS has them; ours under `sealwatch.*`).
+ * Everything that happens, at build time or at runtime, becomes one of these; the formatters in
+ * shared/outputs render it as CEF, LEEF, RFC 5424 or JSON. Values that an attacker controls
+ * (process names, args, paths, hostnames) are stored raw here and escaped only by the formatters.
+ */
+const Ip = z.string().describe('IPv4 or IPv6 address, as text');
+const Port = z.number().int().min(0).max(65535);
+
+export const EventUser = z.object({
+  id: z.string().optional().describe('numeric uid as text (ECS user.id)'),
+  name: z.string().optional().describe('user name from the container /etc/passwd, if known'),
+});
+
+export const EventProcessParent = z.object({
+  pid: z.number().int().nonnegative(),
+  executable: z.string().optional(),
+  name: z.string().optional(),
+  args: z.array(z.string()).optional(),
+});
+
+export const EventProcess = z.object({
+  pid: z.number().int().nonnegative(),
+  ppid: z.number().int().nonnegative().optional(),
+  executable: z.string().optional().describe('resolved /proc/<pid>/exe path (may end in " (deleted)")'),
+  name: z.string().optional().describe('program name: argv[0] basename, else comm'),
+  args: z.array(z.string()).optional().describe('argv, lossy-decoded as UTF-8'),
+  command_line: z.string().optional(),
+  working_directory: z.string().optional(),
+  user: EventUser.optional(),
+  group: EventUser.optional(),
+  hash: z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  start: z.string().optional().describe('ISO 8601 start time'),
+  parent: EventProcessParent.optional(),
+  exit_code: z.number().int().optional(),
+});
+
+export const EventEndpoint = z.object({
+  ip: Ip.optional(),
+  port: Port.optional(),
+  domain: z.string().optional(),
+});
+
+export const EventNetwork = z.object({
+  transport: z.enum(['tcp', 'udp']).optional(),
+  type: z.enum(['ipv4', 'ipv6']).optional(),
+  direction: z.enum(['ingress', 'egress', 'listening', 'internal', 'unknown']).optional(),
+});
+
+export const EventContainer = z.object({
+  id: z.string().optional(),
+  name: z.string().optional(),
+  image: z
+    .object({
+      name: z.string().optional(),
+      id: z.string().optional(),
+      digest: z.string().optional(),
+    })
+    .optional(),
+});
+
+export const EventOrchestrator = z.object({
+  namespace: z.string().optional(),
+  resource: z.object({ name: z.string().optional(), type: z.string().optional() }).optional(),
+  type: z.string().optional().describe('kubernetes, ecs, swarm, compose'),
+});
+
+export const EventOutcome = z.enum([
+  'observed',
+  'alerted',
+  'killed',
+  'kill_failed',
+  'dry_run',
+  'learned',
+  'sealed',
+  'verified',
+  'rejected',
+]);
+export type EventOutcome = z.infer<typeof EventOutcome>;
+
+export const SealStatus = z.enum(['verified', 'unsealed', 'invalid', 'unknown']);
+export type SealStatus = z.infer<typeof SealStatus>;
+
+export const EventKind = z.enum(['alert', 'event', 'metric', 'state']);
+
+export const Event = z.object({
+  '@timestamp': z.string().describe('ISO 8601 time the event happened, with milliseconds, UTC'),
+  event: z.object({
+    id: z.string().describe('unique id of this event (UUID)'),
+    kind: EventKind,
+    category: z
+      .array(z.string())
+      .describe('ECS categories: process, network, file, host, configuration, intrusion_detection'),
+    type: z.array(z.string()).describe('ECS types: start, end, connection, info, change, denied, allowed'),
+    action: z.string().describe('what happened, e.g. process-started, connection-opened, build-sealed'),
+    severity: SeverityScore.describe('0–10, CEF scale'),
+    outcome: z.enum(['success', 'failure', 'unknown']).optional(),
+    dataset: z.string().optional().describe('sealwatch.runtime, sealwatch.seal, sealwatch.audit'),
+  }),
+  rule: z
+    .object({
+      id: z.string(),
+      name: z.string(),
+      description: z.string().optional(),
+      category: z.string().optional(),
+      ruleset: z.string().optional().describe('builtin, profile or custom'),
+    })
+    .optional(),
+  message: z.string(),
+  process: EventProcess.optional(),
+  source: EventEndpoint.optional(),
+  destination: EventEndpoint.optional(),
+  network: EventNetwork.optional(),
+  file: z.object({ path: z.string(), name: z.string().optional() }).optional(),
+  container: EventContainer.optional(),
+  orchestrator: EventOrchestrator.optional(),
+  host: z.object({ name: z.string().optional() }).optional(),
+  sealwatch: z.object({
+    version: z.string().optional(),
+    run_id: z.string().optional().describe('id of the producing run; with seq, a de-duplication key'),
+    seq: z.number().int().nonnegative().optional().describe('per-run sequence number, set by the dispatcher'),
+    mode: z.enum(['learn', 'monitor', 'enforce', 'seal', 'verify', 'audit', 'test']).optional(),
+    outcome: EventOutcome.optional(),
+    severity: SeverityLabel.describe('label of event.severity'),
+    seal: z
+      .object({
+        status: SealStatus,
+        identity: z.string().optional(),
+        key_hint: z.string().optional(),
+      })
+      .optional(),
+    profile_id: z.string().optional(),
+    count: z.number().int().positive().optional().describe('number of identical alerts aggregated into this one'),
+    first_seen: z.string().optional(),
+    last_seen: z.string().optional(),
+    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  }),
+});
+export type Event = z.infer<typeof Event>;

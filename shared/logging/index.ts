@@ -1,0 +1,3 @@
+export { createLogger, silentLogger } from './logger.ts';
+export type { Logger, LoggerOptions, LogLevel } from './logger.ts';
+export { redact, redactString, REDACTED } from './redact.ts';

@@ -1,0 +1,2 @@
+export { parseOutputUrl, OutputFormat, OUTPUT_FORMATS } from './url.ts';
+export type { OutputSpec, OutputType, OutputQuery } from './url.ts';

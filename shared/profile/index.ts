@@ -1,0 +1,10 @@
+export {
+  Profile,
+  ProfileProcess,
+  ProfileListen,
+  ProfileEgress,
+  CustomRule,
+  profileRules,
+  profileSpec,
+  isValidCidr,
+} from './schema.ts';

@@ -1,0 +1,10 @@
+export {
+  SEVERITY_LABELS,
+  SEVERITY_FLOOR,
+  SEVERITY_SCORE,
+  SeverityLabel,
+  SeverityScore,
+  SeverityInput,
+  severityLabel,
+  toSeverityScore,
+} from './severity.ts';

@@ -1,0 +1,2 @@
+export { generateKeyPairFiles, keyHint } from './keys.ts';
+export type { KeyAlgorithm, KeyPairFiles } from './keys.ts';
