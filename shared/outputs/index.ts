@@ -1,2 +1,3 @@
 export { parseOutputUrl, OutputFormat, OUTPUT_FORMATS } from './url.ts';
 export type { OutputSpec, OutputType, OutputQuery } from './url.ts';
+export type { Sink, SinkStats, Dispatcher } from './types.ts';
