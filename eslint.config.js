@@ -1,5 +1,6 @@
 // Type-checked lint for the whole tree. The import boundaries below keep the architecture honest:
 // action/ (CI side) and sidecar/ (runtime side) share code only through shared/, and shared/ depends on neither.
+// audit/ depends only on shared/, and only cli/ depends on audit/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -31,9 +32,11 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
   },
-  boundary('action', ['sidecar', 'cli']),
-  boundary('sidecar', ['action', 'cli']),
-  boundary('shared', ['action', 'sidecar', 'cli']),
+  boundary('action', ['sidecar', 'cli', 'audit']),
+  boundary('sidecar', ['action', 'cli', 'audit']),
+  boundary('shared', ['action', 'sidecar', 'cli', 'audit']),
+  // audit/ (answers for auditors) reads seals and events through shared/ only; only cli/ imports it.
+  boundary('audit', ['action', 'sidecar', 'cli']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

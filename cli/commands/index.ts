@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
+import { registerAudit } from './audit.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerProfile } from './profile.ts';
 
 /** Every command, one register function each; a new command adds one line here. */
-export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [registerKeygen, registerProfile];
+export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
+  registerKeygen,
+  registerProfile,
+  registerAudit,
+];

@@ -1,0 +1,104 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { Event } from '../../shared/events/index.ts';
+
+/**
+ * Sorts a stream of events too large for memory: events are buffered up to `chunkSize`, each full
+ * buffer is sorted and spilled to a temporary JSONL file, and `sorted()` merges the files. Memory
+ * stays at about one chunk plus one line per spilled file, whatever the input size.
+ * The sort key is (group, time, id, file, line): total, so the output order is deterministic.
+ */
+export interface SortRecord {
+  group: string;
+  ms: number;
+  id: string;
+  fileIndex: number;
+  line: number;
+  event: Event;
+}
+
+type Row = [string, number, string, number, number, Event];
+
+function compare(a: Row, b: Row): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  if (a[1] !== b[1]) return a[1] - b[1];
+  if (a[2] !== b[2]) return a[2] < b[2] ? -1 : 1;
+  if (a[3] !== b[3]) return a[3] - b[3];
+  return a[4] - b[4];
+}
+
+async function writeAll(stream: WriteStream, rows: Row[]): Promise<void> {
+  for (const row of rows) {
+    if (!stream.write(`${JSON.stringify(row)}\n`)) await once(stream, 'drain');
+  }
+  stream.end();
+  await once(stream, 'finish');
+}
+
+export class ExternalSorter {
+  private buffer: Row[] = [];
+  private readonly chunks: string[] = [];
+  private dir: string | undefined;
+
+  constructor(private readonly chunkSize = 50_000) {}
+
+  async add(record: SortRecord): Promise<void> {
+    this.buffer.push([record.group, record.ms, record.event.event.id, record.fileIndex, record.line, record.event]);
+    if (this.buffer.length >= this.chunkSize) await this.spill();
+  }
+
+  private async spill(): Promise<void> {
+    this.dir ??= mkdtempSync(join(tmpdir(), 'sealwatch-audit-'));
+    const file = join(this.dir, `chunk-${this.chunks.length}.jsonl`);
+    const rows = this.buffer.sort(compare);
+    this.buffer = [];
+    await writeAll(createWriteStream(file), rows);
+    this.chunks.push(file);
+  }
+
+  /** Yields every record in order; the sorter is spent afterwards. */
+  async *sorted(): AsyncGenerator<SortRecord> {
+    try {
+      if (this.chunks.length === 0) {
+        const rows = this.buffer.sort(compare);
+        this.buffer = [];
+        for (const row of rows) yield toRecord(row);
+        return;
+      }
+      if (this.buffer.length > 0) await this.spill();
+      const readers = this.chunks.map((file) =>
+        createInterface({ input: createReadStream(file), crlfDelay: Infinity })[Symbol.asyncIterator](),
+      );
+      const heads: (Row | undefined)[] = await Promise.all(readers.map((r) => nextRow(r)));
+      for (;;) {
+        let best = -1;
+        for (let i = 0; i < heads.length; i++) {
+          const head = heads[i];
+          if (head !== undefined && (best < 0 || compare(head, heads[best]!) < 0)) best = i;
+        }
+        if (best < 0) break;
+        yield toRecord(heads[best]!);
+        heads[best] = await nextRow(readers[best]!);
+      }
+    } finally {
+      this.cleanup();
+    }
+  }
+
+  cleanup(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
+
+async function nextRow(reader: AsyncIterator<string>): Promise<Row | undefined> {
+  const next = await reader.next();
+  return next.done ? undefined : (JSON.parse(next.value) as Row);
+}
+
+function toRecord(row: Row): SortRecord {
+  return { group: row[0], ms: row[1], id: row[2], fileIndex: row[3], line: row[4], event: row[5] };
+}

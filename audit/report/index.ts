@@ -1,0 +1,15 @@
+export { runReport, RENDERERS } from './run-report.ts';
+export type { ReportRequest } from './run-report.ts';
+export { REPORT_FORMATS } from './renderer.ts';
+export type { ReportFormat, ReportRenderer } from './renderer.ts';
+export { resolveWindow, parseDuration, parseInstant, describeWindow } from './window.ts';
+export type { ReportWindow } from './window.ts';
+export { parseMinSeverity, matchesFilter, inWindow, describeFilter } from './filter.ts';
+export type { EventFilter } from './filter.ts';
+export { readEvents, parseEventLine, isGzipFile } from './read-events.ts';
+export type { InputStats, ReadEvent, ReadProgress } from './read-events.ts';
+export { SummaryBuilder } from './summary.ts';
+export type { ReportSummary, RuleSummary, DaySummary, SeverityCounts } from './summary.ts';
+export { escapeHtml, escapeMarkdown, csvField } from './escape.ts';
+export { CSV_COLUMNS } from './render-csv.ts';
+export { ExternalSorter } from './external-sort.ts';
