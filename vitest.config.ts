@@ -9,5 +9,6 @@ export default defineConfig({
     // Docker-backed suites share one engine: keep files parallel but bounded on a 2-core machine.
     maxWorkers: 2,
     pool: 'forks',
+    reporters: ['default', './test/harness/summary-reporter.ts'],
   },
 });
