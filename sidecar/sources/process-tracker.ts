@@ -1,0 +1,269 @@
+import type { Logger } from '../../shared/logging/index.ts';
+import type { HashCache } from './hash-cache.ts';
+import {
+  CLOCK_TICKS,
+  isWriteFlags,
+  parsePasswd,
+  programName,
+  socketInode,
+  type ProcFs,
+  type ProcStat,
+} from './proc/index.ts';
+import type { Scope } from './scope.ts';
+import type { FdKind, Observation, ParentInfo, ProcessInfo } from './types.ts';
+
+/**
+ * The incremental process scanner: lists /proc every tick, reads details only for new PIDs,
+ * notices exits, and counts PID gaps (PIDs allocated between two ticks that we never saw:
+ * processes that lived and died in between). Every `rescanMs` it re-reads the cheap parts of
+ * known processes (uid, TracerPid, open fds) to see uid changes, ptrace and files opened later.
+ * It also owns the socket-inode → PID map used by the socket source.
+ */
+export interface ProcessTrackerOptions {
+  proc: ProcFs;
+  scope: Scope;
+  hashes: HashCache;
+  logger: Logger;
+  /** Count PID gaps (meaningful only when we watch a whole PID namespace). */
+  countGaps: boolean;
+  rescanMs?: number;
+  /** Which open files become observations (default: regular paths outside /dev, /proc, /sys). */
+  fileFilter?: (path: string) => boolean;
+}
+
+export interface ProcessTracker {
+  tick(nowMs: number): Observation[];
+  processes(): ReadonlyMap<number, ProcessInfo>;
+  isWatched(pid: number): boolean;
+  socketOwner(inode: number): ProcessInfo | undefined;
+  /** Re-read every watched process's fds to map sockets (called when an unknown inode shows up). */
+  refreshSockets(): void;
+  readonly stats: { ticks: number; seen: number; gaps: number; skipped: number };
+}
+
+const defaultFileFilter = (path: string): boolean =>
+  path.startsWith('/') && !/^\/(dev|proc|sys)\//.test(path) && !path.startsWith('/memfd:');
+
+export function createProcessTracker(options: ProcessTrackerOptions): ProcessTracker {
+  const { proc, scope, hashes, logger } = options;
+  const rescanMs = options.rescanMs ?? 1000;
+  const fileFilter = options.fileFilter ?? defaultFileFilter;
+  const watched = new Map<number, ProcessInfo>();
+  /** PIDs seen and out of scope, with their start ticks (so a reused PID is looked at again). */
+  const ignored = new Map<number, number>();
+  const openFiles = new Map<number, Set<string>>();
+  const sockets = new Map<number, number>();
+  const users = new Map<string, Map<number, string>>();
+  let lastRescan = 0;
+  let maxNsPid = 0;
+  const stats = { ticks: 0, seen: 0, gaps: 0, skipped: 0 };
+  const isWatched = (pid: number): boolean => watched.has(pid);
+
+  const userName = (pid: number, uid: number): string | undefined => {
+    const st = proc.rootStat(pid, 'etc/passwd');
+    if (!st) return undefined;
+    const key = `${st.dev}:${st.ino}:${st.mtimeMs}`;
+    let table = users.get(key);
+    if (!table) {
+      table = parsePasswd(proc.readRootFile(pid, 'etc/passwd') ?? '');
+      if (users.size > 64) users.clear();
+      users.set(key, table);
+    }
+    return table.get(uid);
+  };
+
+  const fdKind = (target: string | undefined): FdKind => {
+    if (target === undefined) return 'none';
+    if (target.startsWith('socket:')) return 'socket';
+    if (target.startsWith('pipe:')) return 'pipe';
+    if (target === '/dev/null') return 'null';
+    if (/^\/dev\/(pts\/\d+|tty\w*|console)$/.test(target)) return 'tty';
+    if (target.startsWith('/')) return 'file';
+    return 'other';
+  };
+
+  const startIso = (ticks: number): string | undefined => {
+    const boot = proc.bootTimeMs();
+    return boot === undefined ? undefined : new Date(boot + (ticks * 1000) / CLOCK_TICKS).toISOString();
+  };
+
+  const readDetails = (stat: ProcStat): { info: ProcessInfo; fds: Map<number, string> } | undefined => {
+    const status = proc.status(stat.pid);
+    if (!status) return undefined;
+    const args = proc.cmdline(stat.pid) ?? [];
+    const rawExe = proc.exe(stat.pid);
+    const exeDeleted = rawExe?.endsWith(' (deleted)') ?? false;
+    const exe = exeDeleted ? rawExe?.slice(0, -' (deleted)'.length) : rawExe;
+    const exeMemfd = exe?.startsWith('/memfd:') ?? false;
+    const exeStat = exe === undefined ? undefined : proc.exeStat(stat.pid);
+    const fds = proc.fds(stat.pid);
+    const info: ProcessInfo = {
+      pid: stat.pid,
+      nsPid: status.nsPids[status.nsPids.length - 1] ?? stat.pid,
+      ppid: stat.ppid,
+      session: stat.session,
+      comm: stat.comm,
+      name: programName(args, stat.comm),
+      args,
+      exe,
+      exeDeleted,
+      exeMemfd,
+      exeSetuid: exeStat !== undefined && (exeStat.mode & 0o6000) !== 0,
+      sha256: exe === undefined ? undefined : hashes.hashOf(stat.pid, exe),
+      cwd: proc.cwd(stat.pid),
+      uid: status.uids[0],
+      euid: status.uids[1],
+      gid: status.gids[0],
+      user: userName(stat.pid, status.uids[1]),
+      tracerPid: status.tracerPid,
+      startTicks: stat.startTicks,
+      start: startIso(stat.startTicks),
+      stdin: fdKind(fds?.get(0)),
+      stdout: fdKind(fds?.get(1)),
+      rssKiB: status.vmRssKiB,
+      cpuTicks: stat.utime + stat.stime,
+    };
+    return { info, fds: fds ?? new Map<number, string>() };
+  };
+
+  /** Maps socket inodes and returns file-open observations for fds not seen before. */
+  const recordFds = (info: ProcessInfo, fds: Map<number, string>, out: Observation[]): void => {
+    let seen = openFiles.get(info.pid);
+    if (!seen) openFiles.set(info.pid, (seen = new Set()));
+    for (const [fd, target] of fds) {
+      const inode = socketInode(target);
+      if (inode !== undefined) {
+        sockets.set(inode, info.pid);
+        continue;
+      }
+      if (!fileFilter(target)) continue;
+      const key = `${fd}\0${target}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const flags = proc.fdFlags(info.pid, fd);
+      out.push({
+        type: 'file-open',
+        process: info,
+        path: target,
+        fd,
+        write: flags !== undefined && isWriteFlags(flags),
+      });
+    }
+  };
+
+  const parentOf = (info: ProcessInfo): ParentInfo | undefined => {
+    const known = watched.get(info.ppid);
+    if (known) return { pid: known.pid, name: known.name, exe: known.exe, args: known.args, euid: known.euid };
+    if (info.ppid === 0) return undefined;
+    const stat = proc.stat(info.ppid);
+    if (!stat) return { pid: info.ppid };
+    const args = proc.cmdline(info.ppid) ?? [];
+    const exe = proc.exe(info.ppid);
+    return { pid: info.ppid, name: programName(args, stat.comm), exe, args, euid: proc.status(info.ppid)?.uids[1] };
+  };
+
+  const rescan = (out: Observation[]): void => {
+    for (const info of watched.values()) {
+      const status = proc.status(info.pid);
+      if (!status) continue;
+      info.rssKiB = status.vmRssKiB;
+      if (status.uids[1] !== info.euid) {
+        out.push({ type: 'process-uid-change', process: { ...info }, fromEuid: info.euid, toEuid: status.uids[1] });
+        info.euid = status.uids[1];
+        info.uid = status.uids[0];
+        info.user = userName(info.pid, info.euid);
+      }
+      if (status.tracerPid !== info.tracerPid) {
+        info.tracerPid = status.tracerPid;
+        if (status.tracerPid !== 0) out.push({ type: 'process-traced', process: info, tracerPid: status.tracerPid });
+      }
+      const fds = proc.fds(info.pid);
+      if (fds) recordFds(info, fds, out);
+    }
+  };
+
+  return {
+    stats,
+    isWatched,
+    processes: () => watched,
+    socketOwner: (inode) => {
+      const pid = sockets.get(inode);
+      return pid === undefined ? undefined : watched.get(pid);
+    },
+    refreshSockets() {
+      for (const info of watched.values()) {
+        const fds = proc.fds(info.pid);
+        if (!fds) continue;
+        for (const target of fds.values()) {
+          const inode = socketInode(target);
+          if (inode !== undefined) sockets.set(inode, info.pid);
+        }
+      }
+    },
+    tick(nowMs) {
+      stats.ticks++;
+      const out: Observation[] = [];
+      const pids = proc.listPids();
+      const present = new Set(pids);
+      const fresh = pids.filter((pid) => !watched.has(pid) && !ignored.has(pid)).sort((a, b) => a - b);
+      const newNsPids: number[] = [];
+      for (const pid of fresh) {
+        const stat = proc.stat(pid);
+        if (!stat) continue;
+        if (!scope.includes(stat, isWatched)) {
+          ignored.set(pid, stat.startTicks);
+          if (scope.kind === 'pod') newNsPids.push(pid);
+          continue;
+        }
+        const details = readDetails(stat);
+        if (!details) continue;
+        const { info } = details;
+        watched.set(pid, info);
+        stats.seen++;
+        newNsPids.push(info.nsPid);
+        for (const tid of proc.tasks(pid) ?? []) if (tid !== pid) newNsPids.push(tid - pid + info.nsPid);
+        out.push({ type: 'process-start', process: info, parent: parentOf(info) });
+        recordFds(info, details.fds, out);
+      }
+      for (const [pid, info] of watched) {
+        if (present.has(pid)) continue;
+        watched.delete(pid);
+        openFiles.delete(pid);
+        out.push({ type: 'process-exit', process: info });
+      }
+      for (const pid of ignored.keys()) if (!present.has(pid)) ignored.delete(pid);
+      if (sockets.size > 4 * (watched.size + 256)) {
+        for (const [inode, pid] of sockets) if (!watched.has(pid)) sockets.delete(inode);
+      }
+      if (options.countGaps && newNsPids.length > 0) {
+        const missed = countGap(maxNsPid, newNsPids);
+        maxNsPid = Math.max(maxNsPid, ...newNsPids);
+        if (missed > 0) {
+          stats.gaps += missed;
+          out.push({ type: 'pid-gap', missed, totalMissed: stats.gaps });
+        }
+      }
+      if (nowMs - lastRescan >= rescanMs) {
+        lastRescan = nowMs;
+        rescan(out);
+      }
+      stats.skipped = proc.skipped;
+      if (out.length > 10_000) logger.debug('large tick', { observations: out.length });
+      return out;
+    },
+  };
+}
+
+/**
+ * PIDs are allocated in increasing order (cyclically). Between the highest PID seen before and the
+ * highest seen now, every number we did not see as a process or thread was a process that lived
+ * and died between two ticks. The first tick and a wrap-around count nothing.
+ */
+export function countGap(previousMax: number, newPids: readonly number[]): number {
+  if (previousMax === 0) return 0;
+  const above = newPids.filter((p) => p > previousMax);
+  if (above.length === 0) return 0;
+  const top = Math.max(...above);
+  const seen = new Set(above);
+  return top - previousMax - seen.size;
+}

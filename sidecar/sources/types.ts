@@ -1,0 +1,67 @@
+import type { NetSocket } from './proc/index.ts';
+
+/**
+ * What the sources observe, before normalization into events. One union, one `type` each;
+ * sources never build events (normalize/ does) and never judge (evaluate/ does).
+ */
+export interface ProcessInfo {
+  pid: number;
+  /** pid in the innermost PID namespace (what the app itself sees) */
+  nsPid: number;
+  ppid: number;
+  session: number;
+  comm: string;
+  /** argv[0] basename, else comm */
+  name: string;
+  args: string[];
+  /** resolved exe path without the " (deleted)" suffix */
+  exe?: string;
+  exeDeleted: boolean;
+  exeMemfd: boolean;
+  exeSetuid: boolean;
+  sha256?: string;
+  cwd?: string;
+  uid: number;
+  euid: number;
+  gid: number;
+  user?: string;
+  tracerPid: number;
+  startTicks: number;
+  /** ISO start time */
+  start?: string;
+  /** what fd 0 / fd 1 point to: tty, socket, pipe, file, null, none */
+  stdin: FdKind;
+  stdout: FdKind;
+  rssKiB: number;
+  cpuTicks: number;
+}
+
+export type FdKind = 'tty' | 'socket' | 'pipe' | 'file' | 'null' | 'none' | 'other';
+
+export interface ParentInfo {
+  pid: number;
+  name?: string;
+  exe?: string;
+  args?: string[];
+  euid?: number;
+}
+
+export type Observation =
+  | { type: 'process-start'; process: ProcessInfo; parent?: ParentInfo }
+  | { type: 'process-exit'; process: ProcessInfo }
+  | { type: 'process-uid-change'; process: ProcessInfo; fromEuid: number; toEuid: number }
+  | { type: 'process-traced'; process: ProcessInfo; tracerPid: number }
+  | { type: 'file-open'; process: ProcessInfo; path: string; fd: number; write: boolean }
+  | { type: 'setuid-file'; path: string; mode: number }
+  | { type: 'connection'; socket: NetSocket; direction: 'listening' | 'ingress' | 'egress'; process?: ProcessInfo }
+  | { type: 'resources'; processCount: number; rssKiB: number; cpuPercent: number }
+  | { type: 'pid-gap'; missed: number; totalMissed: number }
+  | { type: 'docker'; action: 'exec' | 'restart' | 'oom' | 'die' | 'start'; container: string; detail?: string };
+
+/** One source, polled by the main loop; push-based sources buffer until polled. */
+export interface Source {
+  readonly name: string;
+  poll(nowMs: number): Observation[];
+  start?(): Promise<void>;
+  stop?(): Promise<void>;
+}

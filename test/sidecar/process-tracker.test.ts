@@ -1,0 +1,157 @@
+import { spawn } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../shared/logging/index.ts';
+import { createHashCache } from '../../sidecar/sources/hash-cache.ts';
+import { countGap, createProcessTracker } from '../../sidecar/sources/process-tracker.ts';
+import { createProcFs } from '../../sidecar/sources/proc/index.ts';
+import { podScope, treeScope } from '../../sidecar/sources/scope.ts';
+import { createSocketSource } from '../../sidecar/sources/socket-source.ts';
+import type { Observation } from '../../sidecar/sources/types.ts';
+import { FixtureProc, TCP_HEADER } from './fixture-proc.ts';
+
+function tracker(root: string, selfPid = 999_999) {
+  const proc = createProcFs(root);
+  const hashes = createHashCache(proc);
+  const t = createProcessTracker({ proc, scope: podScope(selfPid), hashes, logger: silentLogger(), countGaps: true });
+  return { proc, hashes, t };
+}
+
+const of = <T extends Observation['type']>(obs: Observation[], type: T) =>
+  obs.filter((o): o is Extract<Observation, { type: T }> => o.type === type);
+
+describe('process tracker on a fixture /proc', () => {
+  const fx = new FixtureProc();
+  afterAll(() => fx.cleanup());
+
+  it('reports starts once, exits, hostile names, and skips bad records', () => {
+    fx.add({ pid: 1, comm: 'init', cmdline: ['/bin/sh', '/app/start.sh'], exe: '/bin/busybox' });
+    fx.add({
+      pid: 20,
+      ppid: 1,
+      comm: 'x) (y',
+      cmdline: Buffer.from([0x6e, 0x63, 0, 0x2d, 0x6c, 0, 0xff, 0]),
+      fds: { 0: 'socket:[555]', 1: 'socket:[555]', 3: '/etc/shadow' },
+    });
+    fx.add({ pid: 21, stat: 'garbage' });
+    const { t, proc } = tracker(fx.root);
+    const first = t.tick(1000);
+    const starts = of(first, 'process-start');
+    expect(starts.map((s) => s.process.pid)).toEqual([1, 20]);
+    const nc = starts[1]!.process;
+    expect(nc.name).toBe('nc');
+    expect(nc.comm).toBe('x) (y');
+    expect(nc.args).toEqual(['nc', '-l', '\uFFFD']);
+    expect(nc.stdin).toBe('socket');
+    expect(starts[1]!.parent).toMatchObject({ pid: 1, name: 'sh' });
+    expect(of(first, 'file-open').map((f) => f.path)).toEqual(['/etc/shadow']);
+    expect(t.socketOwner(555)?.pid).toBe(20);
+    expect(proc.skipped).toBeGreaterThanOrEqual(1);
+
+    // second tick: nothing new is reported again
+    expect(of(t.tick(1100), 'process-start')).toHaveLength(0);
+
+    fx.remove(20);
+    const third = t.tick(1200);
+    expect(of(third, 'process-exit').map((e) => e.process.pid)).toEqual([20]);
+  });
+
+  it('excludes the watcher itself in pod scope', () => {
+    fx.add({ pid: 30, comm: 'sealwatch' });
+    const { t } = tracker(fx.root, 30);
+    expect(of(t.tick(0), 'process-start').map((s) => s.process.pid)).not.toContain(30);
+  });
+
+  it('counts PIDs that came and went between ticks as a gap', () => {
+    const g = new FixtureProc();
+    try {
+      g.add({ pid: 100 });
+      const { t } = tracker(g.root);
+      t.tick(0);
+      g.add({ pid: 105 });
+      const obs = t.tick(100);
+      // 101..104 were allocated and never seen
+      expect(of(obs, 'pid-gap')[0]).toMatchObject({ missed: 4, totalMissed: 4 });
+      expect(t.stats.gaps).toBe(4);
+    } finally {
+      g.cleanup();
+    }
+  });
+
+  it('countGap ignores the first tick and wrap-around', () => {
+    expect(countGap(0, [5, 9])).toBe(0);
+    expect(countGap(10, [3])).toBe(0);
+    expect(countGap(10, [11, 12, 15])).toBe(2);
+  });
+
+  it('sees a uid change and a file opened later on rescan', () => {
+    const g = new FixtureProc();
+    try {
+      g.add({ pid: 40, uid: 1000 });
+      const { t } = tracker(g.root);
+      t.tick(0);
+      g.add({ pid: 40, uid: 0, fds: { 5: '/etc/sudoers' } });
+      const obs = t.tick(5000);
+      expect(of(obs, 'process-uid-change')[0]).toMatchObject({ fromEuid: 1000, toEuid: 0 });
+      expect(of(obs, 'file-open')[0]?.path).toBe('/etc/sudoers');
+    } finally {
+      g.cleanup();
+    }
+  });
+
+  it('maps connections to their owning pid through fds', () => {
+    const g = new FixtureProc();
+    try {
+      g.add({
+        pid: 50,
+        fds: { 3: 'socket:[7001]', 4: 'socket:[7002]' },
+        net: {
+          tcp:
+            TCP_HEADER +
+            '   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7001 1\n' +
+            '   1: 0100007F:C000 0100007F:0016 01 00000000:00000000 00:00000000 00000000     0        0 7002 1\n',
+        },
+      });
+      const { t, proc } = tracker(g.root);
+      t.tick(0);
+      const sockets = createSocketSource({ proc, tracker: t, anchor: () => 50 });
+      const conns = of(sockets.poll(1000), 'connection');
+      expect(conns.map((c) => [c.direction, c.socket.localPort, c.socket.remotePort, c.process?.pid])).toEqual([
+        ['listening', 8080, 0, 50],
+        ['egress', 49152, 22, 50],
+      ]);
+      expect(sockets.poll(2000)).toHaveLength(0);
+    } finally {
+      g.cleanup();
+    }
+  });
+});
+
+describe('process tracker on the real /proc (tree scope)', () => {
+  it('sees a child tree started by us, hashes each executable once, and sees exits', async () => {
+    const child = spawn('/bin/sh', ['-c', 'sleep 2 & sleep 2 & wait'], { stdio: 'ignore' });
+    const proc = createProcFs('/proc');
+    const hashes = createHashCache(proc);
+    const t = createProcessTracker({
+      proc,
+      scope: treeScope(child.pid!),
+      hashes,
+      logger: silentLogger(),
+      countGaps: false,
+    });
+    const seen = new Map<number, string>();
+    for (let i = 0; i < 40 && seen.size < 3; i++) {
+      for (const o of of(t.tick(Date.now()), 'process-start')) seen.set(o.process.pid, o.process.name);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect([...seen.values()].sort()).toEqual(['sh', 'sleep', 'sleep']);
+    const sleeps = [...t.processes().values()].filter((p) => p.name === 'sleep');
+    expect(sleeps[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(sleeps[0]!.sha256).toBe(sleeps[1]!.sha256);
+    expect(hashes.hashed).toBe(2); // sh and sleep, each once
+    child.kill('SIGKILL');
+    for (const p of sleeps) process.kill(p.pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    const exits = of(t.tick(Date.now()), 'process-exit').map((e) => e.process.pid);
+    expect(exits).toContain(child.pid);
+  });
+});
