@@ -1,0 +1,12 @@
+export { canonicalJson } from './canonical-json.ts';
+export {
+  Digest,
+  RuntimeConfig,
+  RuntimeConfigInput,
+  IdentityMaterial,
+  normalizeRuntimeConfig,
+  chainId,
+  identityMaterial,
+  computeImageIdentity,
+  describeIdentityChange,
+} from './identity.ts';

@@ -1,0 +1,84 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { ConfigError } from '../errors/index.ts';
+import { readTextFile } from '../config/index.ts';
+import { keyHint } from './keys.ts';
+import type { KeyAlgorithm } from './keys.ts';
+
+/** A private key loaded from a PEM file, ready to sign; the algorithm is fixed by the key. */
+export interface SigningKey {
+  algorithm: KeyAlgorithm;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** cosign's key hint of the public key. */
+  keyHint: string;
+}
+
+/** A set of trusted public keys, looked up by key hint. */
+export interface TrustedKeys {
+  byHint: ReadonlyMap<string, KeyObject>;
+}
+
+function algorithmOf(key: KeyObject, source: string): KeyAlgorithm {
+  if (key.asymmetricKeyType === 'ed25519') return 'ed25519';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ecdsa-p256';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  throw new ConfigError(
+    'KEY_INVALID',
+    `${source}: unsupported key type ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''}; use ECDSA P-256 or Ed25519 (sealwatch keygen)`,
+  );
+}
+
+/** Parses a PKCS#8/SEC1 PEM private key (unencrypted); `source` names it in errors. */
+export function parseSigningKey(pem: string, source: string): SigningKey {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch (error) {
+    const why = /passphrase/i.test(String(error)) ? 'encrypted keys are not supported' : 'not a PEM private key';
+    throw new ConfigError('KEY_INVALID', `${source}: ${why}`, { cause: error });
+  }
+  const algorithm = algorithmOf(privateKey, source);
+  const publicKey = createPublicKey(privateKey);
+  return { algorithm, privateKey, publicKey, keyHint: keyHint(publicKey) };
+}
+
+export function loadSigningKey(file: string, source = file): SigningKey {
+  return parseSigningKey(readTextFile(file, source), source);
+}
+
+/** A PEM public key (SPKI) or a KeyObject; PEM text is validated and named by `source` in errors. */
+export function parsePublicKey(key: KeyObject | string, source: string): KeyObject {
+  if (typeof key !== 'string') {
+    if (key.type !== 'public') throw new ConfigError('KEY_INVALID', `${source}: not a public key`);
+    algorithmOf(key, source);
+    return key;
+  }
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(key);
+  } catch (error) {
+    throw new ConfigError('KEY_INVALID', `${source}: not a PEM public key`, { cause: error });
+  }
+  if (key.includes('PRIVATE KEY')) {
+    throw new ConfigError('KEY_INVALID', `${source}: is a private key; pass the public key (sealwatch.pub)`);
+  }
+  algorithmOf(publicKey, source);
+  return publicKey;
+}
+
+export function trustedKeySet(keys: readonly (KeyObject | string)[], sources?: readonly string[]): TrustedKeys {
+  const byHint = new Map<string, KeyObject>();
+  keys.forEach((key, i) => {
+    const publicKey = parsePublicKey(key, sources?.[i] ?? `trusted key #${i + 1}`);
+    byHint.set(keyHint(publicKey), publicKey);
+  });
+  return { byHint };
+}
+
+/** Reads `--pub` files. */
+export function loadTrustedKeys(files: readonly string[], sources: readonly string[] = files): TrustedKeys {
+  return trustedKeySet(
+    files.map((f, i) => readTextFile(f, sources[i] ?? f)),
+    sources,
+  );
+}
