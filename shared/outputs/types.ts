@@ -1,4 +1,6 @@
 import type { Event } from '../events/index.ts';
+import type { Logger } from '../logging/index.ts';
+import type { OutputSpec } from './url.ts';
 
 /**
  * The contract between event producers (the watcher, the seal step, send-test) and the outputs.
@@ -36,3 +38,45 @@ export interface Dispatcher {
   close(): Promise<void>;
   stats(): SinkStats[];
 }
+
+/** What the composition root hands to createDispatcher; everything but the logger has a default. */
+export interface DispatcherDeps {
+  logger: Logger;
+  /** Root folder for the per-sink disk spools; without it, network sinks keep only the in-memory queue. */
+  spoolDir?: string;
+  /** Id of this producing run (default: a random UUID); with seq, the SIEM's de-duplication key. */
+  runId?: string;
+  /** sealwatch version, written into CEF/LEEF headers and `sealwatch.version`. */
+  version?: string;
+  now?: () => Date;
+  /** Where `stdout://` writes (default process.stdout; passed in so tests and the CLI choose). */
+  stdout?: NodeJS.WritableStream;
+  /** Environment for `token-env=` lookups (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Host name for syslog headers (default os.hostname()). */
+  hostname?: string;
+}
+
+/** What a sink factory gets: the dispatcher's deps plus a way to emit its own notices (e.g. drops). */
+export interface SinkDeps extends Required<Pick<DispatcherDeps, 'logger' | 'version' | 'now' | 'hostname'>> {
+  spoolDir?: string;
+  stdout: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  /** Stamps (run_id, seq) an event the sink makes itself, such as `sealwatch.events.dropped`. */
+  stamp(event: Event): Event;
+}
+
+export type SinkFactory<S extends OutputSpec = OutputSpec> = (spec: S, deps: SinkDeps) => Sink;
+
+/** Renders one event as one message (no framing); pure. */
+export interface FormatOptions {
+  /** Product version for CEF/LEEF headers. */
+  version: string;
+  /** LEEF 2.0 attribute delimiter (one character; default tab). */
+  leefDelimiter?: string;
+  /** Syslog HOSTNAME for `format=rfc5424` (the machine running sealwatch). */
+  hostname?: string;
+  /** Syslog facility (0–23) for `format=rfc5424`; default 16 (local0). */
+  facility?: number;
+}
+export type Formatter = (event: Event, options: FormatOptions) => string;
