@@ -1,0 +1,62 @@
+import { writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { PassThrough } from 'node:stream';
+import { createEvent, type Event, type EventInput } from '../../shared/events/index.ts';
+import type { CliIo } from '../../cli/io.ts';
+import { runCli } from '../../cli/main.ts';
+
+/** A deterministic event: fixed id and time, rule and process as given. */
+export function makeEvent(
+  i: number,
+  over: Partial<EventInput> & { severity?: number; at?: string; ruleId?: string } = {},
+): Event {
+  const { severity = 5, at, ruleId = 'shell-spawned', ...rest } = over;
+  return createEvent({
+    '@timestamp': at ?? new Date(Date.UTC(2026, 10, 1, 10, i)).toISOString(),
+    event: {
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      kind: 'alert',
+      category: ['process'],
+      type: ['start'],
+      action: 'process-started',
+      severity,
+    },
+    rule: { id: ruleId, name: `Rule ${ruleId}` },
+    message: `event ${i}`,
+    process: { pid: 1000 + i, ppid: 1, name: 'sh', executable: '/bin/busybox', args: ['sh', '-c', 'id'] },
+    container: { id: 'c0ffee', name: 'app', image: { name: 'local/app:1.0', digest: 'sha256:aaa' } },
+    orchestrator: { namespace: 'prod' },
+    sealwatch: { outcome: 'alerted' },
+    ...rest,
+  });
+}
+
+export function writeEvents(
+  path: string,
+  events: readonly Event[],
+  options: { gzip?: boolean; extraLines?: string[] } = {},
+): void {
+  const lines = events.map((e) => JSON.stringify(e));
+  if (options.extraLines) lines.splice(1, 0, ...options.extraLines);
+  const text = `${lines.join('\n')}\n`;
+  writeFileSync(path, options.gzip ? gzipSync(text) : text);
+}
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI in-process with captured streams. */
+export async function cli(args: string[], cwd: string): Promise<CliRun> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  const io: CliIo = { stdout, stderr, env: {}, cwd };
+  const code = await runCli(args, io);
+  return { code, stdout: out, stderr: err };
+}
