@@ -40,3 +40,8 @@ export function csvField(value: string | number | undefined): string {
   if (FORMULA_START.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
+
+/** Plain text for a terminal: control characters (ANSI escapes, CR, LF) cannot rewrite the screen. */
+export function escapeTerminal(value: string): string {
+  return value.replace(ANY_CONTROL, (c) => (c === '\n' ? '⏎' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}

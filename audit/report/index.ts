@@ -10,6 +10,6 @@ export { readEvents, parseEventLine, isGzipFile } from './read-events.ts';
 export type { InputStats, ReadEvent, ReadProgress } from './read-events.ts';
 export { SummaryBuilder } from './summary.ts';
 export type { ReportSummary, RuleSummary, DaySummary, SeverityCounts } from './summary.ts';
-export { escapeHtml, escapeMarkdown, csvField } from './escape.ts';
+export { escapeHtml, escapeMarkdown, escapeTerminal, csvField } from './escape.ts';
 export { CSV_COLUMNS } from './render-csv.ts';
 export { ExternalSorter } from './external-sort.ts';
