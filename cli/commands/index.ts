@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import { registerAudit } from './audit.ts';
 import { registerKeygen } from './keygen.ts';
+import { registerPolicy } from './policy.ts';
 import { registerProfile } from './profile.ts';
 
 /** Every command, one register function each; a new command adds one line here. */
@@ -9,4 +10,5 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerKeygen,
   registerProfile,
   registerAudit,
+  registerPolicy,
 ];

@@ -1,0 +1,114 @@
+import { BlockList, isIP } from 'node:net';
+import picomatch from 'picomatch';
+import type { Event } from '../../shared/events/index.ts';
+
+/**
+ * The condition language shared by custom YAML rules and the exceptions of built-in rules:
+ * every given key must hold. Globs (picomatch) for exe, name, parent and path; a regular
+ * expression for args; exact user (name or uid); port; CIDR for the remote address.
+ */
+export interface Conditions {
+  exe?: string;
+  name?: string;
+  args?: string;
+  parent?: string;
+  user?: string | number;
+  port?: number;
+  cidr?: string;
+  path?: string;
+}
+
+const globCache = new Map<string, (s: string) => boolean>();
+function glob(pattern: string): (s: string) => boolean {
+  let m = globCache.get(pattern);
+  if (!m) {
+    m = picomatch(pattern, { dot: true, bash: true });
+    if (globCache.size > 1000) globCache.clear();
+    globCache.set(pattern, m);
+  }
+  return m;
+}
+
+export function globMatch(pattern: string, value: string | undefined): boolean {
+  return value !== undefined && glob(pattern)(value);
+}
+
+/** Names a program is known by: argv[0] basename, comm, exe basename, and the applet of `busybox APPLET`. */
+export function programNames(event: Event): string[] {
+  const p = event.process;
+  if (!p) return [];
+  const names = new Set<string>();
+  if (p.name) names.add(p.name);
+  const comm = event.sealwatch.details?.comm;
+  if (typeof comm === 'string' && comm !== '') names.add(comm);
+  const exeBase = p.executable ? p.executable.slice(p.executable.lastIndexOf('/') + 1) : undefined;
+  if (exeBase) names.add(exeBase);
+  if ((p.name === 'busybox' || p.name === 'toybox') && p.args?.[1]) names.add(p.args[1]);
+  return [...names];
+}
+
+export function remoteIp(event: Event): string | undefined {
+  return event.network?.direction === 'ingress' ? event.source?.ip : event.destination?.ip;
+}
+
+export function eventPort(event: Event): number | undefined {
+  return event.network?.direction === 'listening' ? event.source?.port : event.destination?.port;
+}
+
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const [addr, bits] = cidr.split('/');
+  const family = isIP(addr ?? '');
+  const ipFamily = isIP(ip);
+  if (family === 0 || ipFamily === 0 || family !== ipFamily) return false;
+  const list = new BlockList();
+  list.addSubnet(addr!, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+  return list.check(ip, ipFamily === 4 ? 'ipv4' : 'ipv6');
+}
+
+const regexCache = new Map<string, RegExp>();
+function regex(source: string): RegExp {
+  let r = regexCache.get(source);
+  if (!r) {
+    r = new RegExp(source);
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(source, r);
+  }
+  return r;
+}
+
+export function matchConditions(c: Conditions, event: Event): boolean {
+  const p = event.process;
+  if (c.exe !== undefined && !globMatch(c.exe, p?.executable)) return false;
+  if (c.name !== undefined && !programNames(event).some((n) => globMatch(c.name!, n))) return false;
+  if (c.args !== undefined && !regex(c.args).test((p?.args ?? []).slice(1).join(' '))) return false;
+  if (c.parent !== undefined) {
+    const parent = p?.parent;
+    const names = [parent?.name, parent?.executable?.slice(parent.executable.lastIndexOf('/') + 1)];
+    if (!names.some((n) => globMatch(c.parent!, n))) return false;
+  }
+  if (c.user !== undefined) {
+    const u = String(c.user);
+    if (p?.user?.name !== u && p?.user?.id !== u) return false;
+  }
+  if (c.port !== undefined && eventPort(event) !== c.port) return false;
+  if (c.cidr !== undefined) {
+    const ip = remoteIp(event);
+    if (ip === undefined || !ipInCidr(ip, c.cidr)) return false;
+  }
+  if (c.path !== undefined && !globMatch(c.path, event.file?.path)) return false;
+  return true;
+}
+
+/** Turns the loose `Record<string, string | number>` of YAML exceptions into conditions. */
+export function toConditions(record: Record<string, string | number>): Conditions {
+  const c: Conditions = {};
+  for (const [key, value] of Object.entries(record)) {
+    if (key === 'port') c.port = Number(value);
+    else if (key === 'user') c.user = value;
+    else if (key === 'exe' || key === 'name' || key === 'args' || key === 'parent' || key === 'cidr' || key === 'path')
+      c[key] = String(value);
+  }
+  return c;
+}
+
+export const CONDITION_KEYS = ['exe', 'name', 'args', 'parent', 'user', 'port', 'cidr', 'path'] as const;

@@ -1,0 +1,57 @@
+import type { Event } from '../../shared/events/index.ts';
+import type { Profile } from '../../shared/profile/index.ts';
+import { matchConditions } from './conditions.ts';
+import type { Hit, Rule, RuleContext } from './rule.ts';
+import { BUILTIN_RULES } from './rules/builtin/index.ts';
+import { customRule } from './rules/custom-rules.ts';
+import { PROFILE_RULES } from './rules/profile-rules.ts';
+
+/**
+ * The evaluate stage: every enabled rule whose `on` includes the event's action checks it;
+ * exceptions are applied here, once, for every rule set. Rules are indexed by action.
+ */
+export interface RuleEngine {
+  readonly rules: readonly Rule[];
+  evaluate(event: Event): Hit[];
+  /** Swap the profile (end of learning, a new seal) without rebuilding the engine. */
+  setContext(ctx: RuleContext): void;
+}
+
+export function allRules(profile?: Profile, extra: readonly Rule[] = []): Rule[] {
+  const disabled = new Set(profile?.rules.disable ?? []);
+  const custom = (profile?.rules.custom ?? []).map(customRule);
+  return [...BUILTIN_RULES, ...PROFILE_RULES, ...custom, ...extra].filter((r) => !disabled.has(r.meta.id));
+}
+
+export function createRuleEngine(rules: readonly Rule[], initial: RuleContext = {}): RuleEngine {
+  let ctx = initial;
+  const byAction = new Map<string, Rule[]>();
+  for (const rule of rules) {
+    for (const action of rule.meta.on) {
+      let list = byAction.get(action);
+      if (!list) byAction.set(action, (list = []));
+      list.push(rule);
+    }
+  }
+  return {
+    rules,
+    setContext(next) {
+      ctx = next;
+    },
+    evaluate(event) {
+      const hits: Hit[] = [];
+      for (const rule of byAction.get(event.event.action) ?? []) {
+        let message: string | undefined;
+        try {
+          message = rule.check(event, ctx);
+        } catch {
+          message = undefined;
+        }
+        if (message === undefined) continue;
+        if (rule.meta.exceptions.some((x) => matchConditions(x.match, event))) continue;
+        hits.push({ rule: rule.meta, message, event });
+      }
+      return hits;
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { CustomRule } from '../../../shared/profile/index.ts';
+import { toSeverityScore } from '../../../shared/severity/index.ts';
+import { matchConditions, toConditions } from '../conditions.ts';
+import type { Rule } from '../rule.ts';
+
+/** Custom YAML rules (validated by `CustomRule` in shared/profile) turned into rules. */
+const ACTIONS: Record<CustomRule['on'], readonly string[]> = {
+  process: ['process-started'],
+  connection: ['connection-opened', 'connection-accepted', 'connection-listening'],
+  file: ['file-opened'],
+};
+
+export function customRule(def: CustomRule): Rule {
+  const exceptions = def.exceptions.map((x) => ({ description: 'custom exception', match: toConditions(x) }));
+  return {
+    meta: {
+      id: def.id,
+      name: def.name,
+      description: def.description ?? def.name,
+      severity: toSeverityScore(def.severity),
+      category: 'custom',
+      ruleset: 'custom',
+      on: ACTIONS[def.on],
+      exceptions,
+    },
+    check: (event) => (matchConditions(def.match, event) ? `${def.name}: ${event.message}` : undefined),
+  };
+}

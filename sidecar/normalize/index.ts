@@ -1,0 +1,2 @@
+export { normalize, processFields } from './normalize.ts';
+export type { NormalizeContext } from './normalize.ts';

@@ -1,0 +1,184 @@
+import { createEvent, type Event } from '../../shared/events/index.ts';
+import type { EventInput } from '../../shared/events/index.ts';
+import type { Observation, ProcessInfo } from '../sources/index.ts';
+
+/**
+ * Observations → the one normalized event (ECS fields). Facts the rules need and ECS has no
+ * field for (stdin is a socket, exe deleted, TracerPid, euid) go in `sealwatch.details`, so a
+ * rule can be replayed on events read back from a JSONL file (`sealwatch policy test`).
+ */
+export interface NormalizeContext {
+  mode: 'learn' | 'monitor' | 'enforce';
+  container?: Event['container'];
+  orchestrator?: Event['orchestrator'];
+  hostName?: string;
+  runId?: string;
+  version?: string;
+  profileId?: string;
+  now?: () => Date;
+}
+
+type Details = Record<string, string | number | boolean>;
+
+export function processFields(
+  p: ProcessInfo,
+  parent?: { pid: number; name?: string; exe?: string; args?: string[] },
+): NonNullable<Event['process']> {
+  return {
+    pid: p.pid,
+    ppid: p.ppid,
+    executable: p.exe,
+    name: p.name,
+    args: p.args,
+    command_line: p.args.join(' '),
+    working_directory: p.cwd,
+    user: { id: String(p.euid), name: p.user },
+    group: { id: String(p.gid) },
+    hash: p.sha256 ? { sha256: p.sha256 } : undefined,
+    start: p.start,
+    parent: parent
+      ? { pid: parent.pid, name: parent.name, executable: parent.exe, args: parent.args }
+      : { pid: p.ppid },
+  };
+}
+
+function processDetails(p: ProcessInfo): Details {
+  const d: Details = { comm: p.comm, ns_pid: p.nsPid, euid: p.euid, uid: p.uid, stdin: p.stdin, stdout: p.stdout };
+  if (p.exeDeleted) d.exe_deleted = true;
+  if (p.exeMemfd) d.exe_memfd = true;
+  if (p.exeSetuid) d.exe_setuid = true;
+  if (p.tracerPid !== 0) d.tracer_pid = p.tracerPid;
+  d.start_ticks = p.startTicks;
+  return d;
+}
+
+export function normalize(obs: Observation, ctx: NormalizeContext): Event {
+  const base = {
+    container: ctx.container,
+    orchestrator: ctx.orchestrator,
+    host: ctx.hostName ? { name: ctx.hostName } : undefined,
+  };
+  const sw = (
+    details: Details,
+    extra: Partial<NonNullable<EventInput['sealwatch']>> = {},
+  ): NonNullable<EventInput['sealwatch']> => ({
+    mode: ctx.mode,
+    outcome: 'observed',
+    run_id: ctx.runId,
+    version: ctx.version,
+    profile_id: ctx.profileId,
+    details,
+    ...extra,
+  });
+  const ev = (input: Omit<EventInput, 'container' | 'orchestrator' | 'host'>): Event =>
+    createEvent({ ...base, ...input, event: { dataset: 'sealwatch.runtime', ...input.event } }, ctx.now);
+  switch (obs.type) {
+    case 'process-start':
+      return ev({
+        event: { kind: 'event', category: ['process'], type: ['start'], action: 'process-started', severity: 0 },
+        message: `process started: ${obs.process.name} (pid ${obs.process.pid})`,
+        process: processFields(obs.process, obs.parent),
+        sealwatch: sw({
+          ...processDetails(obs.process),
+          ...(obs.parent?.euid !== undefined ? { parent_euid: obs.parent.euid } : {}),
+        }),
+      });
+    case 'process-exit':
+      return ev({
+        event: { kind: 'event', category: ['process'], type: ['end'], action: 'process-exited', severity: 0 },
+        message: `process exited: ${obs.process.name} (pid ${obs.process.pid})`,
+        process: processFields(obs.process),
+        sealwatch: sw(processDetails(obs.process)),
+      });
+    case 'process-uid-change':
+      return ev({
+        event: { kind: 'event', category: ['process'], type: ['change'], action: 'process-uid-changed', severity: 0 },
+        message: `process ${obs.process.name} (pid ${obs.process.pid}) changed euid ${obs.fromEuid} → ${obs.toEuid}`,
+        process: processFields(obs.process),
+        sealwatch: sw({ ...processDetails(obs.process), from_euid: obs.fromEuid, euid: obs.toEuid }),
+      });
+    case 'process-traced':
+      return ev({
+        event: { kind: 'event', category: ['process'], type: ['change'], action: 'process-traced', severity: 0 },
+        message: `process ${obs.process.name} (pid ${obs.process.pid}) is traced by pid ${obs.tracerPid}`,
+        process: processFields(obs.process),
+        sealwatch: sw({ ...processDetails(obs.process), tracer_pid: obs.tracerPid }),
+      });
+    case 'file-open':
+      return ev({
+        event: { kind: 'event', category: ['file'], type: ['access'], action: 'file-opened', severity: 0 },
+        message: `${obs.process.name} (pid ${obs.process.pid}) holds ${obs.path} open${obs.write ? ' for writing' : ''}`,
+        process: processFields(obs.process),
+        file: { path: obs.path, name: obs.path.slice(obs.path.lastIndexOf('/') + 1) },
+        sealwatch: sw({ ...processDetails(obs.process), fd: obs.fd, write: obs.write }),
+      });
+    case 'setuid-file':
+      return ev({
+        event: { kind: 'event', category: ['file'], type: ['creation'], action: 'setuid-file-found', severity: 0 },
+        message: `setuid/setgid file found: ${obs.path}`,
+        file: { path: obs.path, name: obs.path.slice(obs.path.lastIndexOf('/') + 1) },
+        sealwatch: sw({ mode: obs.mode.toString(8) }),
+      });
+    case 'connection': {
+      const s = obs.socket;
+      const local = { ip: s.localIp, port: s.localPort };
+      const remote = { ip: s.remoteIp, port: s.remotePort };
+      const action =
+        obs.direction === 'listening'
+          ? 'connection-listening'
+          : obs.direction === 'ingress'
+            ? 'connection-accepted'
+            : 'connection-opened';
+      const who = obs.process ? `${obs.process.name} (pid ${obs.process.pid})` : 'unknown process';
+      const where =
+        obs.direction === 'listening'
+          ? `listens on ${s.protocol} ${s.localIp}:${s.localPort}`
+          : obs.direction === 'ingress'
+            ? `accepted ${s.protocol} from ${s.remoteIp}:${s.remotePort} on port ${s.localPort}`
+            : `connected over ${s.protocol} to ${s.remoteIp}:${s.remotePort}`;
+      return ev({
+        event: {
+          kind: 'event',
+          category: ['network'],
+          type: obs.direction === 'listening' ? ['start'] : ['connection'],
+          action,
+          severity: 0,
+        },
+        message: `${who} ${where}`,
+        process: obs.process ? processFields(obs.process) : undefined,
+        source: obs.direction === 'ingress' ? remote : local,
+        destination: obs.direction === 'ingress' ? local : obs.direction === 'egress' ? remote : undefined,
+        network: { transport: s.protocol, type: s.family, direction: obs.direction },
+        sealwatch: sw({ inode: s.inode, socket_uid: s.uid }),
+      });
+    }
+    case 'resources':
+      return ev({
+        event: { kind: 'metric', category: ['host'], type: ['info'], action: 'resources-sampled', severity: 0 },
+        message: `${obs.processCount} processes, ${Math.round(obs.rssKiB / 1024)} MiB RSS, ${obs.cpuPercent}% CPU`,
+        sealwatch: sw({
+          process_count: obs.processCount,
+          rss_mib: Math.round((obs.rssKiB / 1024) * 10) / 10,
+          cpu_percent: obs.cpuPercent,
+        }),
+      });
+    case 'pid-gap':
+      return ev({
+        event: { kind: 'state', category: ['host'], type: ['info'], action: 'pid-gap', severity: 1 },
+        message: `${obs.missed} process(es) lived and exited between two ticks and were not inspected (${obs.totalMissed} so far)`,
+        sealwatch: sw({ missed: obs.missed, total_missed: obs.totalMissed }),
+      });
+    case 'docker':
+      return ev({
+        event: {
+          kind: 'event',
+          category: ['process'],
+          type: ['info'],
+          action: `container-${obs.action}`,
+          severity: obs.action === 'exec' ? 3 : obs.action === 'oom' ? 6 : 1,
+        },
+        message: `container ${obs.container}: ${obs.action}${obs.detail ? ` (${obs.detail})` : ''}`,
+        sealwatch: sw(obs.detail ? { command: obs.detail } : {}),
+      });
+  }
+}
