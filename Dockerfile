@@ -1,0 +1,44 @@
+# The sealwatch image: `sealwatch watch` as a sidecar (or `--docker` as a host agent).
+#
+#   npm ci && npm run build                       # node_modules/ and dist/ must exist in the context
+#   docker build -t sealwatch:dev .               # public base: node:24-bookworm-slim
+#   docker build --build-arg NODE_BASE=local/node-base -t sealwatch:dev .   # an air-gapped/local Node base
+#
+# Why node_modules comes from the build context instead of `npm ci` inside the build: builds must work
+# with no registry at all (this project's CI has none), and a bare Node base may not even carry npm.
+# The context's node_modules was installed by `npm ci` from the committed lockfile, so it is the same
+# tree `npm ci --omit=dev` would give; the deps stage removes the dev-only packages with a small offline
+# script that reads package-lock.json. Our own code is prebuilt into dist/cli.mjs (`npm run build`).
+# Native parts: netlink ships N-API prebuilds (ABI-stable across Node 20..24); ssh2/cpu-features (optional
+# deps of dockerode) load their addon in a try/catch and fall back to JS when it does not match.
+# Build the image on the same OS/arch (linux-x64, glibc) as the base.
+ARG NODE_BASE=node:24-bookworm-slim
+
+FROM ${NODE_BASE} AS deps
+WORKDIR /opt/sealwatch
+COPY package.json package-lock.json ./
+COPY node_modules/ ./node_modules/
+COPY deploy/image/prune-dev-deps.mjs /tmp/prune-dev-deps.mjs
+RUN node /tmp/prune-dev-deps.mjs /opt/sealwatch
+
+FROM ${NODE_BASE}
+WORKDIR /opt/sealwatch
+COPY --from=deps /opt/sealwatch/node_modules/ ./node_modules/
+COPY package.json ./
+COPY bin/ ./bin/
+COPY dist/ ./dist/
+COPY deploy/image/healthcheck.mjs ./deploy/image/healthcheck.mjs
+RUN ln -s /opt/sealwatch/bin/sealwatch.js /usr/local/bin/sealwatch
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    SEALWATCH_LISTEN=127.0.0.1:9464
+# Non-root by default. A watcher only reads /proc entries of processes with its own uid unless it holds
+# CAP_SYS_PTRACE, and can only SIGKILL them (enforce) with CAP_KILL. Kubernetes and Docker do not give
+# added capabilities to a non-root user (no ambient capabilities), so when the app runs as another user the
+# sidecar runs as uid 0 with every capability dropped except SYS_PTRACE and KILL (see deploy/).
+USER 10001:10001
+EXPOSE 9464
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "/opt/sealwatch/deploy/image/healthcheck.mjs"]
+# node + the script, not the `sealwatch` link: a bare base may have no /usr/bin/env for its shebang.
+ENTRYPOINT ["node", "/opt/sealwatch/bin/sealwatch.js", "watch"]
