@@ -1,5 +1,8 @@
 import type { Event } from '../../events/index.ts';
 import type { Formatter } from '../types.ts';
+import { wellFormedJson } from './text.ts';
+
+const stringify = (value: unknown): string => wellFormedJson(JSON.stringify(value));
 
 /**
  * JSON renderings. JSON.stringify escapes every control character, quote and backslash, so no
@@ -7,14 +10,14 @@ import type { Formatter } from '../types.ts';
  */
 
 /** Our normalized event as it is (ECS field names where ECS has them, ours under `sealwatch.*`). */
-export const formatJson: Formatter = (event) => JSON.stringify(event);
+export const formatJson: Formatter = (event) => stringify(event);
 
 export const ECS_VERSION = '8.11.0';
 
 /** Strict ECS: the event plus `ecs.version`, `log.level` and our fields kept under `sealwatch.*` (a custom field set). */
 export const formatEcs: Formatter = (event) => {
   const { '@timestamp': timestamp, ...rest } = event;
-  return JSON.stringify({
+  return stringify({
     '@timestamp': timestamp,
     ecs: { version: ECS_VERSION },
     ...rest,
@@ -128,5 +131,5 @@ export const formatOcsf: Formatter = (event) => {
       analytic: event.rule && { uid: event.rule.id, name: event.rule.name, type_id: 1 },
     };
   }
-  return JSON.stringify(out);
+  return stringify(out);
 };

@@ -1,6 +1,6 @@
 import type { Event } from '../../events/index.ts';
 import type { Formatter } from '../types.ts';
-import { printableAscii, wellFormed } from './text.ts';
+import { printableAscii, truncateUtf8, wellFormed } from './text.ts';
 
 /**
  * RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`. Header fields are printable
@@ -33,8 +33,15 @@ export function rfc5424Timestamp(iso: string): string {
   return Number.isNaN(t) ? '-' : rfc5424Timestamp(new Date(t).toISOString());
 }
 
+/**
+ * Each SD-PARAM value is cut to this many UTF-8 bytes before escaping (never splitting a character):
+ * rsyslog's mmpstrucdata gives up on structured data beyond about 64 KB, and the JSON formats carry
+ * full values.
+ */
+export const SD_VALUE_MAX_BYTES = 4096;
+
 export function escapeSdValue(value: string): string {
-  return wellFormed(value).replace(/["\\\]]/g, (c) => `\\${c}`);
+  return truncateUtf8(wellFormed(value), SD_VALUE_MAX_BYTES).replace(/["\\\]]/g, (c) => `\\${c}`);
 }
 
 /** Our fields as SD-PARAMs (names ≤ 32 printable ASCII characters, no `=`, space, `]` or `"`). */

@@ -1,10 +1,19 @@
 /** Small string tools the formatters share; all pure. */
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this replaces
+const UNSENDABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** Replaces lone surrogates (from lossy decoding) with U+FFFD so the UTF-8 encoding is exact. */
+/**
+ * Replaces what cannot travel as text with U+FFFD: lone surrogates (their UTF-8 would be invalid)
+ * and NUL (receivers are C programs: rsyslog turns it into `#000`, JSON parsers cut the string there).
+ */
 export function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATE, '\uFFFD');
+  return text.replace(UNSENDABLE, '\uFFFD');
+}
+
+/** JSON.stringify writes NUL and lone surrogates as \u escapes; turn those escapes into \ufffd too. */
+export function wellFormedJson(json: string): string {
+  return json.includes('\\u') ? json.replace(/(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/g, '$1\\ufffd') : json;
 }
 
 /** The longest prefix of `text` whose UTF-8 encoding fits `maxBytes`, never splitting a character. */

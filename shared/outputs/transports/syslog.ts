@@ -1,7 +1,66 @@
+import { readFileSync } from 'node:fs';
 import { OutputError } from '../../errors/index.ts';
+import type { Event } from '../../events/index.ts';
+import { formatterFor } from '../formatters/index.ts';
+import { formatRfc3164 } from '../formatters/rfc3164.ts';
+import { formatRfc5424 } from '../formatters/rfc5424.ts';
 import type { OutputSpec } from '../url.ts';
 import type { Sink, SinkDeps } from '../types.ts';
+import { createReliableSink } from './reliable-sink.ts';
+import { createStreamTransport } from './syslog-stream.ts';
+import { createUdpTransport } from './syslog-udp.ts';
 
-export function createSyslogSink(spec: Extract<OutputSpec, { type: 'syslog' }>, _deps: SinkDeps): Sink {
-  throw new OutputError('UNSUPPORTED', `${spec.name}: syslog outputs are not built yet`);
+type SyslogSpec = Extract<OutputSpec, { type: 'syslog' }>;
+
+/**
+ * `syslog+udp://`, `syslog+tcp://`, `syslog+tls://`: the payload (CEF by default, or LEEF/JSON) in an
+ * RFC 5424 header (or RFC 3164 with `protocol=rfc3164`); `format=rfc5424` puts our fields in
+ * structured data instead. Behind the reliable sink (queue, spool, retries).
+ */
+export function syslogRenderer(
+  spec: SyslogSpec,
+  deps: Pick<SinkDeps, 'version' | 'hostname'>,
+): (event: Event) => Buffer {
+  const protocol = spec.options.protocol ?? 'rfc5424';
+  if (spec.format === 'rfc5424' && protocol === 'rfc3164') {
+    throw new OutputError('BAD_URL', `--output ${spec.name}: format=rfc5424 cannot be sent with protocol=rfc3164`);
+  }
+  const body = formatterFor(spec, deps);
+  const header = { hostname: deps.hostname, facility: spec.options.facility };
+  if (spec.format === 'rfc5424') return (event) => Buffer.from(body(event), 'utf8');
+  if (protocol === 'rfc3164') return (event) => Buffer.from(formatRfc3164(event, body(event), header).line, 'utf8');
+  return (event) => Buffer.from(formatRfc5424(event, body(event), header), 'utf8');
+}
+
+function readOption(spec: SyslogSpec, key: 'ca' | 'cert' | 'key'): Buffer | undefined {
+  const path = spec.options[key];
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new OutputError('BAD_URL', `--output ${spec.name}: ${key}=${path} cannot be read`, { cause: error });
+  }
+}
+
+export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
+  const render = syslogRenderer(spec, deps);
+  const transport =
+    spec.transport === 'udp'
+      ? createUdpTransport({ host: spec.host, port: spec.port, maxBytes: spec.options['max-bytes'] })
+      : createStreamTransport({
+          host: spec.host,
+          port: spec.port,
+          framing: spec.options.framing ?? 'octet',
+          logger: deps.logger,
+          tls:
+            spec.transport === 'tls'
+              ? {
+                  ca: readOption(spec, 'ca'),
+                  cert: readOption(spec, 'cert'),
+                  key: readOption(spec, 'key'),
+                  servername: spec.options.servername,
+                }
+              : undefined,
+        });
+  return createReliableSink(spec, deps, { render, transport });
 }

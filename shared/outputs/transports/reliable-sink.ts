@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { createEvent, type Event } from '../../events/index.ts';
+import { severityLabel, SEVERITY_LABELS } from '../../severity/index.ts';
+import { DiskSpool, type DropCounts, type SpoolRecord } from '../spool/index.ts';
+import type { OutputSpec } from '../url.ts';
+import type { Sink, SinkDeps, SinkStats } from '../types.ts';
+import type { Transport } from './transport.ts';
+
+/**
+ * Nothing lost: a bounded in-memory queue in front of a disk spool, for one output.
+ * - While the transport delivers and the spool is empty, events go memory → transport.
+ * - When a delivery fails (or memory is full), the memory queue spills to the spool and new events
+ *   are appended to the spool until it has been replayed in order; a SIGKILL loses nothing spooled.
+ * - Retries back off exponentially (100 ms … 30 s, full jitter). Delivery is at-least-once; the SIEM
+ *   de-duplicates on `sealwatch.run_id` + `sealwatch.seq`.
+ * - At the spool cap (or the memory cap without a spool) the oldest lowest-severity events go first
+ *   and a `sealwatch.events.dropped` event with the counts says so.
+ */
+export interface ReliableSinkOptions {
+  /** Renders one event into the message the transport carries. */
+  render: (event: Event) => Buffer;
+  transport: Transport;
+  /** Memory queue bound (events); default 10,000. */
+  maxQueue?: number;
+  /** Messages per transport.send; default 500. */
+  batchSize?: number;
+  /** Time close() waits for delivery before leaving the rest in the spool; default 5 s. */
+  closeTimeoutMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+export const DEFAULT_SPOOL_MB = 256;
+
+interface Item {
+  severity: number;
+  payload: Buffer;
+}
+
+export function spoolFolder(root: string, name: string): string {
+  const slug = name.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 60);
+  return join(root, `${slug}-${createHash('sha256').update(name).digest('hex').slice(0, 12)}`);
+}
+
+export function createReliableSink(
+  spec: OutputSpec,
+  deps: SinkDeps,
+  options: ReliableSinkOptions,
+): Sink & { readonly spool: DiskSpool | undefined } {
+  const { transport, render } = options;
+  const maxQueue = options.maxQueue ?? 10_000;
+  const batchSize = options.batchSize ?? 500;
+  const backoff = options.backoff ?? { initialMs: 100, maxMs: 30_000 };
+  const log = deps.logger.child({ output: spec.name });
+  const capBytes = (spec.options['spool-mb'] ?? DEFAULT_SPOOL_MB) * 1024 * 1024;
+  const spool =
+    deps.spoolDir === undefined ? undefined : new DiskSpool(spoolFolder(deps.spoolDir, spec.name), { capBytes });
+  if (spool !== undefined && spool.pendingRecords > 0) {
+    log.info('replaying spooled events', { records: spool.pendingRecords, bytes: spool.pendingBytes });
+  }
+
+  const counters = { sent: 0, retried: 0, dropped: 0 };
+  let memory: Item[] = [];
+  let resend: Buffer[] = [];
+  let down = false;
+  let closed = false;
+  let pumping: Promise<void> | undefined;
+  let attempt = 0;
+  let wake: (() => void) | undefined;
+  let syncScheduled = false;
+  let checkpointTimer: NodeJS.Timeout | undefined;
+
+  const spoolActive = (): boolean => spool !== undefined && (down || spool.pendingRecords > 0);
+
+  const scheduleSync = (): void => {
+    if (syncScheduled || spool === undefined) return;
+    syncScheduled = true;
+    setImmediate(() => {
+      syncScheduled = false;
+      try {
+        spool.sync();
+        reportDrops(spool.enforceCap());
+      } catch (error) {
+        log.error('spool write failed', { error: String(error) });
+      }
+    });
+  };
+
+  const reportDrops = (counts: DropCounts): void => {
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (total === 0) return;
+    counters.dropped += total;
+    log.warn('output queue full: dropped events', { counts });
+    const notice = deps.stamp(
+      createEvent(
+        {
+          event: {
+            kind: 'metric',
+            category: ['host'],
+            type: ['info'],
+            action: 'sealwatch.events.dropped',
+            severity: 7,
+            dataset: 'sealwatch.runtime',
+          },
+          message: `output ${spec.name} dropped ${total} events (${SEVERITY_LABELS.filter((l) => counts[l])
+            .map((l) => `${l}: ${counts[l]}`)
+            .join(', ')}) because its queue was full`,
+          sealwatch: {
+            details: Object.fromEntries(
+              SEVERITY_LABELS.filter((l) => counts[l] !== undefined).map((l) => [`dropped.${l}`, counts[l]!]),
+            ),
+          },
+        },
+        deps.now,
+      ),
+    );
+    enqueue(notice);
+  };
+
+  /** Without a spool: drop the oldest event of the lowest band present to make room. */
+  const makeRoomInMemory = (): void => {
+    const counts: DropCounts = {};
+    while (memory.length >= maxQueue) {
+      let victim = -1;
+      for (const band of SEVERITY_LABELS) {
+        victim = memory.findIndex((m) => severityLabel(m.severity) === band);
+        if (victim >= 0) break;
+      }
+      const [gone] = memory.splice(Math.max(0, victim), 1);
+      const band = severityLabel(gone!.severity);
+      counts[band] = (counts[band] ?? 0) + 1;
+    }
+    // Reported after the loop so the notice itself fits.
+    setImmediate(() => reportDrops(counts));
+  };
+
+  const spillMemory = (): void => {
+    if (spool === undefined || memory.length === 0) return;
+    for (const m of memory) spool.append(m.severity, m.payload);
+    memory = [];
+    scheduleSync();
+  };
+
+  const enqueue = (event: Event): void => {
+    let payload: Buffer;
+    try {
+      payload = render(event);
+    } catch (error) {
+      counters.dropped++;
+      log.warn('could not render an event', { error: String(error) });
+      return;
+    }
+    const item = { severity: event.event.severity, payload };
+    if (spoolActive()) {
+      spool!.append(item.severity, item.payload);
+      scheduleSync();
+    } else {
+      if (memory.length >= maxQueue) {
+        if (spool !== undefined) {
+          spillMemory();
+          spool.append(item.severity, item.payload);
+          scheduleSync();
+          kick();
+          return;
+        }
+        makeRoomInMemory();
+      }
+      memory.push(item);
+    }
+    kick();
+  };
+
+  const sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        wake = undefined;
+        resolve();
+      }, ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+    });
+
+  const nextBatch = (): { messages: Buffer[]; fromSpool: SpoolRecord[]; fromMemory: Item[] } => {
+    if (resend.length > 0) {
+      const messages = resend.splice(0, batchSize);
+      return { messages, fromSpool: [], fromMemory: [] };
+    }
+    if (spool !== undefined && spool.pendingRecords > 0) {
+      const records = spool.read(batchSize);
+      if (records.length > 0) return { messages: records.map((r) => r.payload), fromSpool: records, fromMemory: [] };
+    }
+    const items = memory.splice(0, batchSize);
+    return { messages: items.map((i) => i.payload), fromSpool: [], fromMemory: items };
+  };
+
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      const batch = nextBatch();
+      if (batch.messages.length === 0) return;
+      try {
+        await transport.send(batch.messages);
+        counters.sent += batch.messages.length;
+        if (spool !== undefined && batch.fromSpool.length > 0) spool.ack(batch.fromSpool);
+        if (down) log.info('output delivers again', { spooled: spool?.pendingRecords ?? 0 });
+        down = false;
+        attempt = 0;
+      } catch (error) {
+        if (!down) log.warn('output unreachable; spooling and retrying', { error: String(error) });
+        down = true;
+        counters.retried += batch.messages.length;
+        const unconfirmed = transport.takeUnconfirmed();
+        if (batch.fromSpool.length === 0 && batch.fromMemory.length === 0) {
+          resend = [...unconfirmed, ...batch.messages, ...resend];
+        } else {
+          resend = unconfirmed;
+        }
+        if (batch.fromSpool.length > 0) spool!.rewind();
+        if (batch.fromMemory.length > 0) {
+          if (spool !== undefined) {
+            memory = [...batch.fromMemory, ...memory];
+            spillMemory();
+          } else {
+            memory = [...batch.fromMemory, ...memory];
+          }
+        } else {
+          spillMemory();
+        }
+        if (closed) return;
+        const ceiling = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.min(attempt, 20));
+        attempt++;
+        await sleep(backoff.initialMs / 2 + Math.random() * ceiling);
+      }
+    }
+  };
+
+  function kick(): void {
+    if (pumping !== undefined || closed) return;
+    pumping = pump()
+      .catch((error: unknown) => log.error('output pump failed', { error: String(error) }))
+      .finally(() => {
+        pumping = undefined;
+        if (!closed && (memory.length > 0 || (spool !== undefined && spool.pendingRecords > 0 && !down))) kick();
+      });
+  }
+
+  if (spool !== undefined) {
+    checkpointTimer = setInterval(() => {
+      try {
+        spool.checkpoint();
+      } catch (error) {
+        log.warn('spool checkpoint failed', { error: String(error) });
+      }
+      // A spool replay pending while idle (e.g. after backoff) gets a kick.
+      if (spool.pendingRecords > 0) kick();
+    }, 200);
+    checkpointTimer.unref();
+    if (spool.pendingRecords > 0) kick();
+  }
+
+  const idle = (): boolean =>
+    memory.length === 0 &&
+    resend.length === 0 &&
+    (spool === undefined || spool.pendingRecords === 0) &&
+    pumping === undefined;
+
+  return {
+    name: spec.name,
+    spool,
+    send(event: Event) {
+      if (closed) {
+        counters.dropped++;
+        return;
+      }
+      enqueue(event);
+    },
+    async flush() {
+      // Delivered, or (when the output is down) safely in the spool.
+      for (;;) {
+        if (idle()) break;
+        if (down && spool !== undefined) {
+          spillMemory();
+          spool.sync({ fsync: true });
+          spool.checkpoint();
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    async close() {
+      if (closed) return;
+      const deadline = Date.now() + (options.closeTimeoutMs ?? 5000);
+      while (!idle() && Date.now() < deadline) {
+        wake?.();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      closed = true;
+      wake?.();
+      await pumping;
+      if (spool !== undefined) {
+        for (const m of resend) spool.append(10, m);
+        resend = [];
+        spillMemory();
+        spool.close();
+        if (checkpointTimer !== undefined) clearInterval(checkpointTimer);
+      } else if (memory.length + resend.length > 0) {
+        counters.dropped += memory.length + resend.length;
+        log.warn('output closed with undelivered events and no spool', { events: memory.length + resend.length });
+      }
+      await transport.close();
+    },
+    stats(): SinkStats {
+      return {
+        name: spec.name,
+        ...counters,
+        queued: memory.length + resend.length,
+        spoolBytes: spool?.pendingBytes ?? 0,
+        truncated: transport.truncated,
+        connected: transport.connected && !down,
+      };
+    },
+  };
+}

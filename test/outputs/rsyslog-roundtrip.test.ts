@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../shared/logging/index.ts';
+import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
+import { truncateUtf8, wellFormed } from '../../shared/outputs/formatters/text.ts';
+import { makeTestPki, rsyslogAvailable, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';
+import { hostileEvent, HOSTILE } from './events.ts';
+import { expectedCefExtensions, expectedJson, expectedSd } from './roundtrip.ts';
+
+const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
+
+describeRsyslog('round trip of hostile events through a real rsyslog', () => {
+  let receiver: RsyslogReceiver;
+  let pki: TestPki;
+  beforeAll(async () => {
+    pki = await makeTestPki();
+    receiver = await startRsyslog({ tls: { ca: pki.ca, cert: pki.serverCert, key: pki.serverKey } });
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+  });
+
+  const url = (transport: 'tcp' | 'udp' | 'tls', format: string): string => {
+    if (transport === 'tls')
+      return `syslog+tls://127.0.0.1:${receiver.tlsPort}?format=${format}&ca=${encodeURIComponent(pki.ca)}`;
+    if (transport === 'udp') return `syslog+udp://127.0.0.1:${receiver.port}?format=${format}&max-bytes=60000`;
+    return `syslog+tcp://127.0.0.1:${receiver.port}?format=${format}`;
+  };
+
+  for (const transport of ['tcp', 'tls', 'udp'] as const) {
+    for (const format of ['cef', 'rfc5424', 'json'] as const) {
+      it(`${format} over ${transport}: every hostile value arrives exactly, as one message, with no extra field`, async () => {
+        const runId = `rt-${transport}-${format}`;
+        const cases = Object.entries(HOSTILE).filter(
+          // A 10,000-character value repeated in a dozen SD/JSON fields does not fit one UDP datagram.
+          ([name]) => !(transport === 'udp' && format !== 'cef' && name === 'long'),
+        );
+        const d = createDispatcher([parseOutputUrl(url(transport, format))], {
+          logger: silentLogger(),
+          runId,
+          version: '1.2.3',
+          hostname: 'test-host',
+        });
+        const sent = cases.map(([, value]) => d.dispatch(hostileEvent(value)));
+        await d.flush();
+        const got = await receiver.waitFor(sent.length, {
+          filter: (m) => m.rawmsg.includes(runId),
+          timeoutMs: 15_000,
+        });
+        await d.close();
+        expect(got).toHaveLength(sent.length);
+        expect(got.every((m) => m.input === (transport === 'udp' ? 'udp' : transport))).toBe(true);
+        for (const event of sent) {
+          const seq = String(event.sealwatch.seq);
+          if (format === 'cef') {
+            const m = got.find((g) => g.parsed.cef?.Extensions.cn1 === seq);
+            expect(m, `seq ${seq} parsed as CEF`).toBeDefined();
+            const cef = m!.parsed.cef!;
+            expect([cef.DeviceVendor, cef.DeviceProduct, cef.DeviceVersion, cef.SignatureID, cef.Severity]).toEqual([
+              'sealwatch',
+              'sealwatch',
+              '1.2.3',
+              'SW-HOSTILE',
+              '8',
+            ]);
+            expect(cef.Name).toBe(truncateUtf8(wellFormed(event.rule!.name).replace(/\r\n|[\r\n]/g, ' '), 512));
+            expect(cef.Extensions).toEqual(expectedCefExtensions(event));
+          } else if (format === 'rfc5424') {
+            const m = got.find((g) => g.parsed['rfc5424-sd']?.['sealwatch@32473']?.seq === seq);
+            expect(m, `seq ${seq} parsed as RFC 5424 SD`).toBeDefined();
+            expect(Object.keys(m!.parsed['rfc5424-sd']!)).toEqual(['sealwatch@32473']);
+            expect(m!.parsed['rfc5424-sd']!['sealwatch@32473']).toEqual(expectedSd(event));
+            expect([m!.app_name, m!.hostname, m!.msgid, m!.pri]).toEqual([
+              'sealwatch',
+              'test-host',
+              'SW-HOSTILE',
+              '131',
+            ]);
+          } else {
+            const m = got.find(
+              (g) => (g.parsed.json?.sealwatch as { seq?: number } | undefined)?.seq === event.sealwatch.seq,
+            );
+            expect(m, `seq ${seq} parsed as JSON`).toBeDefined();
+            expect(m!.parsed.json).toEqual(expectedJson(event));
+          }
+        }
+      });
+    }
+  }
+});
