@@ -7,3 +7,5 @@ export { podScope, containerScope, treeScope } from './scope.ts';
 export type { Scope } from './scope.ts';
 export { createSocketSource } from './socket-source.ts';
 export { createResourceSource } from './resource-source.ts';
+export { createProcConnector, openProcConnector, parseProcEvents } from './proc-connector.ts';
+export type { ProcConnector, ProcConnectorOptions, ProcConnectorStats, ProcEvent } from './proc-connector.ts';

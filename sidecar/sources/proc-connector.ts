@@ -1,0 +1,436 @@
+import type { Stats } from 'node:fs';
+import type * as Netlink from 'netlink';
+import type { Logger } from '../../shared/logging/index.ts';
+import type { ProcFs, ProcStat, ProcStatus } from './proc/index.ts';
+
+/**
+ * The kernel proc connector (host-agent mode): a netlink socket (NETLINK_CONNECTOR, group CN_IDX_PROC)
+ * on which the kernel reports every fork, exec, uid change, ptrace and exit, so no short-lived process
+ * is missed the way a /proc poller misses it. Works only in the host's PID and network namespaces, with
+ * CAP_NET_ADMIN; elsewhere `openProcConnector` reports why and the caller polls /proc instead.
+ *
+ * It plugs into the watcher's own pipeline instead of running a parallel one: `view()` is a `ProcFs` for
+ * the process tracker. On each exec the connector reads the new process's /proc entries at once
+ * (a snapshot); the view lists those PIDs on the tracker's next tick even if they are already gone, and
+ * answers from the snapshot what /proc no longer has. The tracker, scopes, rules and outputs are unchanged.
+ * This file is the only importer of the `netlink` package.
+ */
+
+export const NETLINK_CONNECTOR = 11;
+export const CN_IDX_PROC = 1;
+export const CN_VAL_PROC = 1;
+export const PROC_CN_MCAST_LISTEN = 1;
+export const PROC_CN_MCAST_IGNORE = 2;
+const NLMSG_DONE = 3;
+const NLMSG_HDRLEN = 16;
+const CN_MSG_LEN = 20;
+
+export type ProcEvent =
+  | { what: 'fork'; timestampNs: bigint; parentPid: number; parentTgid: number; childPid: number; childTgid: number }
+  | { what: 'exec'; timestampNs: bigint; pid: number; tgid: number }
+  | { what: 'uid' | 'gid'; timestampNs: bigint; pid: number; tgid: number; real: number; effective: number }
+  | { what: 'ptrace'; timestampNs: bigint; pid: number; tgid: number; tracerPid: number; tracerTgid: number }
+  | { what: 'comm'; timestampNs: bigint; pid: number; tgid: number; comm: string }
+  | { what: 'exit'; timestampNs: bigint; pid: number; tgid: number; exitCode: number; exitSignal: number }
+  | { what: 'ack' | 'other'; timestampNs: bigint; code: number };
+
+const WHAT = {
+  NONE: 0x0,
+  FORK: 0x1,
+  EXEC: 0x2,
+  UID: 0x4,
+  GID: 0x40,
+  PTRACE: 0x100,
+  COMM: 0x200,
+  EXIT: 0x80000000,
+} as const;
+
+/** The PROC_CN_MCAST_LISTEN (or IGNORE) request: nlmsghdr + cn_msg + the 4-byte op. */
+export function listenMessage(localPort: number, op = PROC_CN_MCAST_LISTEN): Buffer {
+  const buf = Buffer.alloc(NLMSG_HDRLEN + CN_MSG_LEN + 4);
+  buf.writeUInt32LE(buf.length, 0); // nlmsg_len
+  buf.writeUInt16LE(NLMSG_DONE, 4); // nlmsg_type
+  buf.writeUInt16LE(0, 6); // nlmsg_flags
+  buf.writeUInt32LE(0, 8); // nlmsg_seq
+  buf.writeUInt32LE(localPort >>> 0, 12); // nlmsg_pid
+  buf.writeUInt32LE(CN_IDX_PROC, 16); // cb_id.idx
+  buf.writeUInt32LE(CN_VAL_PROC, 20); // cb_id.val
+  buf.writeUInt32LE(0, 24); // seq
+  buf.writeUInt32LE(0, 28); // ack
+  buf.writeUInt16LE(4, 32); // len
+  buf.writeUInt16LE(0, 34); // flags
+  buf.writeUInt32LE(op, 36);
+  return buf;
+}
+
+/**
+ * Parses one datagram from the connector socket: one or more netlink messages, each a cn_msg holding a
+ * `struct proc_event`. Records that are too short or not from CN_IDX_PROC are skipped and counted in
+ * `skipped`; this is kernel input, but a bad record must never throw.
+ */
+export function parseProcEvents(buf: Buffer): { events: ProcEvent[]; skipped: number } {
+  const events: ProcEvent[] = [];
+  let skipped = 0;
+  let offset = 0;
+  while (offset + NLMSG_HDRLEN <= buf.length) {
+    const len = buf.readUInt32LE(offset);
+    if (len < NLMSG_HDRLEN || offset + len > buf.length) {
+      skipped++;
+      break;
+    }
+    const cn = offset + NLMSG_HDRLEN;
+    const payload = cn + CN_MSG_LEN;
+    const end = offset + len;
+    offset += (len + 3) & ~3;
+    if (payload > end || buf.readUInt32LE(cn) !== CN_IDX_PROC || buf.readUInt32LE(cn + 4) !== CN_VAL_PROC) {
+      skipped++;
+      continue;
+    }
+    const dataLen = buf.readUInt16LE(cn + 16);
+    const event = parseProcEvent(buf.subarray(payload, Math.min(end, payload + dataLen)));
+    if (event) events.push(event);
+    else skipped++;
+  }
+  return { events, skipped };
+}
+
+function parseProcEvent(d: Buffer): ProcEvent | undefined {
+  if (d.length < 16) return undefined;
+  const what = d.readUInt32LE(0);
+  const timestampNs = d.readBigUInt64LE(8);
+  const u = (i: number): number | undefined => (d.length >= 16 + 4 * (i + 1) ? d.readUInt32LE(16 + 4 * i) : undefined);
+  const need = (n: number): number[] | undefined => {
+    const values: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const v = u(i);
+      if (v === undefined) return undefined;
+      values.push(v);
+    }
+    return values;
+  };
+  switch (what) {
+    case WHAT.NONE:
+      return { what: 'ack', timestampNs, code: u(0) ?? 0 };
+    case WHAT.FORK: {
+      const v = need(4);
+      return v && { what: 'fork', timestampNs, parentPid: v[0]!, parentTgid: v[1]!, childPid: v[2]!, childTgid: v[3]! };
+    }
+    case WHAT.EXEC: {
+      const v = need(2);
+      return v && { what: 'exec', timestampNs, pid: v[0]!, tgid: v[1]! };
+    }
+    case WHAT.UID:
+    case WHAT.GID: {
+      const v = need(4);
+      return (
+        v && {
+          what: what === WHAT.UID ? 'uid' : 'gid',
+          timestampNs,
+          pid: v[0]!,
+          tgid: v[1]!,
+          real: v[2]!,
+          effective: v[3]!,
+        }
+      );
+    }
+    case WHAT.PTRACE: {
+      const v = need(4);
+      return v && { what: 'ptrace', timestampNs, pid: v[0]!, tgid: v[1]!, tracerPid: v[2]!, tracerTgid: v[3]! };
+    }
+    case WHAT.COMM: {
+      const v = need(2);
+      if (!v || d.length < 24 + 16) return undefined;
+      const raw = d.subarray(24, 40);
+      const nul = raw.indexOf(0);
+      return {
+        what: 'comm',
+        timestampNs,
+        pid: v[0]!,
+        tgid: v[1]!,
+        comm: raw.subarray(0, nul < 0 ? 16 : nul).toString('latin1'),
+      };
+    }
+    case WHAT.EXIT: {
+      const v = need(4);
+      return v && { what: 'exit', timestampNs, pid: v[0]!, tgid: v[1]!, exitCode: v[2]!, exitSignal: v[3]! };
+    }
+    default:
+      return { what: 'other', timestampNs, code: what };
+  }
+}
+
+/** The socket side, behind a small interface so the parsing and snapshot logic is testable on its own. */
+export interface ProcEventStream {
+  close(): void;
+}
+
+/**
+ * Opens the connector and subscribes. Resolves with the stream, or rejects with the reason it is not
+ * available here (not Linux, the addon does not load, EPERM outside the host namespaces, ...).
+ */
+export async function openProcConnector(handlers: {
+  onEvents(events: ProcEvent[], skipped: number): void;
+  onError(error: Error): void;
+}): Promise<ProcEventStream> {
+  if (process.platform !== 'linux') throw new Error(`the proc connector needs Linux (this is ${process.platform})`);
+  const { RawNetlinkSocket } = (await import('netlink')) as typeof Netlink;
+  const socket = new RawNetlinkSocket(NETLINK_CONNECTOR, {
+    recvBufferSize: 8 * 1024 * 1024,
+    sendBufferSize: 64 * 1024,
+    messagePeeking: true,
+  });
+  try {
+    socket.addMembership(CN_IDX_PROC);
+    await new Promise<void>((resolve, reject) =>
+      socket.send(listenMessage(socket.address().port), { port: 0 }, (error) => (error ? reject(error) : resolve())),
+    );
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+  // The kernel acks the listen request with a PROC_EVENT_NONE whose data is an errno (0 = ok); a missing
+  // ack or a non-zero one means we will never get events (e.g. not in the initial PID namespace).
+  const acked = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no acknowledgement from the proc connector within 1 s')), 1000);
+    let settled = false;
+    socket.on('message', (msg) => {
+      const { events, skipped } = parseProcEvents(msg);
+      if (!settled) {
+        const ack = events.find((e) => e.what === 'ack');
+        if (ack && ack.what === 'ack') {
+          settled = true;
+          clearTimeout(timer);
+          if (ack.code === 0) resolve();
+          else reject(new Error(`the proc connector refused to listen (errno ${ack.code})`));
+        }
+      }
+      handlers.onEvents(events, skipped);
+    });
+  });
+  socket.on('error', (error) => handlers.onError(error));
+  try {
+    await acked;
+  } catch (error) {
+    socket.close();
+    throw error;
+  }
+  return {
+    close: () => {
+      try {
+        socket.send(listenMessage(socket.address().port, PROC_CN_MCAST_IGNORE), { port: 0 });
+      } catch {
+        // closing anyway
+      }
+      socket.close();
+    },
+  };
+}
+
+/** What the connector read of a process at the moment it exec'd. */
+interface Snapshot {
+  pid: number;
+  atMs: number;
+  stat?: ProcStat;
+  status?: ProcStatus;
+  cmdline?: string[];
+  exe?: string;
+  exeStat?: Stats;
+  cwd?: string;
+  cgroup?: string;
+  fds?: Map<number, string>;
+}
+
+export interface ProcConnectorStats {
+  /** exec events received from the kernel */
+  execs: number;
+  forks: number;
+  exits: number;
+  /** execs whose process was already gone (and reaped) when we read /proc: seen, without details */
+  unreadable: number;
+  /** records that failed to parse */
+  skipped: number;
+  /** socket errors (e.g. ENOBUFS: the kernel dropped events because we were too slow) */
+  errors: number;
+}
+
+export interface ProcConnector {
+  /** 'proc-connector' when kernel events flow, else 'proc-poll' (with `reason`). */
+  readonly mode: 'proc-connector' | 'proc-poll';
+  readonly reason: string | undefined;
+  readonly stats: ProcConnectorStats;
+  /** A ProcFs for one process tracker: /proc plus every exec'd PID since this view's last listing. */
+  view(): ProcFs;
+  /** Subscribes to raw events (e.g. for uid changes or benchmarks); returns an unsubscribe function. */
+  onEvent(listener: (event: ProcEvent, receivedAtMs: number) => void): () => void;
+  close(): void;
+}
+
+export interface ProcConnectorOptions {
+  proc: ProcFs;
+  logger: Logger;
+  /** Snapshots older than this are forgotten (default 30 s). */
+  retainMs?: number;
+  /** Set false to skip the kernel socket (e.g. `--no-proc-connector`): polling only. */
+  enabled?: boolean;
+  /** The socket opener; default `openProcConnector` (a test passes a failing one to exercise the fallback). */
+  open?: typeof openProcConnector;
+  /**
+   * Which exec'd processes are worth a snapshot, decided from their cgroup text (host agent: only
+   * processes in a container). Default: all. Saves the reads for host processes nobody watches.
+   */
+  interesting?: (cgroup: string | undefined) => boolean;
+  now?: () => number;
+}
+
+/** Opens the connector when it can, else falls back to plain polling of `proc`; never throws for that. */
+export async function createProcConnector(options: ProcConnectorOptions): Promise<ProcConnector> {
+  const { proc, logger } = options;
+  const retainMs = options.retainMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  const stats: ProcConnectorStats = { execs: 0, forks: 0, exits: 0, unreadable: 0, skipped: 0, errors: 0 };
+  const snapshots = new Map<number, Snapshot>();
+  /** exec'd PIDs in arrival order with a sequence number; views keep a cursor into it */
+  const log: { seq: number; pid: number }[] = [];
+  let seq = 0;
+  const listeners = new Set<(event: ProcEvent, atMs: number) => void>();
+
+  const snapshot = (pid: number): void => {
+    const atMs = now();
+    const stat = proc.stat(pid);
+    if (!stat) {
+      stats.unreadable++;
+      return;
+    }
+    const cgroup = proc.cgroup(pid);
+    if (options.interesting !== undefined && !options.interesting(cgroup)) return;
+    snapshots.set(pid, {
+      pid,
+      atMs,
+      stat,
+      status: proc.status(pid),
+      cmdline: proc.cmdline(pid),
+      exe: proc.exe(pid),
+      exeStat: proc.exeStat(pid),
+      cwd: proc.cwd(pid),
+      cgroup,
+      fds: proc.fds(pid),
+    });
+    log.push({ seq: ++seq, pid });
+  };
+
+  const prune = (): void => {
+    const cutoff = now() - retainMs;
+    for (const [pid, snap] of snapshots) if (snap.atMs < cutoff) snapshots.delete(pid);
+    while (log.length > 0 && log.length > 65_536) log.shift();
+    while (log.length > 0 && !snapshots.has(log[0]!.pid)) log.shift();
+  };
+
+  const onEvents = (events: ProcEvent[], skipped: number): void => {
+    stats.skipped += skipped;
+    const atMs = now();
+    for (const event of events) {
+      if (event.what === 'exec') {
+        stats.execs++;
+        snapshot(event.tgid);
+      } else if (event.what === 'fork') stats.forks++;
+      else if (event.what === 'exit' && event.pid === event.tgid) stats.exits++;
+      for (const listener of listeners) listener(event, atMs);
+    }
+  };
+
+  let stream: ProcEventStream | undefined;
+  let reason: string | undefined;
+  if (options.enabled === false) reason = 'disabled by configuration';
+  else {
+    try {
+      stream = await (options.open ?? openProcConnector)({
+        onEvents,
+        onError: (error) => {
+          stats.errors++;
+          logger.warn('proc connector socket error (events may have been dropped)', { error: error.message });
+        },
+      });
+    } catch (error) {
+      reason = `kernel proc connector unavailable: ${error instanceof Error ? error.message : String(error)}`;
+      logger.warn(`${reason}; falling back to /proc polling (short-lived processes can be missed)`);
+    }
+  }
+
+  /** The snapshot for `pid` when it describes the same process instance as `live` (or /proc lost it). */
+  const snapFor = (pid: number): Snapshot | undefined => snapshots.get(pid);
+  const gone = (pid: number, live: ProcStat | undefined): boolean => {
+    const snap = snapFor(pid);
+    if (!snap?.stat) return false;
+    if (live === undefined) return true;
+    return live.startTicks === snap.stat.startTicks && live.state === 'Z';
+  };
+
+  const view = (): ProcFs => {
+    let cursor = seq;
+    if (stream === undefined) return proc;
+    return {
+      root: proc.root,
+      get skipped() {
+        return proc.skipped;
+      },
+      listPids() {
+        const live = proc.listPids();
+        const present = new Set(live);
+        for (let i = log.length - 1; i >= 0 && log[i]!.seq > cursor; i--) {
+          const pid = log[i]!.pid;
+          if (!present.has(pid) && snapshots.has(pid)) {
+            present.add(pid);
+            live.push(pid);
+          }
+        }
+        cursor = seq;
+        prune();
+        return live;
+      },
+      stat(pid) {
+        const live = proc.stat(pid);
+        return gone(pid, live) ? snapFor(pid)?.stat : live;
+      },
+      status(pid) {
+        const live = proc.stat(pid);
+        return gone(pid, live) ? snapFor(pid)?.status : proc.status(pid);
+      },
+      cmdline(pid) {
+        const live = proc.cmdline(pid);
+        return live !== undefined && live.length > 0 ? live : (snapFor(pid)?.cmdline ?? live);
+      },
+      exe: (pid) => proc.exe(pid) ?? snapFor(pid)?.exe,
+      exeStat: (pid) => proc.exeStat(pid) ?? snapFor(pid)?.exeStat,
+      readExeBytes: (pid) => proc.readExeBytes(pid),
+      cwd: (pid) => proc.cwd(pid) ?? snapFor(pid)?.cwd,
+      cgroup: (pid) => proc.cgroup(pid) ?? snapFor(pid)?.cgroup,
+      fds: (pid) => proc.fds(pid) ?? snapFor(pid)?.fds,
+      fdFlags: (pid, fd) => proc.fdFlags(pid, fd),
+      tasks: (pid) => proc.tasks(pid),
+      net: (pid, protocol, family) => proc.net(pid, protocol, family),
+      readRootFile: (pid, path) => proc.readRootFile(pid, path),
+      rootStat: (pid, path) => proc.rootStat(pid, path),
+      listRootDir: (pid, path) => proc.listRootDir(pid, path),
+      bootTimeMs: () => proc.bootTimeMs(),
+    };
+  };
+
+  return {
+    get mode() {
+      return stream === undefined ? 'proc-poll' : 'proc-connector';
+    },
+    reason,
+    stats,
+    view,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      stream?.close();
+      stream = undefined;
+      listeners.clear();
+      snapshots.clear();
+    },
+  };
+}
