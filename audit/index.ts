@@ -1,6 +1,28 @@
 /**
  * The audit side: answers for auditors and the SOC. Imports only shared/; only cli/ imports it.
  * - report: `audit report --events FILE…` (streamed, filtered event reports in md, html, csv, json)
+ * - image:  `audit image REF` and `audit diff A B` (verify the seal first, then the story or the diff)
+ * - latest: `audit latest REPOSITORY` (sealed builds in the engine or a registry, newest first)
  */
 export { runReport, REPORT_FORMATS, resolveWindow, parseMinSeverity } from './report/index.ts';
 export type { ReportFormat, ReportRequest, EventFilter, ReportSummary } from './report/index.ts';
+export {
+  auditSeal,
+  checkImageSeal,
+  loadImageSeal,
+  diffStories,
+  renderDiff,
+  renderStory,
+  verdictLine,
+} from './image/index.ts';
+export type { ImageStory, StoryDiff, SealVerdict, ImageReader, SealLayerDigest } from './image/index.ts';
+export {
+  answerLatest,
+  RegistryClient,
+  parseRepository,
+  registryBaseUrl,
+  renderLatest,
+  listEngineImages,
+  listRegistryImages,
+} from './latest/index.ts';
+export type { LatestAnswer, LatestTarget, SealedBuild, EngineImages, EngineImageSummary } from './latest/index.ts';

@@ -1,0 +1,11 @@
+export { answerLatest } from './latest.ts';
+export type { LatestAnswer, LatestTarget } from './latest.ts';
+export { classify, compareBuilds, mergeByImage } from './sealed-build.ts';
+export type { SealedBuild, UnsealedImage, ListedImage } from './sealed-build.ts';
+export { RegistryClient, parseChallenge } from './registry-client.ts';
+export type { RegistryOptions, RegistryCredentials, RegistryImage, RegistryConfigBlob } from './registry-client.ts';
+export { renderLatest } from './render.ts';
+export { parseRepository, registryBaseUrl } from './repository.ts';
+export type { RepositoryRef } from './repository.ts';
+export { listEngineImages, listRegistryImages } from './sources.ts';
+export type { EngineImages, EngineImageSummary } from './sources.ts';
