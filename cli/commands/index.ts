@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import { registerAudit } from './audit.ts';
 import { registerKeygen } from './keygen.ts';
+import { registerLearn } from './learn.ts';
 import { registerPolicy } from './policy.ts';
 import { registerProfile } from './profile.ts';
+import { registerWatch } from './watch.ts';
 
 /** Every command, one register function each; a new command adds one line here. */
 export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
@@ -11,4 +13,6 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerProfile,
   registerAudit,
   registerPolicy,
+  registerWatch,
+  registerLearn,
 ];

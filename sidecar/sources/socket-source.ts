@@ -31,6 +31,8 @@ export function createSocketSource(options: {
   intervalMs?: number;
   /** The watcher's own PID when it shares the namespace: its sockets (the API) are not reported. */
   selfPid?: number;
+  /** Report only sockets owned by a watched process (a process tree in the host's network namespace). */
+  requireOwner?: boolean;
 }): Source & { readonly sockets: number } {
   const { proc, tracker } = options;
   const intervalMs = options.intervalMs ?? 100;
@@ -76,7 +78,9 @@ export function createSocketSource(options: {
       const out: Observation[] = [];
       for (const { socket, direction } of fresh) {
         if (own.has(socket.inode)) continue;
-        out.push({ type: 'connection', socket, direction, process: tracker.socketOwner(socket.inode) });
+        const owner = tracker.socketOwner(socket.inode);
+        if (!owner && options.requireOwner) continue;
+        out.push({ type: 'connection', socket, direction, process: owner });
       }
       return out;
     },

@@ -1,0 +1,162 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { formatIssues } from '../../shared/config/index.ts';
+import { createDockerClient } from '../../shared/docker/index.ts';
+import { ConfigError, UsageError } from '../../shared/errors/index.ts';
+import { createLogger } from '../../shared/logging/index.ts';
+import { SeverityInput, toSeverityScore } from '../../shared/severity/index.ts';
+import { runWatch, type RunWatchOptions } from '../../sidecar/run-watch.ts';
+import type { CliIo } from '../io.ts';
+import { packageVersion } from '../version.ts';
+
+/** Flags shared by `watch` and `learn`, validated at this edge. */
+export const WatchFlags = z.object({
+  procRoot: z.string().min(1).default('/proc'),
+  mode: z.enum(['learn', 'monitor', 'enforce']).default('monitor'),
+  dryRun: z.boolean().default(false),
+  tick: z
+    .string()
+    .regex(/^\d+$/, 'milliseconds, a whole number')
+    .transform(Number)
+    .refine((n) => n >= 10 && n <= 10_000, '10–10000 ms')
+    .default(100),
+  profile: z.string().optional(),
+  output: z.array(z.string()).default([]),
+  listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):\d{1,5}$/, 'ADDR:PORT, e.g. 127.0.0.1:9464')
+    .transform((s) => {
+      const i = s.lastIndexOf(':');
+      return { host: s.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(s.slice(i + 1)) };
+    })
+    .optional(),
+  apiTokenEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional(),
+  container: z.string().min(1).optional(),
+  dockerSocket: z.string().optional(),
+  emit: z.enum(['alerts', 'all']).default('alerts'),
+  killMinSeverity: SeverityInput.default('high'),
+  aggregateWindow: z.string().regex(/^\d+$/).transform(Number).default(60_000),
+  afterLearn: z.enum(['monitor', 'enforce']).optional(),
+  out: z.string().optional(),
+  duration: z
+    .string()
+    .regex(/^\d+(ms|s|m|h)$/, 'a duration like 30s, 5m or 1h')
+    .transform((s) => {
+      const m = /^(\d+)(ms|s|m|h)$/.exec(s)!;
+      return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    })
+    .optional(),
+  headroom: z
+    .string()
+    .regex(/^\d+(\.\d+)?$/)
+    .transform(Number)
+    .optional(),
+});
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function addWatchOptions(cmd: Command): Command {
+  return cmd
+    .option('--proc-root <dir>', '/proc to read (fixtures in tests)', '/proc')
+    .option('--tick <ms>', 'process poll interval in ms', '100')
+    .option(
+      '--output <url>',
+      'where events go (repeatable): file://PATH, stdout://, syslog+tcp://HOST:PORT, …',
+      collect,
+    )
+    .option(
+      '--listen <addr:port>',
+      'serve the API (/healthz, /readyz, /metrics, /v1/...) on this address, e.g. 127.0.0.1:9464',
+    )
+    .option('--api-token-env <name>', 'environment variable holding the bearer token for state-changing API calls')
+    .option('--container <id|name>', 'watch this Docker container (host PIDs found through its cgroup)')
+    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
+    .option(
+      '--emit <what>',
+      'alerts (default: alerts, kill results, PID gaps, container events) or all observations',
+      'alerts',
+    );
+}
+
+export function registerWatch(program: Command, io: CliIo): void {
+  const cmd = program
+    .command('watch')
+    .description(
+      'watch processes, sockets and files of a pod (shared PID namespace), a container (--container) or a command (-- CMD ARGS…)\n' +
+        'against a profile and the built-in rules; alert, or kill in enforce mode',
+    )
+    .argument('[command...]', 'a command to start and watch (after --)')
+    .option('--profile <file>', "runtime profile YAML (default: the neighbour's seal, when verified)")
+    .option('--mode <mode>', 'learn, monitor or enforce', 'monitor')
+    .option('--dry-run', 'in enforce mode, report what would be killed instead of killing', false)
+    .option('--kill-min-severity <sev>', 'enforce kills for alerts at or above this severity', 'high')
+    .option('--aggregate-window <ms>', 'identical alerts within this window are counted, not repeated', '60000')
+    .option('--out <file>', 'learn mode: write the learned profile here when learning ends')
+    .option('--after-learn <mode>', 'learn mode: when ended through the API, continue in monitor or enforce');
+  addWatchOptions(cmd).action(async (command: string[], raw: Record<string, unknown>) => {
+    await execute({ ...raw, command }, io);
+  });
+}
+
+export async function execute(
+  raw: Record<string, unknown> & { command: string[] },
+  io: CliIo,
+): Promise<number | undefined> {
+  const parsed = WatchFlags.safeParse(raw);
+  if (!parsed.success) {
+    const problems = formatIssues(parsed.error.issues, 'flags').map((l) => l.replace(/^flags: /, '--'));
+    throw new UsageError('BAD_ARGUMENT', problems.join('; '));
+  }
+  const f = parsed.data;
+  if (f.container && raw.command.length > 0)
+    throw new UsageError('CONFLICT', '--container and -- COMMAND cannot be combined');
+  if (f.dryRun && f.mode !== 'enforce')
+    throw new UsageError('CONFLICT', '--dry-run only makes sense with --mode enforce');
+  const apiToken = f.apiTokenEnv ? io.env[f.apiTokenEnv] : undefined;
+  if (f.apiTokenEnv && !apiToken)
+    throw new ConfigError('INVALID', `--api-token-env ${f.apiTokenEnv}: the variable is empty or unset`);
+  const options: RunWatchOptions = {
+    procRoot: f.procRoot,
+    mode: f.mode,
+    dryRun: f.dryRun,
+    tickMs: f.tick,
+    profileFile: f.profile ? resolve(io.cwd, f.profile) : undefined,
+    outputs: f.output,
+    listen: f.listen,
+    apiToken,
+    container: f.container,
+    command: raw.command,
+    emitAll: f.emit === 'all',
+    killMinSeverity: toSeverityScore(f.killMinSeverity),
+    aggregateWindowMs: f.aggregateWindow,
+    learnOut: f.out ? resolve(io.cwd, f.out) : undefined,
+    durationMs: f.duration,
+    headroom: f.headroom,
+    afterLearn: f.afterLearn,
+    version: packageVersion(),
+  };
+  const logger = createLogger({ stream: io.stderr });
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await runWatch(options, {
+      logger,
+      docker: () => createDockerClient({ socketPath: f.dockerSocket }),
+      stdout: io.stdout,
+      env: io.env,
+      signal: controller.signal,
+    });
+    return result.commandExit;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}

@@ -1,0 +1,6 @@
+export { createAggregator, alertKey } from './aggregator.ts';
+export type { Aggregator } from './aggregator.ts';
+export { createKiller } from './killer.ts';
+export type { Killer, KillResult } from './killer.ts';
+export { createResponder } from './responder.ts';
+export type { Responder, ResponderOptions } from './responder.ts';
