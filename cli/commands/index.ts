@@ -5,6 +5,7 @@ import { registerKeygen } from './keygen.ts';
 import { registerLearn } from './learn.ts';
 import { registerPolicy } from './policy.ts';
 import { registerProfile } from './profile.ts';
+import { registerSeal } from './seal.ts';
 import { registerWatch } from './watch.ts';
 
 /** Every command, one register function each; a new command adds one line here. */
@@ -13,6 +14,7 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerProfile,
   registerAudit,
   registerPolicy,
+  registerSeal,
   registerWatch,
   registerLearn,
 ];

@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import type { Readable } from 'node:stream';
+import { extract } from 'tar-stream';
 import { EnvironmentError, errnoCode } from '../errors/index.ts';
 
 /**
@@ -19,6 +20,15 @@ export interface DockerClient {
   tagImage(ref: string, repo: string, tag: string): Promise<void>;
   removeImage(ref: string): Promise<void>;
   inspectContainer(ref: string): Promise<ContainerInspect>;
+  /**
+   * One regular file from an image's filesystem, read through a created (never started)
+   * container; `undefined` when the path does not exist. Used to read a seal without `docker save`.
+   */
+  readImageFile(ref: string, path: string): Promise<Buffer | undefined>;
+  /** `docker history`: the image's history entries, newest first (ids of local parent images). */
+  imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
+  /** `docker push` of a tagged image; resolves when the engine reports it pushed. */
+  pushImage(ref: string): Promise<void>;
   /** Raw engine handle for the few callers that need more; prefer adding a method above. */
   readonly raw: Docker;
 }
@@ -39,6 +49,15 @@ export interface ImageInspect {
     Labels?: Record<string, string> | null;
   };
   RootFS?: { Type: string; Layers?: string[] };
+}
+
+export interface ImageHistoryEntry {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags?: string[] | null;
+  Size: number;
+  Comment?: string;
 }
 
 export interface ContainerInspect {
@@ -86,7 +105,45 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       }),
     inspectContainer: (ref) =>
       call(`container ${ref}`, () => docker.getContainer(ref).inspect() as Promise<ContainerInspect>),
+    readImageFile: (ref, path) =>
+      call(`image ${ref}`, async () => {
+        const container = await docker.createContainer({
+          Image: ref,
+          Entrypoint: ['/sealwatch-never-started'],
+          Cmd: [],
+          NetworkDisabled: true,
+          Labels: { 'dev.sealwatch.reader': '1' },
+        });
+        try {
+          const archive = (await container.getArchive({ path })) as Readable;
+          return await firstFileOfTar(archive);
+        } catch (error) {
+          if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+          throw error;
+        } finally {
+          await container.remove({ force: true }).catch(() => undefined);
+        }
+      }),
+    imageHistory: (ref) => call(`image ${ref}`, () => docker.getImage(ref).history() as Promise<ImageHistoryEntry[]>),
+    pushImage: (ref) =>
+      call(`push ${ref}`, async () => {
+        const response = (await docker.getImage(ref).push({})) as Readable;
+        await drainJsonProgress(response);
+      }),
   };
+}
+
+/** The content of the first regular file in a tar stream (getArchive of one file). */
+async function firstFileOfTar(stream: Readable): Promise<Buffer | undefined> {
+  const reader = extract();
+  stream.pipe(reader);
+  let found: Buffer | undefined;
+  for await (const entry of reader) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+    if (found === undefined && entry.header.type === 'file') found = Buffer.concat(chunks);
+  }
+  return found;
 }
 
 /** Reads the engine's JSON progress stream to its end and throws on an `error` record. */

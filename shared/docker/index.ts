@@ -1,2 +1,2 @@
 export { createDockerClient } from './client.ts';
-export type { DockerClient, DockerClientOptions, ImageInspect, ContainerInspect } from './client.ts';
+export type { DockerClient, DockerClientOptions, ImageInspect, ContainerInspect, ImageHistoryEntry } from './client.ts';

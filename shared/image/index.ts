@@ -10,3 +10,13 @@ export {
   computeImageIdentity,
   describeIdentityChange,
 } from './identity.ts';
+export { sealLayerTar, sha256Digest } from './seal-layer.ts';
+export { rewriteImageArchive, readImageArchive, SaveManifest, ImageConfigBlob } from './archive.ts';
+export type {
+  ArchiveContents,
+  ArchiveRewrite,
+  ArchiveRewriteOptions,
+  LayerVisit,
+  Stamp,
+  StampResult,
+} from './archive.ts';

@@ -8,3 +8,4 @@ export {
   profileSpec,
   isValidCidr,
 } from './schema.ts';
+export { mergeProfiles } from './merge.ts';

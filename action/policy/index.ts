@@ -1,0 +1,2 @@
+export { MaxSeverity, PolicySpec, evaluateGates, suiteMatcher } from './gates.ts';
+export type { GateResult, GateEvidence } from './gates.ts';

@@ -1,0 +1,2 @@
+export { loadProfiles, buildProfilePredicate } from './build-profile.ts';
+export type { ProfileFiles } from './build-profile.ts';

@@ -1,0 +1,1 @@
+export { signSeal } from './sign-seal.ts';
