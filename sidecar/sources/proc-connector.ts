@@ -1,5 +1,4 @@
 import type { Stats } from 'node:fs';
-import type * as Netlink from 'netlink';
 import type { Logger } from '../../shared/logging/index.ts';
 import type { ProcFs, ProcStat, ProcStatus } from './proc/index.ts';
 
@@ -173,7 +172,7 @@ export async function openProcConnector(handlers: {
   onError(error: Error): void;
 }): Promise<ProcEventStream> {
   if (process.platform !== 'linux') throw new Error(`the proc connector needs Linux (this is ${process.platform})`);
-  const { RawNetlinkSocket } = (await import('netlink')) as typeof Netlink;
+  const { RawNetlinkSocket } = await import('netlink');
   const socket = new RawNetlinkSocket(NETLINK_CONNECTOR, {
     recvBufferSize: 8 * 1024 * 1024,
     sendBufferSize: 64 * 1024,
