@@ -126,6 +126,9 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
     },
     truncated: 0,
     async send(messages) {
+      // A connection that broke since the last send: report it, so the sink resends the window.
+      const earlier = socket === undefined ? undefined : current();
+      if (earlier !== undefined) throw earlier;
       const s = await open();
       if (broken !== undefined) {
         drop();
