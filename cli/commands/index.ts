@@ -6,6 +6,7 @@ import { registerLearn } from './learn.ts';
 import { registerPolicy } from './policy.ts';
 import { registerProfile } from './profile.ts';
 import { registerSeal } from './seal.ts';
+import { registerVerify } from './verify.ts';
 import { registerWatch } from './watch.ts';
 
 /** Every command, one register function each; a new command adds one line here. */
@@ -15,6 +16,7 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerAudit,
   registerPolicy,
   registerSeal,
+  registerVerify,
   registerWatch,
   registerLearn,
 ];

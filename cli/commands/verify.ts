@@ -1,0 +1,126 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { PolicySpec, evaluateGates, plain } from '../../action/index.ts';
+import { loadConfigFile, readTextFile } from '../../shared/config/index.ts';
+import { createDockerClient } from '../../shared/docker/index.ts';
+import { PolicyError, UsageError } from '../../shared/errors/index.ts';
+import { verifyBundleAgainstConfig, verifyImageSeal, type ImageSealVerification } from '../../shared/seal/index.ts';
+import { loadTrustedKeys } from '../../shared/signing/index.ts';
+import { println, type CliIo } from '../io.ts';
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+interface VerifyOptions {
+  image?: string;
+  bundle?: string;
+  imageConfig?: string;
+  pub: string[];
+  policy?: string;
+  json?: boolean;
+  dockerSocket: string;
+}
+
+/** `sealwatch verify`: exit 0 valid, 1 invalid (one line saying why), 2 usage, 3 environment. */
+export function registerVerify(program: Command, io: CliIo): void {
+  program
+    .command('verify')
+    .description(
+      "verify an image's seal offline: signatures by a trusted key, no statement missing, the seal is the\n" +
+        'top layer and holds only the seal, and it is about this very image (layers, user, entrypoint…)\n' +
+        'exit 0 valid, 1 invalid (reason on stderr), 2 usage, 3 Docker unreachable',
+    )
+    .option('--image <ref>', 'image in the local engine')
+    .option('--bundle <file>', 'seal file (seal.jsonl, e.g. from seal --bundle-out), with --image-config')
+    .option('--image-config <file>', 'docker inspect output or image config JSON, with --bundle')
+    .option('--pub <pem>', 'trusted public key (repeatable)', collect, [])
+    .option('--policy <file>', 'policy gates (YAML/JSON: requireTests, maxSeverity, denyExecutable)')
+    .option('--json', 'print the verified seal summary as JSON')
+    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
+    .action(async (opts: VerifyOptions) => {
+      if (opts.pub.length === 0)
+        throw new UsageError('MISSING_ARGUMENT', '--pub: give at least one trusted public key');
+      const byImage = opts.image !== undefined;
+      const byFiles = opts.bundle !== undefined || opts.imageConfig !== undefined;
+      if (byImage === byFiles) {
+        throw new UsageError('CONFLICT', 'give either --image REF or both --bundle FILE and --image-config FILE');
+      }
+      if (byFiles && (opts.bundle === undefined || opts.imageConfig === undefined)) {
+        throw new UsageError('MISSING_ARGUMENT', '--bundle and --image-config go together');
+      }
+      const keys = loadTrustedKeys(
+        opts.pub.map((p) => resolve(io.cwd, p)),
+        opts.pub,
+      );
+      const policy = opts.policy
+        ? loadConfigFile({ schema: PolicySpec }, resolve(io.cwd, opts.policy), opts.policy).value
+        : undefined;
+      let result: ImageSealVerification;
+      if (byImage) {
+        result = await verifyImageSeal(createDockerClient({ socketPath: opts.dockerSocket }), opts.image!, keys);
+      } else {
+        result = await verifyBundleAgainstConfig(
+          readTextFile(resolve(io.cwd, opts.bundle!), opts.bundle),
+          opts.bundle!,
+          readTextFile(resolve(io.cwd, opts.imageConfig!), opts.imageConfig),
+          opts.imageConfig!,
+          keys,
+        );
+      }
+      const seal = result.seal;
+      const gates = policy
+        ? evaluateGates(policy, {
+            testResults: seal.testResults.map((t) => t.predicate),
+            vulns: seal.vulns.map((v) => v.predicate),
+            inventory: seal.inventory?.predicate,
+          })
+        : [];
+      const subject = opts.image ?? opts.bundle!;
+      const statements =
+        1 +
+        seal.testResults.length +
+        seal.vulns.length +
+        seal.sarif.length +
+        seal.other.length +
+        (seal.provenance ? 1 : 0) +
+        (seal.inventory ? 1 : 0) +
+        (seal.profile ? 1 : 0);
+      if (opts.json) {
+        println(
+          io.stdout,
+          JSON.stringify(
+            {
+              valid: gates.every((g) => g.ok),
+              image: subject,
+              identity: seal.identity,
+              keyHint: seal.keyHint,
+              sealLayer: result.sealLayer,
+              statements,
+              sealedAt: seal.manifest.predicate.sealedAt,
+              gates,
+            },
+            null,
+            2,
+          ),
+        );
+      } else {
+        const source = seal.provenance?.predicate.buildDefinition.externalParameters.source as
+          { repository?: string; commit?: string } | undefined;
+        println(io.stdout, `verified: ${plain(subject)}`);
+        println(io.stdout, `  identity:   ${seal.identity}`);
+        println(io.stdout, `  key hint:   ${seal.keyHint}`);
+        println(io.stdout, `  statements: ${statements} (all listed in the manifest)`);
+        println(io.stdout, `  sealed at:  ${plain(seal.manifest.predicate.sealedAt)}`);
+        if (source?.repository) {
+          println(
+            io.stdout,
+            `  source:     ${plain(source.repository)}${source.commit ? `@${plain(source.commit.slice(0, 12))}` : ''}`,
+          );
+        }
+        for (const g of gates)
+          println(io.stdout, `  gate ${g.ok ? 'pass' : 'FAIL'}: --${g.gate} ${plain(g.rule)}: ${plain(g.reason)}`);
+      }
+      const failed = gates.find((g) => !g.ok);
+      if (failed)
+        throw new PolicyError('GATE_FAILED', `policy gate failed: --${failed.gate} ${failed.rule}: ${failed.reason}`);
+    });
+}
