@@ -282,6 +282,8 @@ export function createReliableSink(
         if (idle()) break;
         if (down && spool !== undefined) {
           spillMemory();
+          spool.sync();
+          reportDrops(spool.enforceCap());
           spool.sync({ fsync: true });
           spool.checkpoint();
           break;
