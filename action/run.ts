@@ -286,7 +286,7 @@ function emit(deps: SealDeps, summary: SealSummary, passed: boolean): { event?: 
 
 /** docker save writes each layer once plus tar headers: Size is a close estimate of the archive. */
 function estimateArchiveBytes(inspect: { Size?: number } & object): number {
-  const size = (inspect).Size;
+  const size = inspect.Size;
   return typeof size === 'number' && size > 0 ? size : 0;
 }
 

@@ -52,6 +52,13 @@ export function suiteMatcher(pattern: string): (name: string) => boolean {
   return (name) => name.toLowerCase().includes(needle);
 }
 
+// Executable path globs: "/usr/sbin/sshd" and "/usr/**" are anchored at the root; "*" + "/sshd"
+// and "sshd" mean "in any directory" (a leading "*" + "/" spans any depth, as people mean it).
+export function executableMatcher(glob: string): (path: string) => boolean {
+  const pattern = glob.startsWith('/') ? glob : `**/${glob.replace(/^\*\//, '')}`;
+  return picomatch(pattern, { dot: true });
+}
+
 export function evaluateGates(policy: PolicySpec, evidence: GateEvidence): GateResult[] {
   const results: GateResult[] = [];
   const suites = evidence.testResults.flatMap((t) => t.suites);
@@ -110,7 +117,7 @@ export function evaluateGates(policy: PolicySpec, evidence: GateEvidence): GateR
     );
   }
   for (const glob of policy.denyExecutable) {
-    const match = picomatch(glob, { dot: true });
+    const match = executableMatcher(glob);
     const paths = [
       ...(evidence.inventory?.executables.map((e) => e.path) ?? []),
       ...(evidence.inventory?.symlinks.map((s) => s.path) ?? []),

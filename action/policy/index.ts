@@ -1,2 +1,2 @@
-export { MaxSeverity, PolicySpec, evaluateGates, suiteMatcher } from './gates.ts';
+export { MaxSeverity, PolicySpec, evaluateGates, suiteMatcher, executableMatcher } from './gates.ts';
 export type { GateResult, GateEvidence } from './gates.ts';
