@@ -41,7 +41,7 @@ describe('disk spool', () => {
     const path = join(dir, segment!);
     const data = readFileSync(path);
     const recordSize = data.length / 10;
-    data[recordSize * 6 + 40] ^= 0xff; // flip a payload byte of the 7th record
+    data[recordSize * 6 + 40]! ^= 0xff; // flip a payload byte of the 7th record
     writeFileSync(path, data);
     const b = new DiskSpool(dir, { capBytes: 1024 * 1024 });
     expect(b.corrupted).toBe(1);

@@ -4,7 +4,14 @@ import { createEvent, type Event } from '../../shared/events/index.ts';
 export function plainEvent(severity = 5, message = 'plain event'): Event {
   return createEvent(
     {
-      event: { kind: 'alert', category: ['process'], type: ['start'], action: 'process-started', severity },
+      event: {
+        id: '00000000-0000-4000-8000-000000000001',
+        kind: 'alert',
+        category: ['process'],
+        type: ['start'],
+        action: 'process-started',
+        severity,
+      },
       rule: { id: 'SW-TEST', name: 'test rule' },
       message,
       sealwatch: { mode: 'test' },
@@ -34,7 +41,14 @@ export const HOSTILE = {
 export function hostileEvent(value: string, severity = 8): Event {
   return createEvent(
     {
-      event: { kind: 'alert', category: ['process'], type: ['start'], action: 'process-started', severity },
+      event: {
+        id: '00000000-0000-4000-8000-000000000002',
+        kind: 'alert',
+        category: ['process'],
+        type: ['start'],
+        action: 'process-started',
+        severity,
+      },
       rule: { id: 'SW-HOSTILE', name: `rule ${value.slice(0, 50)}` },
       message: value,
       process: {

@@ -25,7 +25,7 @@ describeRsyslog('spool cap reached while the receiver is down', () => {
     // 2,000 events of ~1.4 KB (2.8 MB) into a 1 MB spool: severities 0, 3, 3, 10 in turn (500 critical fit).
     const severities = [0, 3, 3, 10];
     for (let i = 0; i < 2000; i++) {
-      d.dispatch(plainEvent(severities[i % 4]!, text));
+      d.dispatch(plainEvent(severities[i % 4], text));
       if (i % 200 === 199) await d.flush();
     }
     await d.flush();

@@ -80,23 +80,21 @@ export function cefExtension(event: Event): Array<[CefKey, string | number | und
   const ip = (e: Event['source'], v4: 'src' | 'dst', v6: 'c6a2' | 'c6a3'): Array<[CefKey, string | undefined]> =>
     e?.ip === undefined ? [] : isIpv6(e.ip) ? [[v6, e.ip]] : [[v4, e.ip]];
   const labelled = (
-    n: 1 | 2 | 3 | 4 | 5 | 6,
+    key: 'cs1' | 'cs2' | 'cs3' | 'cs4' | 'cs5' | 'cs6' | 'cn1' | 'flexString1',
     label: string,
-    value: string | undefined,
-  ): Array<[CefKey, string | undefined]> =>
+    value: string | number | undefined,
+  ): Array<[CefKey, string | number | undefined]> =>
     value === undefined || value === ''
       ? []
       : [
-          [`cs${n}Label`, label],
-          [`cs${n}`, value],
+          [`${key}Label`, label],
+          [key, value],
         ];
   return [
     ['rt', Date.parse(event['@timestamp'])],
     ['externalId', event.event.id],
-    ['cn1Label', 'sealwatch.seq'],
-    ['cn1', event.sealwatch.seq],
-    ['flexString1Label', 'sealwatch.run_id'],
-    ['flexString1', event.sealwatch.run_id],
+    ...labelled('cn1', 'sealwatch.seq', event.sealwatch.seq),
+    ...labelled('flexString1', 'sealwatch.run_id', event.sealwatch.run_id),
     ['act', event.event.action],
     ['cat', event.event.category.join(',')],
     ['outcome', event.sealwatch.outcome ?? event.event.outcome],
@@ -116,12 +114,12 @@ export function cefExtension(event: Event): Array<[CefKey, string | number | und
     ['fname', event.file?.name ?? (event.file?.path === undefined ? p?.name : basename(event.file.path))],
     ['dvchost', event.host?.name],
     ['deviceExternalId', event.container?.id],
-    ...labelled(1, 'container', event.container?.name),
-    ...labelled(2, 'image', imageRef),
-    ...labelled(3, 'pod', event.orchestrator?.resource?.name),
-    ...labelled(4, 'namespace', event.orchestrator?.namespace),
-    ...labelled(5, 'seal', event.sealwatch.seal?.status),
-    ...labelled(6, 'profile', event.sealwatch.profile_id),
+    ...labelled('cs1', 'container', event.container?.name),
+    ...labelled('cs2', 'image', imageRef),
+    ...labelled('cs3', 'pod', event.orchestrator?.resource?.name),
+    ...labelled('cs4', 'namespace', event.orchestrator?.namespace),
+    ...labelled('cs5', 'seal', event.sealwatch.seal?.status),
+    ...labelled('cs6', 'profile', event.sealwatch.profile_id),
     ['msg', event.message],
   ];
 }
