@@ -27,6 +27,8 @@ export interface ProcessTrackerOptions {
   /** Count PID gaps (meaningful only when we watch a whole PID namespace). */
   countGaps: boolean;
   rescanMs?: number;
+  /** New processes are checked for an exec every tick for this long (default 2 s); older ones on each rescan. */
+  execWindowMs?: number;
   /** Which open files become observations (default: regular paths outside /dev, /proc, /sys). */
   fileFilter?: (path: string) => boolean;
 }
@@ -47,11 +49,14 @@ const defaultFileFilter = (path: string): boolean =>
 export function createProcessTracker(options: ProcessTrackerOptions): ProcessTracker {
   const { proc, scope, hashes, logger } = options;
   const rescanMs = options.rescanMs ?? 1000;
+  const execWindowMs = options.execWindowMs ?? 2000;
   const fileFilter = options.fileFilter ?? defaultFileFilter;
   const watched = new Map<number, ProcessInfo>();
   /** PIDs seen and out of scope, with their start ticks (so a reused PID is looked at again). */
   const ignored = new Map<number, number>();
   const openFiles = new Map<number, Set<string>>();
+  /** when each watched PID was (re)read, and its exe link then: to notice an exec in a known PID */
+  const identity = new Map<number, { readMs: number; rawExe: string | undefined }>();
   const sockets = new Map<number, number>();
   const users = new Map<string, Map<number, string>>();
   let lastRescan = 0;
@@ -162,6 +167,33 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     return { pid: info.ppid, name: programName(args, stat.comm), exe, args, euid: proc.status(info.ppid)?.uids[1] };
   };
 
+  /**
+   * exec keeps the PID: a process seen as `runc init` or `sh` may have become something else.
+   * Compare comm and the exe link; on a change read it again and report a new process-start.
+   */
+  const checkExec = (info: ProcessInfo, nowMs: number, out: Observation[]): void => {
+    const stat = proc.stat(info.pid);
+    if (!stat) return;
+    if (stat.startTicks !== info.startTicks) {
+      // PID reused by another process: report the old one's exit; the next tick reads the new one
+      watched.delete(info.pid);
+      openFiles.delete(info.pid);
+      identity.delete(info.pid);
+      out.push({ type: 'process-exit', process: info });
+      return;
+    }
+    const rawExe = proc.exe(info.pid);
+    if (stat.comm === info.comm && rawExe === identity.get(info.pid)?.rawExe) return;
+    const details = readDetails(stat);
+    if (!details) return;
+    watched.set(info.pid, details.info);
+    identity.set(info.pid, { readMs: nowMs, rawExe });
+    openFiles.delete(info.pid);
+    stats.seen++;
+    out.push({ type: 'process-start', process: details.info, parent: parentOf(details.info) });
+    recordFds(details.info, details.fds, out);
+  };
+
   const rescan = (out: Observation[]): void => {
     for (const info of watched.values()) {
       const status = proc.status(info.pid);
@@ -219,6 +251,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
         if (!details) continue;
         const { info } = details;
         watched.set(pid, info);
+        identity.set(pid, { readMs: nowMs, rawExe: proc.exe(pid) });
         stats.seen++;
         newNsPids.push(info.nsPid);
         for (const tid of proc.tasks(pid) ?? []) if (tid !== pid) newNsPids.push(tid - pid + info.nsPid);
@@ -229,21 +262,35 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
         if (present.has(pid)) continue;
         watched.delete(pid);
         openFiles.delete(pid);
+        identity.delete(pid);
         out.push({ type: 'process-exit', process: info });
+      }
+      // young processes (read < execWindowMs ago) every tick, all of them on the rescan
+      const rescanDue = nowMs - lastRescan >= rescanMs;
+      for (const info of [...watched.values()]) {
+        if (fresh.includes(info.pid)) continue;
+        if (rescanDue || nowMs - (identity.get(info.pid)?.readMs ?? 0) < execWindowMs) checkExec(info, nowMs, out);
       }
       for (const pid of ignored.keys()) if (!present.has(pid)) ignored.delete(pid);
       if (sockets.size > 4 * (watched.size + 256)) {
         for (const [inode, pid] of sockets) if (!watched.has(pid)) sockets.delete(inode);
       }
       if (options.countGaps && newNsPids.length > 0) {
-        const missed = countGap(maxNsPid, newNsPids);
+        let missed = countGap(maxNsPid, newNsPids);
+        if (missed > 0) {
+          // threads also take PIDs: count the tasks of every process we know before calling it a gap
+          for (const pid of [...watched.keys(), ...ignored.keys()]) {
+            for (const tid of proc.tasks(pid) ?? []) if (tid > maxNsPid && tid !== pid) newNsPids.push(tid);
+          }
+          missed = countGap(maxNsPid, [...new Set(newNsPids)]);
+        }
         maxNsPid = Math.max(maxNsPid, ...newNsPids);
         if (missed > 0) {
           stats.gaps += missed;
           out.push({ type: 'pid-gap', missed, totalMissed: stats.gaps });
         }
       }
-      if (nowMs - lastRescan >= rescanMs) {
+      if (rescanDue) {
         lastRescan = nowMs;
         rescan(out);
       }

@@ -98,6 +98,28 @@ describe('process tracker on a fixture /proc', () => {
     }
   });
 
+  it('notices an exec in a known PID (runc init → the real program) and a reused PID', () => {
+    const g = new FixtureProc();
+    try {
+      g.add({ pid: 60, comm: 'runc:[2:INIT]', cmdline: ['runc', 'init'], exe: '/usr/bin/runc' });
+      const { t } = tracker(g.root);
+      expect(of(t.tick(0), 'process-start').map((s) => s.process.name)).toEqual(['runc']);
+      g.add({ pid: 60, comm: 'bb', cmdline: ['/tmp/bb', 'sleep', '30'], exe: '/tmp/bb' });
+      const starts = of(t.tick(100), 'process-start');
+      expect(starts.map((s) => [s.process.pid, s.process.exe, s.process.args])).toEqual([
+        [60, '/tmp/bb', ['/tmp/bb', 'sleep', '30']],
+      ]);
+      expect(of(t.tick(200), 'process-start')).toHaveLength(0);
+      // the same PID with another start time is another process
+      g.add({ pid: 60, comm: 'other', exe: '/bin/other', startTicks: 5000 });
+      const obs = t.tick(300);
+      expect(of(obs, 'process-exit').map((e) => e.process.exe)).toEqual(['/tmp/bb']);
+      expect(of(t.tick(400), 'process-start').map((s) => s.process.exe)).toEqual(['/bin/other']);
+    } finally {
+      g.cleanup();
+    }
+  });
+
   it('maps connections to their owning pid through fds', () => {
     const g = new FixtureProc();
     try {
