@@ -154,9 +154,9 @@ describeDocker('watch in a pod (real Docker, shared PID + network namespace)', (
     expect(status.processesSeen).toBeGreaterThan(3);
     const filtered = JSON.parse(
       (await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/v1/events?rule=exec-from-tmp'])).stdout,
-    );
+    ) as { events: Event[] };
     expect(filtered.events.length).toBeGreaterThan(0);
-    expect(filtered.events.every((e: Event) => e.rule?.id === 'exec-from-tmp')).toBe(true);
+    expect(filtered.events.every((e) => e.rule?.id === 'exec-from-tmp')).toBe(true);
     const metrics = (await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/metrics'])).stdout;
     expect(metrics).toMatch(/sealwatch_events_total\{rule="exec-from-tmp",severity="high",outcome="alerted"\} \d+/);
   });

@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../cli/main.ts';
+import { loadConfigFile } from '../../shared/config/index.ts';
+import { profileSpec } from '../../shared/profile/index.ts';
+import { createLearner, profileToYaml } from '../../sidecar/learn/index.ts';
+import { proc } from './make-events.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'sw-learn-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function learn(out: string, script: string): Promise<number> {
+  const sink = new PassThrough();
+  sink.resume();
+  return runCli(['learn', '--out', out, '--tick', '20', '--', '/bin/sh', '-c', script], {
+    stdout: sink,
+    stderr: sink,
+    env: {},
+    cwd: dir,
+  });
+}
+
+describe('learn', () => {
+  it('learns a real process tree (-- COMMAND) twice into the same, valid, commented profile', async () => {
+    // each step lives long enough (300 ms) to be seen at a 20 ms tick; a port and busybox applets
+    const script = 'busybox sleep 0.3; sleep 0.3 & busybox nc -l -p 39871 & sleep 0.4; kill $! 2>/dev/null; wait';
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    expect(await learn(a, script)).toBe(0);
+    expect(await learn(b, script)).toBe(0);
+    const textA = readFileSync(a, 'utf8');
+    expect(readFileSync(b, 'utf8')).toBe(textA);
+    expect(textA).toMatch(/^# Learned by `sealwatch learn`/);
+    expect(textA).not.toMatch(/\d{4}-\d{2}-\d{2}T/); // no timestamps in the body
+    const { value } = loadConfigFile(profileSpec, a);
+    expect(value.metadata.source).toBe('learned');
+    const names = value.processes.map((p) => `${p.exe}${p.name ? `:${p.name}` : ''}`);
+    expect(names).toContain('/usr/bin/busybox:sleep');
+    expect(names).toContain('/usr/bin/busybox:nc');
+    expect(value.network.listen).toEqual([{ port: 39871, protocol: 'tcp' }]);
+    expect(value.resources.processes?.max).toBeGreaterThanOrEqual(4);
+  });
+
+  it('orders entries and escapes hostile names, whatever the observation order', () => {
+    const l1 = createLearner();
+    const l2 = createLearner();
+    const obs = [
+      proc({ pid: 1, name: 'b', exe: '/bin/b', user: 'app' }),
+      proc({ pid: 2, name: 'evil"\n- { exe: /x }', exe: '/bin/busybox', user: 'root' }),
+      proc({ pid: 3, name: 'a', exe: '/bin/a', user: 'app' }),
+    ];
+    for (const p of obs) l1.observe({ type: 'process-start', process: p });
+    for (const p of [...obs].reverse()) l2.observe({ type: 'process-start', process: p });
+    const y1 = profileToYaml(l1.profile());
+    expect(profileToYaml(l2.profile())).toBe(y1);
+    writeFileSync(join(dir, 'h.yaml'), y1);
+    const { value } = loadConfigFile(profileSpec, join(dir, 'h.yaml'));
+    expect(value.processes.map((p) => p.exe)).toEqual(['/bin/a', '/bin/b', '/bin/busybox']);
+    expect(value.processes[2]!.name).toBe('evil"\n- { exe: /x }');
+  });
+});
