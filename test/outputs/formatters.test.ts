@@ -63,7 +63,8 @@ describe('CEF', () => {
     it(`keeps ${name} inside its field: 7 header fields, no CR/LF, no \\|, only dictionary keys`, () => {
       const event = hostileEvent(value);
       const line = formatCef(event, options);
-      expect(line).not.toMatch(/[\r\n\u0000]/);
+      expect(line).not.toMatch(/[\r\n]/);
+      expect(line.includes('\u0000')).toBe(false);
       const { header, ext } = readCef(line);
       expect(header.slice(0, 4)).toEqual(['CEF:0', 'sealwatch', 'sealwatch', '1.2.3']);
       expect(header[6]).toBe('8');
@@ -178,8 +179,8 @@ describe('RFC 3164', () => {
 
 describe('JSON, ECS, OCSF', () => {
   it('matches the golden renderings', async () => {
-    await expect(formatEcs(plainEvent(7), options)).toMatchFileSnapshot('golden/plain.ecs.json');
-    await expect(formatOcsf(plainEvent(7), options)).toMatchFileSnapshot('golden/plain.ocsf.json');
+    await expect(formatEcs(plainEvent(7), options)).toMatchFileSnapshot('golden/plain-ecs.golden');
+    await expect(formatOcsf(plainEvent(7), options)).toMatchFileSnapshot('golden/plain-ocsf.golden');
   });
   for (const [name, value] of cases) {
     it(`round-trips ${name} through JSON.parse (NUL and lone surrogates as U+FFFD)`, () => {
@@ -190,7 +191,7 @@ describe('JSON, ECS, OCSF', () => {
         expect(() => JSON.parse(line) as unknown).not.toThrow();
       }
       const json = JSON.parse(formatJson(event, options)) as { message: string };
-      expect(json.message).toBe(value.replace(/\u0000/g, '\uFFFD'));
+      expect(json.message).toBe(value.replaceAll('\u0000', '\uFFFD'));
     });
   }
   it('maps OCSF classes: Detection Finding for alerts, Network Activity, Process Activity', () => {
