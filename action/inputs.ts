@@ -11,7 +11,10 @@ const list = (what: string) => z.array(z.string().min(1)).default([]).describe(w
 export const SealInputs = z
   .object({
     image: z.string().min(1).describe('image to seal: a reference in the local engine (app:1.4.2) or an image id'),
-    key: z.string().min(1).describe('private key PEM file (ECDSA P-256 or Ed25519; sealwatch keygen)'),
+    key: z
+      .string()
+      .min(1)
+      .describe('private key: a PEM file path, or the PEM text itself (ECDSA P-256 or Ed25519; sealwatch keygen)'),
     tag: z.string().optional().describe('tag for the sealed image; default: re-tag the image in place'),
     junit: list('JUnit/xUnit XML report files or globs (reports/**/*.xml)'),
     'security-suite': list('suite name patterns counted as security tests (glob or substring)'),

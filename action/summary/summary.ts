@@ -70,6 +70,11 @@ export function cell(text: string): string {
     .replace(/([`*_[\]])/g, '\\$1');
 }
 
+/** Markdown code span in a table cell: no backticks, pipes escaped (GFM), nothing else touched. */
+export function code(text: string): string {
+  return `\`${plain(text).replace(/`/g, "'").replace(/\|/g, '\\|')}\``;
+}
+
 export interface TextStyle {
   /** ANSI colours only on a TTY; never in Jenkins logs or files. */
   color: boolean;
@@ -128,10 +133,10 @@ export function formatSummaryText(s: SealSummary, style: TextStyle): string {
 /** GitHub job summary (Markdown). */
 export function formatSummaryMarkdown(s: SealSummary): string {
   const rows: [string, string][] = [
-    ['Image', `\`${cell(s.image)}\``],
+    ['Image', code(s.image)],
     ['Status', s.sealed ? '✅ sealed' : '❌ not sealed'],
     ['Identity', `\`${s.identity}\``],
-    ['Key hint', `\`${cell(s.keyHint)}\``],
+    ['Key hint', code(s.keyHint)],
     ['Statements', String(s.statements)],
     [
       'Tests',
@@ -155,7 +160,7 @@ export function formatSummaryMarkdown(s: SealSummary): string {
     s.gates.length === 0
       ? ''
       : `\n\n| Gate | Rule | Result |\n|---|---|---|\n${s.gates
-          .map((g) => `| ${g.gate} | \`${cell(g.rule)}\` | ${g.ok ? '✅' : '❌'} ${cell(g.reason)} |`)
+          .map((g) => `| ${g.gate} | ${code(g.rule)} | ${g.ok ? '✅' : '❌'} ${cell(g.reason)} |`)
           .join('\n')}`;
   return `### sealwatch seal\n\n${table}${gates}\n`;
 }
