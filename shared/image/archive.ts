@@ -164,6 +164,9 @@ export function rewriteImageArchive(input: Readable, options: ArchiveRewriteOpti
   contents.catch((error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))));
 
   const output = Readable.from(out, { objectMode: false });
+  // An aborted rewrite destroys the output with an error; its consumer (docker load) sees it on
+  // its own listener. This one only keeps an unconsumed output from crashing the process.
+  output.on('error', () => undefined);
   return {
     output,
     contents,
