@@ -6,6 +6,7 @@ import { registerLearn } from './learn.ts';
 import { registerPolicy } from './policy.ts';
 import { registerProfile } from './profile.ts';
 import { registerSeal } from './seal.ts';
+import { registerSendTest } from './send-test.ts';
 import { registerVerify } from './verify.ts';
 import { registerWatch } from './watch.ts';
 
@@ -19,4 +20,5 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerVerify,
   registerWatch,
   registerLearn,
+  registerSendTest,
 ];

@@ -277,9 +277,11 @@ export function createReliableSink(
       enqueue(event);
     },
     async flush() {
-      // Delivered, or (when the output is down) safely in the spool.
+      // Delivered, or (when the output is down) safely in the spool, or waiting in memory without one.
       for (;;) {
         if (idle()) break;
+        // Down without a spool: the events wait in memory; nothing more to wait for.
+        if (down && spool === undefined) break;
         if (down && spool !== undefined) {
           spillMemory();
           spool.sync();

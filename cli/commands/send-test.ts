@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { createEvent, type Event } from '../../shared/events/index.ts';
+import { EnvironmentError, UsageError } from '../../shared/errors/index.ts';
+import { createLogger } from '../../shared/logging/index.ts';
+import { createDispatcher, parseOutputUrl, type OutputSpec, type SinkStats } from '../../shared/outputs/index.ts';
+import { SEVERITY_LABELS, SEVERITY_SCORE } from '../../shared/severity/index.ts';
+import { println, type CliIo } from '../io.ts';
+import { packageVersion } from '../version.ts';
+
+const Options = z.object({
+  output: z.array(z.string()).min(1, '--output is required (repeat it for several outputs)'),
+  timeout: z
+    .string()
+    .regex(/^\d+$/, '--timeout: a whole number of seconds')
+    .transform(Number)
+    .describe('seconds to wait for delivery'),
+  spoolDir: z.string().optional(),
+});
+
+/** One test event per severity label, so a SIEM can check parsing and routing end to end. */
+export function testEvents(now: () => Date = () => new Date()): Event[] {
+  return SEVERITY_LABELS.map((label) =>
+    createEvent(
+      {
+        event: {
+          kind: 'alert',
+          category: ['configuration'],
+          type: ['info'],
+          action: 'sealwatch.test',
+          severity: SEVERITY_SCORE[label],
+          dataset: 'sealwatch.test',
+        },
+        rule: { id: `SW-TEST-${label.toUpperCase()}`, name: `sealwatch test event (${label})`, ruleset: 'builtin' },
+        message: `sealwatch test event, severity ${label} (${SEVERITY_SCORE[label]}): if you can read this, the output works`,
+        host: { name: hostname() },
+        sealwatch: { mode: 'test', outcome: 'observed' },
+      },
+      now,
+    ),
+  );
+}
+
+const delivered = (s: SinkStats, expected: number): boolean =>
+  s.sent >= expected && s.queued === 0 && s.spoolBytes === 0;
+
+export function registerSendTest(program: Command, io: CliIo): void {
+  program
+    .command('send-test')
+    .description(
+      'send one test event of each severity (info, low, medium, high, critical) to each --output and wait for delivery;\n' +
+        'exit 0 only if every output took every event its min-severity admits',
+    )
+    .option('--output <url>', 'output URL, e.g. syslog+tls://siem:6514?format=cef (repeatable)', collect, [])
+    .option('--timeout <seconds>', 'how long to wait for delivery', '10')
+    .option('--spool-dir <dir>', 'disk spool folder (default: none, so nothing is left behind)')
+    .action(async (raw: { output: string[]; timeout: string; spoolDir?: string }) => {
+      const parsed = Options.safeParse(raw);
+      if (!parsed.success) throw new UsageError('BAD_ARGUMENT', parsed.error.issues.map((i) => i.message).join('; '));
+      const opts = parsed.data;
+      const specs: OutputSpec[] = opts.output.map(parseOutputUrl);
+      const report = specs.some((s) => s.type === 'stdout') ? io.stderr : io.stdout;
+      const dispatcher = createDispatcher(specs, {
+        logger: createLogger({ level: 'warn', stream: io.stderr }),
+        version: packageVersion(),
+        stdout: io.stdout,
+        env: io.env,
+        spoolDir: opts.spoolDir === undefined ? undefined : resolve(io.cwd, opts.spoolDir),
+      });
+      const expected = specs.map(() => 0);
+      for (const event of testEvents()) {
+        const stamped = dispatcher.dispatch(event);
+        const to = specs.filter((s, i) => {
+          const admitted = stamped.event.severity >= s.minSeverity;
+          if (admitted) expected[i]!++;
+          return admitted;
+        });
+        println(
+          report,
+          `sent ${stamped.sealwatch.severity.padEnd(8)} severity=${String(stamped.event.severity).padEnd(2)} ` +
+            `seq=${stamped.sealwatch.seq} rule=${stamped.rule!.id} run_id=${stamped.sealwatch.run_id} → ` +
+            (to.length === 0 ? '(no output admits it)' : to.map((s) => s.name).join(', ')),
+        );
+      }
+      const deadline = Date.now() + opts.timeout * 1000;
+      await dispatcher.flush();
+      while (Date.now() < deadline && !dispatcher.stats().every((s, i) => delivered(s, expected[i]!))) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const stats = dispatcher.stats();
+      await dispatcher.close();
+      const failed: string[] = [];
+      stats.forEach((s, i) => {
+        const ok = delivered(s, expected[i]!);
+        const udp = specs[i]!.type === 'syslog' && (specs[i] as { transport: string }).transport === 'udp';
+        println(
+          report,
+          `${ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.sent}/${expected[i]} delivered, ${s.retried} retried, ${s.dropped} dropped` +
+            (s.truncated > 0 ? `, ${s.truncated} truncated` : '') +
+            (ok && udp ? ' (UDP: handed to the network; arrival cannot be confirmed)' : ''),
+        );
+        if (!ok) failed.push(s.name);
+      });
+      if (failed.length > 0) {
+        throw new EnvironmentError(
+          'IO',
+          `send-test: delivery failed within ${opts.timeout}s to ${failed.join(', ')} (check host, port, TLS ca= and the receiver's log)`,
+        );
+      }
+    });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,69 @@
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../cli/main.ts';
+import type { CliIo } from '../../cli/io.ts';
+import { freePort, rsyslogAvailable, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+
+const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
+
+function io(): { io: CliIo; out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  return { io: { stdout, stderr, env: {}, cwd: process.cwd() }, out: () => out, err: () => err };
+}
+
+describeRsyslog('sealwatch send-test', () => {
+  let receiver: RsyslogReceiver;
+  beforeAll(async () => {
+    receiver = await startRsyslog();
+  });
+  afterAll(async () => receiver?.stop());
+
+  it('sends one event per severity to each output, prints them, and exits 0 when delivered', async () => {
+    const t = io();
+    const code = await runCli(
+      [
+        'send-test',
+        '--output',
+        `syslog+tcp://127.0.0.1:${receiver.port}?format=cef`,
+        '--output',
+        `syslog+tcp://127.0.0.1:${receiver.port}?format=rfc5424&min-severity=high`,
+      ],
+      t.io,
+    );
+    expect(code, t.err()).toBe(0);
+    const sentLines = t
+      .out()
+      .split('\n')
+      .filter((l) => l.startsWith('sent '));
+    expect(sentLines.map((l) => l.split(/\s+/)[1])).toEqual(['info', 'low', 'medium', 'high', 'critical']);
+    expect(t.out()).toMatch(/ok {3}syslog\+tcp:.*format=cef: 5\/5 delivered/);
+    expect(t.out()).toMatch(/ok {3}syslog\+tcp:.*min-severity=high: 2\/2 delivered/);
+    const cef = await receiver.waitFor(5, { filter: (m) => m.parsed.cef?.SignatureID.startsWith('SW-TEST-') === true });
+    expect(cef.map((m) => m.parsed.cef!.Severity).sort()).toEqual(['0', '10', '3', '5', '8']);
+    const sd = await receiver.waitFor(2, {
+      filter: (m) => m.parsed['rfc5424-sd'] !== undefined && m.msgid.startsWith('SW-TEST-'),
+    });
+    expect(sd.map((m) => m.msgid).sort()).toEqual(['SW-TEST-CRITICAL', 'SW-TEST-HIGH']);
+  });
+
+  it('exits non-zero and names the output when nothing listens', async () => {
+    const port = await freePort();
+    const t = io();
+    const code = await runCli(['send-test', '--output', `syslog+tcp://127.0.0.1:${port}`, '--timeout', '1'], t.io);
+    expect(code).toBe(3);
+    expect(t.out()).toMatch(/FAIL syslog\+tcp:\/\/127\.0\.0\.1:\d+: 0\/5 delivered/);
+    expect(t.err()).toContain('send-test: delivery failed within 1s');
+  });
+
+  it('refuses a bad URL with one line and exit 2', async () => {
+    const t = io();
+    const code = await runCli(['send-test', '--output', 'syslog+tcp://127.0.0.1:1?format=xml'], t.io);
+    expect(code).toBe(2);
+    expect(t.err().trim().split('\n')).toHaveLength(1);
+  });
+});
