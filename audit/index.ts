@@ -6,16 +6,8 @@
  */
 export { runReport, REPORT_FORMATS, resolveWindow, parseMinSeverity } from './report/index.ts';
 export type { ReportFormat, ReportRequest, EventFilter, ReportSummary } from './report/index.ts';
-export {
-  auditSeal,
-  checkImageSeal,
-  loadImageSeal,
-  diffStories,
-  renderDiff,
-  renderStory,
-  verdictLine,
-} from './image/index.ts';
-export type { ImageStory, StoryDiff, SealVerdict, ImageReader, SealLayerDigest } from './image/index.ts';
+export { auditSeal, auditImage, diffStories, renderDiff, renderStory, verdictLine } from './image/index.ts';
+export type { ImageStory, StoryDiff, SealVerdict, ImageReader } from './image/index.ts';
 export {
   answerLatest,
   RegistryClient,
@@ -25,4 +17,4 @@ export {
   listEngineImages,
   listRegistryImages,
 } from './latest/index.ts';
-export type { LatestAnswer, LatestTarget, SealedBuild, EngineImages, EngineImageSummary } from './latest/index.ts';
+export type { LatestAnswer, LatestTarget, SealedBuild, EngineLister, EngineImageSummary } from './latest/index.ts';

@@ -15,14 +15,10 @@ export interface AuditSealInput {
   trustedKeys: readonly (KeyObject | string)[] | TrustedKeys;
   /** The identity recomputed from the image below its seal layer; the seal must be about it. */
   expectedIdentity?: string;
-  /**
-   * A problem found with the image itself before the statements were checked (an extra layer on
-   * top, a seal layer that holds more than the seal): the seal counts as invalid.
-   */
-  imageProblem?: { code: string; reason: string };
 }
 
 /**
+ * For a seal already read (a file, or made in a test); images use auditImage.
  * Verification first: the seal is verified (same rules as `sealwatch verify`) before anything is
  * said. A verified seal gives a verified story; a seal that fails gives the story of what it
  * claims, decoded without trust and marked unverified; no seal gives only the verdict.
@@ -33,13 +29,6 @@ export function auditSeal(input: AuditSealInput): ImageStory {
       input.ref,
       { status: 'unsealed', reason: input.unsealedReason ?? `${input.ref} carries no seal` },
       undefined,
-    );
-  }
-  if (input.imageProblem) {
-    return imageStory(
-      input.ref,
-      { status: 'invalid', code: input.imageProblem.code, reason: input.imageProblem.reason },
-      claimsUnverified(input.seal),
     );
   }
   try {

@@ -10,6 +10,8 @@ export interface SealVerdict {
 }
 
 export interface BuildStory {
+  /** CI run/build number from the run URL: GitHub …/runs/812/…, GitLab …/pipelines/812, Jenkins …/812/, job#812. */
+  buildNumber?: number;
   sourceRepo?: string;
   commit?: string;
   ref?: string;
@@ -159,7 +161,9 @@ export function buildStory(provenance: ProvenancePredicate | undefined, claims: 
     const source = (provenance.buildDefinition.resolvedDependencies ?? []).find(
       (d) => d.digest?.gitCommit !== undefined || d.digest?.sha1 !== undefined,
     );
-    const workflow = (ext.workflow ?? ext.source) as Record<string, unknown> | undefined;
+    const isRecord = (v: unknown): v is Record<string, unknown> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v);
+    const workflow = isRecord(ext.source) ? ext.source : isRecord(ext.workflow) ? ext.workflow : undefined;
     const repo =
       str(source?.uri)
         ?.replace(/^git\+/, '')
@@ -178,7 +182,11 @@ export function buildStory(provenance: ProvenancePredicate | undefined, claims: 
       firstString(ext, ['runUrl', 'buildUrl', 'run_url', 'pipelineUrl']) ??
       firstString(internal, ['runUrl', 'buildUrl']) ??
       str(provenance.runDetails.metadata?.invocationId);
-    if (run !== undefined) story.runUrl = run;
+    if (run !== undefined) {
+      story.runUrl = run;
+      const number = /\/runs\/(\d+)/.exec(run) ?? /\/pipelines\/(\d+)/.exec(run) ?? /(?:\/|#)(\d+)\/?$/.exec(run);
+      if (number) story.buildNumber = Number(number[1]);
+    }
     const started = str(provenance.runDetails.metadata?.startedOn);
     if (started !== undefined) story.startedOn = started;
     const finished = str(provenance.runDetails.metadata?.finishedOn);

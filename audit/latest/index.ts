@@ -8,4 +8,4 @@ export { renderLatest } from './render.ts';
 export { parseRepository, registryBaseUrl } from './repository.ts';
 export type { RepositoryRef } from './repository.ts';
 export { listEngineImages, listRegistryImages } from './sources.ts';
-export type { EngineImages, EngineImageSummary } from './sources.ts';
+export type { EngineLister, EngineImageSummary } from './sources.ts';

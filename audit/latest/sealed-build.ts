@@ -43,6 +43,8 @@ export interface ListedImage {
   /** Set when the seal was checked (keys given): true only for a seal that verified on this image. */
   verified?: boolean;
   verifyProblem?: string;
+  /** From a verified seal's provenance; preferred to labels. */
+  buildNumber?: number;
 }
 
 const NUMBER_LABELS = ['dev.sealwatch.build-number', 'org.opencontainers.image.version'] as const;
@@ -54,6 +56,10 @@ export function classify(image: ListedImage): { build?: SealedBuild; unsealed?: 
   if (text === undefined) return { unsealed: { ...base, reason: `no ${SEAL_LABEL} label` } };
   const { label, error } = parseSealLabel(text);
   if (!label) return { unsealed: { ...base, reason: error ?? 'bad seal label' } };
+  // Checked with trusted keys and failed: not a sealed build, whatever its label says.
+  if (image.verified === false) {
+    return { unsealed: { ...base, reason: `seal does not verify: ${image.verifyProblem ?? 'invalid'}` } };
+  }
   const build: SealedBuild = {
     ...base,
     identity: label.identity,
@@ -64,13 +70,15 @@ export function classify(image: ListedImage): { build?: SealedBuild; unsealed?: 
   if (image.manifestDigest !== undefined) build.manifestDigest = image.manifestDigest;
   if (image.verified !== undefined) build.verified = image.verified;
   if (image.verifyProblem !== undefined) build.verifyProblem = image.verifyProblem;
-  for (const key of NUMBER_LABELS) {
-    const value = image.labels[key];
-    if (value !== undefined && /^\d+$/.test(value)) {
-      build.buildNumber = Number(value);
-      break;
+  if (image.buildNumber !== undefined) build.buildNumber = image.buildNumber;
+  else
+    for (const key of NUMBER_LABELS) {
+      const value = image.labels[key];
+      if (value !== undefined && /^\d+$/.test(value)) {
+        build.buildNumber = Number(value);
+        break;
+      }
     }
-  }
   const revision = image.labels['org.opencontainers.image.revision'];
   if (revision !== undefined) build.revision = revision;
   const source = image.labels['org.opencontainers.image.source'];

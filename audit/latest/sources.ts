@@ -2,9 +2,10 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import type { TrustedKeys } from '../../shared/signing/index.ts';
-import { SEAL_FILE } from '../../shared/seal/index.ts';
-import { auditSeal } from '../image/audit-seal.ts';
-import { checkImageSeal, loadImageSeal, type ImageReader, type SealLayerDigest } from '../image/load-image.ts';
+import { SEAL_FILE, SEAL_LABEL } from '../../shared/seal/index.ts';
+import type { DockerClient } from '../../shared/docker/index.ts';
+import { auditConfigAndSeal, auditImage } from '../image/audit-image.ts';
+import type { ImageStory } from '../image/story.ts';
 import type { RegistryClient } from './registry-client.ts';
 import type { ListedImage } from './sealed-build.ts';
 
@@ -17,48 +18,40 @@ export interface EngineImageSummary {
   Labels?: Record<string, string> | null;
 }
 
-export interface EngineImages extends ImageReader {
-  /** Images whose reference matches `repository` (any tag). */
-  listImages(repository: string): Promise<EngineImageSummary[]>;
+/** Lists the engine's images whose reference matches a repository (any tag). */
+export type EngineLister = (repository: string) => Promise<EngineImageSummary[]>;
+
+type VerifiedFlag = Pick<ListedImage, 'verified' | 'verifyProblem' | 'buildNumber'>;
+
+/** Verified or not; a verified seal's build number (from its provenance) is preferred to labels. */
+function verdictOf(story: ImageStory): VerifiedFlag {
+  if (!story.verified) return { verified: false, verifyProblem: story.seal.reason ?? 'seal did not verify' };
+  return {
+    verified: true,
+    ...(story.build?.buildNumber !== undefined ? { buildNumber: story.build.buildNumber } : {}),
+  };
 }
 
-type VerifiedFlag = Pick<ListedImage, 'verified' | 'verifyProblem'>;
-
-function verdictOf(story: { verified: boolean; seal: { reason?: string } }): {
-  verified: boolean;
-  verifyProblem?: string;
-} {
-  return story.verified
-    ? { verified: true }
-    : { verified: false, verifyProblem: story.seal.reason ?? 'seal did not verify' };
-}
-
-/** Sealed-build candidates from the local engine; each seal verified when keys are given. */
+/** Sealed-build candidates from the local engine; each seal verified (as `verify` does) when keys are given. */
 export async function listEngineImages(
-  engine: EngineImages,
+  docker: DockerClient,
+  list: EngineLister,
   repository: string,
   keys: TrustedKeys | undefined,
-  sealLayerDigest: SealLayerDigest,
-): Promise<(ListedImage & VerifiedFlag)[]> {
-  const summaries = await engine.listImages(repository);
-  const out: (ListedImage & VerifiedFlag)[] = [];
-  for (const s of summaries) {
+): Promise<ListedImage[]> {
+  const out: ListedImage[] = [];
+  for (const s of await list(repository)) {
     const tags = (s.RepoTags ?? []).filter((t) => t.slice(0, t.lastIndexOf(':')) === repository);
     if (tags.length === 0) continue;
-    const image: ListedImage & VerifiedFlag = {
+    const image: ListedImage = {
       repository,
       tags,
       imageId: s.Id,
       created: new Date(s.Created * 1000).toISOString(),
       labels: s.Labels ?? {},
     };
-    if (keys)
-      Object.assign(
-        image,
-        verdictOf(
-          auditSeal({ ...(await loadImageSeal(engine, s.Id, sealLayerDigest)), ref: tags[0]!, trustedKeys: keys }),
-        ),
-      );
+    if (keys && image.labels[SEAL_LABEL] !== undefined)
+      Object.assign(image, verdictOf(await auditImage(docker, s.Id, keys)));
     out.push(image);
   }
   return out;
@@ -66,14 +59,14 @@ export async function listEngineImages(
 
 const SEAL_LAYER_MAX = 4 * 1024 * 1024;
 
-/** The seal file from a registry layer blob (tar, or gzip tar), and the blob's uncompressed digest source. */
-async function sealFileFromLayer(blob: Buffer): Promise<{ tar: Buffer; file?: Buffer }> {
+/** The seal file from a registry layer blob (tar, or gzip tar); the layer is small or it is not a seal layer. */
+async function sealFileFromLayer(blob: Buffer): Promise<{ file?: Buffer }> {
   const gz = blob[0] === 0x1f && blob[1] === 0x8b;
   const chunks: Buffer[] = [];
   const source = gz ? Readable.from([blob]).pipe(createGunzip()) : Readable.from([blob]);
   for await (const chunk of source) {
     chunks.push(chunk as Buffer);
-    if (chunks.reduce((n, c) => n + c.length, 0) > SEAL_LAYER_MAX) return { tar: Buffer.alloc(0) };
+    if (chunks.reduce((n, c) => n + c.length, 0) > SEAL_LAYER_MAX) return {};
   }
   const tar = Buffer.concat(chunks);
   const reader = extract();
@@ -85,7 +78,7 @@ async function sealFileFromLayer(blob: Buffer): Promise<{ tar: Buffer; file?: Bu
     const name = entry.header.name.replace(/^\.\//, '').replace(/^\//, '');
     if (name === SEAL_FILE && entry.header.type === 'file') file = Buffer.concat(parts);
   }
-  return { tar, ...(file !== undefined ? { file } : {}) };
+  return file !== undefined ? { file } : {};
 }
 
 /** Sealed-build candidates from a registry: every tag's config labels; seals verified when keys are given. */
@@ -93,12 +86,11 @@ export async function listRegistryImages(
   client: RegistryClient,
   path: string,
   keys: TrustedKeys | undefined,
-  sealLayerDigest: SealLayerDigest,
-): Promise<(ListedImage & VerifiedFlag)[]> {
-  const out: (ListedImage & VerifiedFlag)[] = [];
+): Promise<ListedImage[]> {
+  const out: ListedImage[] = [];
   for (const tag of await client.listTags(path)) {
     const image = await client.getImage(path, tag);
-    const listed: ListedImage & VerifiedFlag = {
+    const listed: ListedImage = {
       repository: path,
       tags: [`${path}:${tag}`],
       imageId: image.imageId,
@@ -106,24 +98,23 @@ export async function listRegistryImages(
       ...(image.created !== undefined ? { created: image.created } : {}),
       labels: image.labels,
     };
-    if (keys) {
-      const ref = `${client.origin}/${path}:${tag}`;
-      const top = image.layers[image.layers.length - 1];
-      const checked = await checkImageSeal(
-        {
-          ref,
-          labels: image.labels,
-          diffIds: image.config.rootfs?.diff_ids ?? [],
-          runtimeConfig: image.config.config ?? {},
-          readSealFile: async () => {
-            if (!top || (top.size ?? 0) > SEAL_LAYER_MAX) return undefined;
-            const { file } = await sealFileFromLayer(await client.blob(path, top.digest, ref, SEAL_LAYER_MAX));
-            return file;
-          },
-        },
-        sealLayerDigest,
+    if (keys && image.labels[SEAL_LABEL] !== undefined) {
+      const ref = `${client.origin.replace(/^https?:\/\//, '')}/${path}:${tag}`;
+      const top = image.layers.at(-1);
+      let sealText: string | undefined;
+      if (top && (top.size ?? 0) <= SEAL_LAYER_MAX) {
+        sealText = (await sealFileFromLayer(await client.blob(path, top.digest, ref, SEAL_LAYER_MAX))).file?.toString(
+          'utf8',
+        );
+      }
+      const story = await auditConfigAndSeal(
+        ref,
+        JSON.stringify(image.config),
+        image.config.rootfs?.diff_ids ?? [],
+        sealText,
+        keys,
       );
-      Object.assign(listed, verdictOf(auditSeal({ ...checked, trustedKeys: keys })));
+      Object.assign(listed, verdictOf(story));
     }
     out.push(listed);
   }

@@ -43,7 +43,7 @@ export class ExternalSorter {
   private readonly chunks: string[] = [];
   private dir: string | undefined;
 
-  constructor(private readonly chunkSize = 50_000) {}
+  constructor(private readonly chunkSize = 10_000) {}
 
   async add(record: SortRecord): Promise<void> {
     this.buffer.push([record.group, record.ms, record.event.event.id, record.fileIndex, record.line, record.event]);
@@ -72,16 +72,21 @@ export class ExternalSorter {
       const readers = this.chunks.map((file) =>
         createInterface({ input: createReadStream(file), crlfDelay: Infinity })[Symbol.asyncIterator](),
       );
-      const heads: (Row | undefined)[] = await Promise.all(readers.map((r) => nextRow(r)));
-      for (;;) {
-        let best = -1;
-        for (let i = 0; i < heads.length; i++) {
-          const head = heads[i];
-          if (head !== undefined && (best < 0 || compare(head, heads[best]!) < 0)) best = i;
+      // A min-heap of the readers' current rows: O(log k) per event whatever the number of chunks.
+      const heap: { row: Row; reader: AsyncIterator<string> }[] = [];
+      for (const reader of readers) {
+        const row = await nextRow(reader);
+        if (row !== undefined) heapPush(heap, { row, reader });
+      }
+      while (heap.length > 0) {
+        const top = heap[0]!;
+        yield toRecord(top.row);
+        const next = await nextRow(top.reader);
+        if (next === undefined) heapPop(heap);
+        else {
+          top.row = next;
+          siftDown(heap, 0);
         }
-        if (best < 0) break;
-        yield toRecord(heads[best]!);
-        heads[best] = await nextRow(readers[best]!);
       }
     } finally {
       this.cleanup();
@@ -101,4 +106,38 @@ async function nextRow(reader: AsyncIterator<string>): Promise<Row | undefined> 
 
 function toRecord(row: Row): SortRecord {
   return { group: row[0], ms: row[1], id: row[2], fileIndex: row[3], line: row[4], event: row[5] };
+}
+
+type HeapItem = { row: Row; reader: AsyncIterator<string> };
+
+function heapPush(heap: HeapItem[], item: HeapItem): void {
+  heap.push(item);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const parent = (i - 1) >> 1;
+    if (compare(heap[i]!.row, heap[parent]!.row) >= 0) break;
+    [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
+    i = parent;
+  }
+}
+
+function heapPop(heap: HeapItem[]): void {
+  const last = heap.pop()!;
+  if (heap.length === 0) return;
+  heap[0] = last;
+  siftDown(heap, 0);
+}
+
+function siftDown(heap: HeapItem[], start: number): void {
+  let i = start;
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < heap.length && compare(heap[l]!.row, heap[m]!.row) < 0) m = l;
+    if (r < heap.length && compare(heap[r]!.row, heap[m]!.row) < 0) m = r;
+    if (m === i) return;
+    [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+    i = m;
+  }
 }

@@ -1,8 +1,29 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { parseMinSeverity, REPORT_FORMATS, resolveWindow, runReport } from '../../audit/index.ts';
-import { UsageError } from '../../shared/errors/index.ts';
+import {
+  answerLatest,
+  auditImage,
+  diffStories,
+  parseMinSeverity,
+  parseRepository,
+  RegistryClient,
+  registryBaseUrl,
+  renderDiff,
+  renderLatest,
+  renderStory,
+  REPORT_FORMATS,
+  resolveWindow,
+  runReport,
+  listEngineImages,
+  listRegistryImages,
+  type EngineLister,
+  type ImageStory,
+  type LatestTarget,
+} from '../../audit/index.ts';
+import { createDockerClient, type DockerClient } from '../../shared/docker/index.ts';
+import { UsageError, VerificationError } from '../../shared/errors/index.ts';
+import { loadTrustedKeys } from '../../shared/signing/index.ts';
 import { println, type CliIo } from '../io.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -30,6 +51,50 @@ function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const issue = parsed.error.issues[0];
   const flag = issue ? `--${String(issue.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}` : 'flags';
   throw new UsageError('BAD_ARGUMENT', `${flag}: ${issue?.message ?? 'invalid'}`);
+}
+
+const TrustFlags = z.object({
+  pub: z.array(z.string().min(1)).min(1, 'give at least one trusted public key (--pub sealwatch.pub)'),
+  dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+  json: z.boolean().default(false),
+});
+
+const LatestFlags = z.object({
+  pub: z.array(z.string().min(1)).default([]),
+  dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+  json: z.boolean().default(false),
+  registry: z.string().min(1).optional(),
+  engine: z.boolean().default(false),
+  image: z.string().min(1).optional(),
+  container: z.string().min(1).optional(),
+  username: z.string().min(1).optional(),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional(),
+});
+
+/**
+ * `docker images --filter reference=REPO` through the adapter's raw handle (its documented escape
+ * hatch) until shared/docker grows a listImages method.
+ */
+function engineLister(docker: DockerClient): EngineLister {
+  return async (repository) => {
+    await docker.ping();
+    const images = await docker.raw.listImages({ filters: JSON.stringify({ reference: [repository] }) });
+    return images.map((i) => ({ Id: i.Id, RepoTags: i.RepoTags, Created: i.Created, Labels: i.Labels }));
+  };
+}
+
+/** After the answer is printed: exit 1 when anything shown was not verified. */
+function failUnlessVerified(stories: readonly ImageStory[]): void {
+  const bad = stories.find((s) => !s.verified);
+  if (bad) {
+    throw new VerificationError(
+      bad.seal.status === 'unsealed' ? 'UNSEALED' : 'BAD_SIGNATURE',
+      `${bad.ref}: seal ${bad.seal.status}: claims shown are unverified`,
+    );
+  }
 }
 
 export function registerAudit(program: Command, io: CliIo, now: () => Date = () => new Date()): void {
@@ -92,5 +157,118 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
       } else if (bad > 0) {
         println(io.stderr, `warning: ${bad} bad line(s) skipped (listed in the report)`);
       }
+    });
+
+  audit
+    .command('image')
+    .description(
+      "verify an image's seal, then tell its story: source, builder, tests, scans, inventory (sshd, nc, package managers, setuid, users), profile. Exit 1 unless the seal verified",
+    )
+    .argument('<ref>', 'image reference or id in the local engine')
+    .option('--pub <file>', 'trusted public key (repeatable), as for verify', collect)
+    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
+    .option('--json', 'print the story as JSON')
+    .action(async (ref: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(TrustFlags, raw);
+      const keys = loadTrustedKeys(
+        flags.pub.map((f) => resolve(io.cwd, f)),
+        flags.pub,
+      );
+      const docker = createDockerClient({ socketPath: flags.dockerSocket });
+      const story = await auditImage(docker, ref, keys);
+      io.stdout.write(flags.json ? `${JSON.stringify(story, null, 2)}\n` : renderStory(story));
+      failUnlessVerified([story]);
+    });
+
+  audit
+    .command('diff')
+    .description(
+      'what changed between two sealed builds: commits, tests and security suites, vulnerabilities, executables, packages, setuid, users, profile. Exit 1 unless both seals verified',
+    )
+    .argument('<refA>', 'the older build')
+    .argument('<refB>', 'the newer build')
+    .option('--pub <file>', 'trusted public key (repeatable), as for verify', collect)
+    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
+    .option('--json', 'print the diff as JSON')
+    .action(async (refA: string, refB: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(TrustFlags, raw);
+      const keys = loadTrustedKeys(
+        flags.pub.map((f) => resolve(io.cwd, f)),
+        flags.pub,
+      );
+      const docker = createDockerClient({ socketPath: flags.dockerSocket });
+      const a = await auditImage(docker, refA, keys);
+      const b = await auditImage(docker, refB, keys);
+      const diff = diffStories(a, b);
+      io.stdout.write(flags.json ? `${JSON.stringify(diff, null, 2)}\n` : renderDiff(diff));
+      failUnlessVerified([a, b]);
+    });
+
+  audit
+    .command('latest')
+    .description(
+      'list the sealed builds of a repository (local engine, or a registry for host/repo names), newest first by build time and number; with --image/--container, say whether it is the latest',
+    )
+    .argument('<repository>', 'app, org/app (local engine) or 127.0.0.1:5000/app, registry.example/org/app (registry)')
+    .option('--registry <url>', 'registry base URL (default: from the repository name; http for loopback hosts)')
+    .option('--engine', 'list from the local engine even for a registry-qualified name')
+    .option('--image <ref>', 'is this image the latest sealed build?')
+    .option('--container <name>', 'is the image of this container the latest sealed build?')
+    .option(
+      '--pub <file>',
+      'trusted public key (repeatable): verify each listed seal, else labels are shown as unverified',
+      collect,
+    )
+    .option('--username <name>', 'registry user (basic auth, or for the bearer token endpoint)')
+    .option('--password-env <VAR>', 'environment variable holding the registry password or token')
+    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
+    .option('--json', 'print the answer as JSON')
+    .action(async (repositoryName: string, raw: Record<string, unknown>) => {
+      const flags = parseFlags(LatestFlags, raw);
+      if (flags.image !== undefined && flags.container !== undefined) {
+        throw new UsageError('CONFLICT', '--image and --container: give one or the other');
+      }
+      const repo = parseRepository(repositoryName);
+      const keys =
+        flags.pub.length > 0
+          ? loadTrustedKeys(
+              flags.pub.map((f) => resolve(io.cwd, f)),
+              flags.pub,
+            )
+          : undefined;
+      const useRegistry = !flags.engine && (flags.registry !== undefined || repo.registry !== undefined);
+      const docker = createDockerClient({ socketPath: flags.dockerSocket });
+      let target: LatestTarget | undefined;
+      if (flags.image !== undefined) {
+        target = { ref: flags.image, kind: 'image', imageId: (await docker.inspectImage(flags.image)).Id };
+      } else if (flags.container !== undefined) {
+        target = {
+          ref: flags.container,
+          kind: 'container',
+          imageId: (await docker.inspectContainer(flags.container)).Image,
+        };
+      }
+      let answer;
+      if (useRegistry) {
+        const password = flags.passwordEnv !== undefined ? io.env[flags.passwordEnv] : undefined;
+        if (flags.passwordEnv !== undefined && password === undefined) {
+          throw new UsageError('MISSING_ARGUMENT', `--password-env ${flags.passwordEnv}: the variable is not set`);
+        }
+        if ((flags.username === undefined) !== (password === undefined)) {
+          throw new UsageError('MISSING_ARGUMENT', '--username and --password-env go together');
+        }
+        const client = new RegistryClient({
+          baseUrl: flags.registry ?? registryBaseUrl(repo.registry ?? ''),
+          ...(flags.username !== undefined && password !== undefined
+            ? { credentials: { username: flags.username, password } }
+            : {}),
+        });
+        const listed = await listRegistryImages(client, repo.path, keys);
+        answer = answerLatest(repositoryName, `registry ${client.origin}`, listed, target);
+      } else {
+        const listed = await listEngineImages(docker, engineLister(docker), repositoryName, keys);
+        answer = answerLatest(repositoryName, 'the local engine', listed, target);
+      }
+      io.stdout.write(flags.json ? `${JSON.stringify(answer, null, 2)}\n` : renderLatest(answer));
     });
 }

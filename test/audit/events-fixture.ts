@@ -49,14 +49,14 @@ export interface CliRun {
 }
 
 /** Runs the real CLI in-process with captured streams. */
-export async function cli(args: string[], cwd: string): Promise<CliRun> {
+export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
   stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const io: CliIo = { stdout, stderr, env: {}, cwd };
+  const io: CliIo = { stdout, stderr, env, cwd };
   const code = await runCli(args, io);
   return { code, stdout: out, stderr: err };
 }

@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, runOk } from '../harness/exec.ts';
+
+/** A real Docker registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 with basic auth. */
+export interface TestRegistry {
+  host: string;
+  url: string;
+  username: string;
+  password: string;
+  /** Copies a local engine image into the registry (skopeo, no docker login, no global state). */
+  push(localRef: string, repoTag: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function registryAvailable(): Promise<boolean> {
+  const a = await run('sh', ['-c', 'command -v docker-registry && command -v skopeo && command -v python3']);
+  return a.code === 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+async function bcrypt(password: string): Promise<string> {
+  // htpasswd needs bcrypt; Python's crypt (libxcrypt) makes one without extra packages.
+  const out = await runOk('python3', [
+    '-W',
+    'ignore',
+    '-c',
+    'import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))',
+    password,
+  ]);
+  return out.trim();
+}
+
+export async function startRegistry(): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'audit-registry-'));
+  const port = await freePort();
+  const host = `127.0.0.1:${port}`;
+  const username = 'auditor';
+  const password = `pw-${port}`;
+  writeFileSync(join(dir, 'htpasswd'), `${username}:${await bcrypt(password)}\n`);
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log: { level: error }',
+      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
+      `http: { addr: "${host}" }`,
+      `auth: { htpasswd: { realm: sealwatch-test, path: ${join(dir, 'htpasswd')} } }`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const url = `http://${host}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${url}/v2/`);
+      if (r.status === 401 || r.status === 200) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 100 || child.exitCode !== null) {
+      child.kill();
+      throw new Error(`docker-registry did not start on ${host}: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    host,
+    url,
+    username,
+    password,
+    push: async (localRef, repoTag) => {
+      await runOk('skopeo', [
+        'copy',
+        '--quiet',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        `${username}:${password}`,
+        `docker-daemon:${localRef}`,
+        `docker://${host}/${repoTag}`,
+      ]);
+    },
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
