@@ -1,0 +1,62 @@
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runOk } from '../harness/exec.ts';
+import { cli } from './events-fixture.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'audit-watcher-'));
+
+describe('audit report on events written by a real watcher run', () => {
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports the alerts of `sealwatch watch -- CMD` (file:// output), hostile path escaped', async () => {
+    // A program run from a directory whose name is markup, under a name that is markup too.
+    const hostileDir = join(dir, '<b>pwn"');
+    mkdirSync(hostileDir);
+    const hostile = join(hostileDir, '<script>x');
+    copyFileSync('/bin/sleep', hostile);
+    await runOk('chmod', ['755', hostile]);
+    const events = join(dir, 'events.jsonl');
+    await runOk(
+      process.execPath,
+      [
+        join(REPO, 'dist/cli.mjs'),
+        'watch',
+        '--mode',
+        'monitor',
+        '--output',
+        `file://${events}`,
+        '--',
+        'sh',
+        '-c',
+        `'${hostile}' 2; sleep 1`,
+      ],
+      { cwd: dir, timeout: 60_000 },
+    );
+    expect(existsSync(events)).toBe(true);
+
+    const json = await cli(['audit', 'report', '--events', events, '--format', 'json'], dir);
+    expect(json.code, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout) as {
+      report: { inputs: { badLines: number }[]; rules: { id: string }[] };
+      events: { rule?: { id: string }; process?: { name?: string } }[];
+    };
+    expect(doc.report.inputs[0]?.badLines).toBe(0);
+    const ruleIds = doc.report.rules.map((r) => r.id);
+    expect(ruleIds).toContain('exec-from-tmp');
+    expect(doc.events.find((e) => e.rule?.id === 'exec-from-tmp')?.process?.name).toBe('<script>x');
+
+    const html = await cli(['audit', 'report', '--events', events, '--format', 'html', '--rule', 'exec-from-tmp'], dir);
+    expect(html.code).toBe(0);
+    expect(html.stdout).toContain('&#60;script&#62;x');
+    expect(html.stdout).toContain('&#60;b&#62;pwn&#34;');
+    expect(html.stdout).not.toMatch(/<script|<b>/);
+    const csv = await cli(['audit', 'report', '--events', events, '--format', 'csv', '--rule', 'exec-from-tmp'], dir);
+    const row = csv.stdout.split('\r\n')[1]!;
+    expect(row).toContain(`"${hostile.replaceAll('"', '""')}"`);
+    expect(readFileSync(events, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(doc.events.length);
+  });
+});
