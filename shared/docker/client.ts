@@ -1,4 +1,6 @@
 import Docker from 'dockerode';
+import { lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { EnvironmentError, errnoCode } from '../errors/index.ts';
@@ -107,6 +109,21 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       call(`container ${ref}`, () => docker.getContainer(ref).inspect() as Promise<ContainerInspect>),
     readImageFile: (ref, path) =>
       call(`image ${ref}`, async () => {
+        // Fast path when the engine is local and uses overlay2: a regular file in the image's top
+        // layer is read from the layer's directory (~1 ms instead of ~80 ms for a container mount).
+        // Anything else (a lower layer, a whiteout, a remote engine, no permission) falls back.
+        const inspect = (await docker.getImage(ref).inspect()) as ImageInspect & {
+          GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
+        };
+        const upper = inspect.GraphDriver?.Name === 'overlay2' ? inspect.GraphDriver.Data?.UpperDir : undefined;
+        if (upper) {
+          try {
+            const file = join(upper, path);
+            if (file.startsWith(`${upper}/`) && lstatSync(file).isFile()) return readFileSync(file);
+          } catch {
+            // not here: ask the engine
+          }
+        }
         const container = await docker.createContainer({
           Image: ref,
           Entrypoint: ['/sealwatch-never-started'],
@@ -121,7 +138,9 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
           if ((error as { statusCode?: number }).statusCode === 404) return undefined;
           throw error;
         } finally {
-          await container.remove({ force: true }).catch(() => undefined);
+          // Not awaited: the answer is ready; the engine removes the never-started container meanwhile
+          // (an open request keeps a CLI process alive until it is done).
+          void container.remove({ force: true }).catch(() => undefined);
         }
       }),
     imageHistory: (ref) => call(`image ${ref}`, () => docker.getImage(ref).history() as Promise<ImageHistoryEntry[]>),

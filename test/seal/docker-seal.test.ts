@@ -172,9 +172,12 @@ describeDocker('seal and verify against a real engine', () => {
 
   it('re-sealing replaces the seal layer instead of stacking a second one', async () => {
     const resealed = testTag(created, 'resealed');
-    const res = await cli(['seal', '--image', sealed, '--key', keys.keyPath, '--tag', resealed], work);
+    const res = await cli(['seal', '--image', sealed, '--key', keys.keyPath, '--tag', resealed, '--progress'], work);
     expect(res.code).toBe(0);
     expect(res.out).toContain('previous seal replaced');
+    // not a TTY: plain progress lines, no carriage returns, no colour
+    expect(res.err).toMatch(/^reading image: \d+\.\d MB of ~\d+\.\d MB \(\d+%\)$/m);
+    expect(/\r/.test(res.err + res.out) || (res.err + res.out).includes('\u001b')).toBe(false);
     const a = await inspect(sealed);
     const b = await inspect(resealed);
     expect(b.RootFS.Layers).toHaveLength(a.RootFS.Layers.length);
