@@ -7,6 +7,7 @@ import { ConfigError, UsageError } from '../../shared/errors/index.ts';
 import { createLogger } from '../../shared/logging/index.ts';
 import { SeverityInput, toSeverityScore } from '../../shared/severity/index.ts';
 import { runWatch, type RunWatchOptions } from '../../sidecar/run-watch.ts';
+import { bindEnvironment } from '../env-options.ts';
 import type { CliIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
 
@@ -99,7 +100,7 @@ export function registerWatch(program: Command, io: CliIo): void {
     .option('--aggregate-window <ms>', 'identical alerts within this window are counted, not repeated', '60000')
     .option('--out <file>', 'learn mode: write the learned profile here when learning ends')
     .option('--after-learn <mode>', 'learn mode: when ended through the API, continue in monitor or enforce');
-  addWatchOptions(cmd).action(async (command: string[], raw: Record<string, unknown>) => {
+  bindEnvironment(addWatchOptions(cmd), io.env).action(async (command: string[], raw: Record<string, unknown>) => {
     await execute({ ...raw, command }, io);
   });
 }
