@@ -31,8 +31,14 @@ function compare(a: Row, b: Row): number {
 }
 
 async function writeAll(stream: WriteStream, rows: Row[]): Promise<void> {
-  for (const row of rows) {
-    if (!stream.write(`${JSON.stringify(row)}\n`)) await once(stream, 'drain');
+  // One chunk is bounded (chunkSize rows): write it in a few large writes, not one per row.
+  const BATCH = 2_000;
+  for (let i = 0; i < rows.length; i += BATCH) {
+    const text = rows
+      .slice(i, i + BATCH)
+      .map((row) => JSON.stringify(row))
+      .join('\n');
+    if (!stream.write(`${text}\n`)) await once(stream, 'drain');
   }
   stream.end();
   await once(stream, 'finish');

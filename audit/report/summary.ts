@@ -61,6 +61,7 @@ export class SummaryBuilder {
   private readonly bySeverity = emptySeverityCounts();
   private readonly byOutcome = new Map<string, number>();
   private readonly rules = new Map<string, RuleSummary>();
+  private readonly ruleSpan = new Map<string, { first: number; last: number }>();
   private readonly days = new Map<string, DaySummary>();
   private firstMs = Infinity;
   private lastMs = -Infinity;
@@ -103,8 +104,16 @@ export class SummaryBuilder {
     rule.count++;
     rule.bySeverity[label]++;
     rule.maxSeverity = Math.max(rule.maxSeverity, event.event.severity);
-    if (Date.parse(rule.first) > ms) rule.first = ts;
-    if (Date.parse(rule.last) < ms) rule.last = ts;
+    const span = this.ruleSpan.get(key) ?? { first: ms, last: ms };
+    if (ms < span.first || (ms === span.first && ts < rule.first)) {
+      span.first = ms;
+      rule.first = ts;
+    }
+    if (ms > span.last || (ms === span.last && ts > rule.last)) {
+      span.last = ms;
+      rule.last = ts;
+    }
+    this.ruleSpan.set(key, span);
     const day = new Date(ms).toISOString().slice(0, 10);
     let daySummary = this.days.get(day);
     if (!daySummary) {
