@@ -56,6 +56,15 @@ export async function sealRunIo(inputs: SealInputs, io: SealRunStreams): Promise
       toolVersion: io.version,
       ...(onProgress ? { onProgress } : {}),
       ...(dispatcher ? { dispatcher } : {}),
+      ...(io.env.SEALWATCH_REGISTRY_USERNAME && io.env.SEALWATCH_REGISTRY_PASSWORD
+        ? {
+            registryAuth: {
+              username: io.env.SEALWATCH_REGISTRY_USERNAME,
+              password: io.env.SEALWATCH_REGISTRY_PASSWORD,
+              ...(io.env.SEALWATCH_REGISTRY_SERVER ? { serveraddress: io.env.SEALWATCH_REGISTRY_SERVER } : {}),
+            },
+          }
+        : {}),
     });
     if (tty && onProgress) io.stderr.write('\n');
     if (inputs.json) io.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { DockerClient } from '../shared/docker/index.ts';
+import type { DockerClient, RegistryAuth } from '../shared/docker/index.ts';
 import { createEvent, type Event } from '../shared/events/index.ts';
 import { computeImageIdentity, identityMaterial, sealLayerTar, sha256Digest } from '../shared/image/index.ts';
 import type { Dispatcher } from '../shared/outputs/index.ts';
@@ -38,6 +38,8 @@ export interface SealDeps {
   onProgress?: (bytes: number, total: number) => void;
   /** Where the "build sealed" event goes, if any output was given. */
   dispatcher?: Dispatcher;
+  /** Credentials for --push (from SEALWATCH_REGISTRY_USERNAME / _PASSWORD at the composition root). */
+  registryAuth?: RegistryAuth;
 }
 
 export interface SealResult {
@@ -231,7 +233,7 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
     }
     if (inputs.push) {
       for (const tag of repoTags) {
-        await deps.docker.pushImage(tag);
+        await deps.docker.pushImage(tag, deps.registryAuth);
         summary.pushed.push(tag);
       }
     }

@@ -29,8 +29,8 @@ export interface DockerClient {
   readImageFile(ref: string, path: string): Promise<Buffer | undefined>;
   /** `docker history`: the image's history entries, newest first (ids of local parent images). */
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
-  /** `docker push` of a tagged image; resolves when the engine reports it pushed. */
-  pushImage(ref: string): Promise<void>;
+  /** `docker push` of a tagged image; resolves when the engine reports it pushed. No auth: anonymous. */
+  pushImage(ref: string, auth?: RegistryAuth): Promise<void>;
   /** Raw engine handle for the few callers that need more; prefer adding a method above. */
   readonly raw: Docker;
 }
@@ -51,6 +51,13 @@ export interface ImageInspect {
     Labels?: Record<string, string> | null;
   };
   RootFS?: { Type: string; Layers?: string[] };
+}
+
+/** Registry credentials for push (the engine's X-Registry-Auth). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress?: string;
 }
 
 export interface ImageHistoryEntry {
@@ -144,9 +151,10 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
         }
       }),
     imageHistory: (ref) => call(`image ${ref}`, () => docker.getImage(ref).history() as Promise<ImageHistoryEntry[]>),
-    pushImage: (ref) =>
+    pushImage: (ref, auth) =>
       call(`push ${ref}`, async () => {
-        const response = (await docker.getImage(ref).push({})) as Readable;
+        // The engine requires the header even for an anonymous push: an empty auth is "{}".
+        const response = (await docker.getImage(ref).push({ authconfig: auth ?? {} })) as Readable;
         await drainJsonProgress(response);
       }),
   };

@@ -1,2 +1,9 @@
 export { createDockerClient } from './client.ts';
-export type { DockerClient, DockerClientOptions, ImageInspect, ContainerInspect, ImageHistoryEntry } from './client.ts';
+export type {
+  DockerClient,
+  DockerClientOptions,
+  ImageInspect,
+  ContainerInspect,
+  ImageHistoryEntry,
+  RegistryAuth,
+} from './client.ts';
