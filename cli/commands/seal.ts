@@ -30,6 +30,9 @@ export function registerSeal(program: Command, io: CliIo): void {
       const camel = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
       if (opts[camel] !== undefined) raw[name] = opts[camel];
     }
+    for (const name of ['image', 'key'] as const) {
+      if (raw[name] === undefined) throw new UsageError('MISSING_ARGUMENT', `--${name} is required`);
+    }
     const parsed = SealInputs.safeParse(raw);
     if (!parsed.success) {
       const line = formatIssues(parsed.error.issues, 'flags')[0] ?? 'invalid flags';
