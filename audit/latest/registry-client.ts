@@ -6,8 +6,9 @@ import type { ListedImage } from './sealed-build.ts';
 /**
  * A small Docker Registry HTTP API v2 client: tags, manifests (Docker v2 and OCI, image indexes
  * resolved to linux/amd64 or the first entry), config blobs and small layer blobs. Auth: anonymous,
- * basic, or bearer tokens from the realm the registry names (token endpoint must be https or on the
- * registry's own origin, so credentials never go anywhere else). Every response is validated with zod.
+ * basic, or bearer tokens from the realm the registry names (token endpoint must be https, the
+ * registry's own origin, or loopback when the registry is too, so credentials never go in clear text
+ * to another host). Every response is validated with zod.
  */
 export interface RegistryCredentials {
   username: string;
@@ -227,10 +228,12 @@ export class RegistryClient {
     if (realm === undefined)
       throw new EnvironmentError('PERMISSION_DENIED', `registry ${this.origin}: bearer challenge without a realm`);
     const tokenUrl = new URL(realm);
-    if (tokenUrl.protocol !== 'https:' && tokenUrl.origin !== this.base.origin) {
+    const loopback = (host: string): boolean => /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(host);
+    const sameMachine = loopback(tokenUrl.hostname) && loopback(this.base.hostname);
+    if (tokenUrl.protocol !== 'https:' && tokenUrl.origin !== this.base.origin && !sameMachine) {
       throw new EnvironmentError(
         'PERMISSION_DENIED',
-        `registry ${this.origin}: token realm ${tokenUrl.origin} is neither https nor the registry itself; refusing to send credentials`,
+        `registry ${this.origin}: token realm ${tokenUrl.origin} is neither https, the registry itself, nor on this machine's loopback; refusing to send credentials`,
       );
     }
     if (params.service !== undefined) tokenUrl.searchParams.set('service', params.service);

@@ -156,4 +156,44 @@ describeDocker('audit latest', () => {
     ]);
     expect(wrong.code).toBe(2);
   });
+
+  it('works with a registry that uses bearer tokens (real docker-registry, fake-token-server)', async (ctx) => {
+    if (!registry) {
+      ctx.skip();
+      return;
+    }
+    const bearer = await startRegistry('bearer');
+    try {
+      for (const n of [811, 813]) await bearer.push(`${REPO}:${n}`, `team/audit-latest:${n}`);
+      const env = { TOKEN_PW: bearer.password };
+      const answer = await cli(
+        [
+          'audit',
+          'latest',
+          `${bearer.host}/team/audit-latest`,
+          '--username',
+          bearer.username,
+          '--password-env',
+          'TOKEN_PW',
+          '--json',
+        ],
+        '/',
+        env,
+      );
+      expect(answer.code, answer.stderr).toBe(0);
+      const json = JSON.parse(answer.stdout) as { builds: { tags: string[] }[] };
+      expect(json.builds.map((b) => b.tags[0])).toEqual(['team/audit-latest:813', 'team/audit-latest:811']);
+      // our client asked the token service for pull access to this repository, with the credentials
+      expect(bearer.tokens?.requests).toContainEqual({
+        service: 'sealwatch-test-registry',
+        scope: 'repository:team/audit-latest:pull',
+        authorized: true,
+      });
+      const anonymous = await cli(['audit', 'latest', `${bearer.host}/team/audit-latest`], '/');
+      expect(anonymous.code).toBe(3);
+      expect(anonymous.stderr.trim()).toBe(`sealwatch: registry ${bearer.url}: token endpoint refused (HTTP 401)`);
+    } finally {
+      await bearer.stop();
+    }
+  });
 });

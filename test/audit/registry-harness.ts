@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runOk } from '../harness/exec.ts';
+import { startFakeTokenServer, type FakeTokenServer } from './fake-token-server.ts';
 
 /** A real Docker registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 with basic auth. */
 export interface TestRegistry {
@@ -13,6 +14,8 @@ export interface TestRegistry {
   password: string;
   /** Copies a local engine image into the registry (skopeo, no docker login, no global state). */
   push(localRef: string, repoTag: string): Promise<void>;
+  /** With `auth: 'bearer'`: the token service the registry sends clients to. */
+  tokens?: FakeTokenServer;
   stop(): Promise<void>;
 }
 
@@ -45,13 +48,25 @@ async function bcrypt(password: string): Promise<string> {
   return out.trim();
 }
 
-export async function startRegistry(): Promise<TestRegistry> {
+/**
+ * `basic`: htpasswd (bcrypt). `bearer`: the registry's token auth, with tokens from a
+ * fake-token-server (the one part that is not the real thing: a token service).
+ */
+export async function startRegistry(auth: 'basic' | 'bearer' = 'basic'): Promise<TestRegistry> {
   const dir = mkdtempSync(join(tmpdir(), 'audit-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const username = 'auditor';
   const password = `pw-${port}`;
-  writeFileSync(join(dir, 'htpasswd'), `${username}:${await bcrypt(password)}\n`);
+  let tokens: FakeTokenServer | undefined;
+  let authConfig: string;
+  if (auth === 'basic') {
+    writeFileSync(join(dir, 'htpasswd'), `${username}:${await bcrypt(password)}\n`);
+    authConfig = `auth: { htpasswd: { realm: sealwatch-test, path: ${join(dir, 'htpasswd')} } }`;
+  } else {
+    tokens = await startFakeTokenServer(dir, { username, password });
+    authConfig = `auth: { token: { realm: "${tokens.realm}", service: sealwatch-test-registry, issuer: ${tokens.issuer}, rootcertbundle: ${tokens.certPath} } }`;
+  }
   writeFileSync(
     join(dir, 'config.yml'),
     [
@@ -59,7 +74,7 @@ export async function startRegistry(): Promise<TestRegistry> {
       'log: { level: error }',
       `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }`,
       `http: { addr: "${host}" }`,
-      `auth: { htpasswd: { realm: sealwatch-test, path: ${join(dir, 'htpasswd')} } }`,
+      authConfig,
       '',
     ].join('\n'),
   );
@@ -78,6 +93,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     }
     if (i > 100 || child.exitCode !== null) {
       child.kill();
+      await tokens?.close();
       throw new Error(`docker-registry did not start on ${host}: ${stderr}`);
     }
     await new Promise((r) => setTimeout(r, 100));
@@ -87,6 +103,7 @@ export async function startRegistry(): Promise<TestRegistry> {
     url,
     username,
     password,
+    ...(tokens ? { tokens } : {}),
     push: async (localRef, repoTag) => {
       await runOk('skopeo', [
         'copy',
@@ -104,6 +121,7 @@ export async function startRegistry(): Promise<TestRegistry> {
         child.kill('SIGTERM');
         await exited;
       }
+      await tokens?.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
