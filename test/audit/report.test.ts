@@ -183,6 +183,14 @@ describe('audit report', () => {
     expect(badSeverity.code).toBe(2);
   });
 
+  it('--progress draws a progress bar on stderr; without a TTY there is none by default', async () => {
+    const shown = await cli(['audit', 'report', '--events', 'a.jsonl', '--progress', '--format', 'csv'], dir);
+    expect(shown.stderr).toMatch(/\ra\.jsonl \[#{30}\] 100% .* 6 events/);
+    const quiet = await cli(['audit', 'report', '--events', 'a.jsonl', '--format', 'csv'], dir);
+    expect(quiet.stderr).not.toContain('%');
+    expect(shown.stdout).toBe(quiet.stdout);
+  });
+
   it('an empty file gives an empty but valid report', async () => {
     writeFileSync(join(dir, 'empty.jsonl'), '');
     const run = await cli(['audit', 'report', '--events', 'empty.jsonl', '--format', 'json'], dir);
