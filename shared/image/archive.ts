@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
 import { z } from 'zod';
 import { EnvironmentError } from '../errors/index.ts';
 
 /**
- * Reader/rewriter of `docker save` archives (the legacy layout Docker 20.10+ writes, which
- * `docker load` reads): `manifest.json`, `<config>.json`, `<dir>/layer.tar`, `repositories`.
+ * Reader/rewriter of `docker save` archives: the legacy layout (`manifest.json`, `<config>.json`,
+ * `<dir>/layer.tar`, `repositories`) and the OCI layout Docker 25+ writes beside it
+ * (`blobs/sha256/<hex>`, `index.json`, `oci-layout`; layers plain or gzip). The output always
+ * uses the legacy manifest, which every `docker load` reads.
  *
  * One streaming pass: layer tars larger than SMALL_ENTRY go straight through to the output while
  * each is also handed to `onLayer` (the inventory reads it at the same time); small entries are
@@ -16,6 +19,56 @@ import { EnvironmentError } from '../errors/index.ts';
  * Memory stays bounded by the small entries, never the image size.
  */
 const SMALL_ENTRY = 1024 * 1024;
+const DROPPED = new Set(['repositories', 'index.json', 'oci-layout']);
+
+type EntryKind = 'tar' | 'gzip' | 'other';
+
+/** A tar has "ustar" at offset 257; gzip starts with 1f 8b. JSON configs are neither. */
+function sniff(head: Buffer): EntryKind {
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head.length >= 262 && head.subarray(257, 262).toString('latin1') === 'ustar') return 'tar';
+  return 'other';
+}
+
+/** The layer's tar stream as the inventory reads it (gunzipped when the archive stores it compressed). */
+function layerStream(stream: Readable, kind: EntryKind): Readable {
+  if (kind !== 'gzip') return stream;
+  const gunzip = createGunzip();
+  stream.on('error', (error) => gunzip.destroy(error));
+  return stream.pipe(gunzip);
+}
+
+/** Reads at least `bytes` (or everything, if shorter) and gives them back with the whole stream. */
+async function peek(
+  source: AsyncIterable<Uint8Array>,
+  bytes: number,
+): Promise<{ head: Buffer; rest: AsyncIterable<Uint8Array> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let done = false;
+  while (length < bytes) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    const chunk = Buffer.from(next.value);
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    if (head.length > 0) yield head;
+    if (done) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { head, rest: rest() };
+}
 
 export const SaveManifest = z
   .array(z.looseObject({ Config: z.string(), RepoTags: z.array(z.string()).nullish(), Layers: z.array(z.string()) }))
@@ -118,34 +171,42 @@ export function rewriteImageArchive(input: Readable, options: ArchiveRewriteOpti
     const piping = pump(input, reader as unknown as SinkLike & { destroy(error?: Error): void });
     for await (const source of reader) {
       const header = source.header;
-      const entry = chunksOf(source);
       const name = header.name.replace(/^\.\//, '');
       const size = header.size ?? 0;
-      const isLayer = name.endsWith('/layer.tar') || name.endsWith('.tar');
       if (name === 'manifest.json') {
-        manifestText = (await readAll(entry)).toString('utf8');
+        manifestText = (await readAll(chunksOf(source))).toString('utf8');
         continue;
       }
-      if (name === 'repositories') {
-        await readAll(entry);
+      if (DROPPED.has(name)) {
+        // Our manifest.json replaces them; an OCI index left behind would make `docker load`
+        // (Docker 25+) load the original image instead of ours.
+        await readAll(chunksOf(source));
         continue;
       }
+      // Layers are recognised by content, not name: `<id>/layer.tar` (legacy layout) and
+      // `blobs/sha256/<hex>` (OCI layout of Docker 25+), plain tar or gzip.
+      const { head, rest } = await peek(chunksOf(source), 512);
+      const kind = header.type === 'file' ? sniff(head) : 'other';
       if (size <= SMALL_ENTRY || header.type !== 'file') {
-        const body = await readAll(entry);
+        const body = await readAll(rest);
         held.push({ header: { ...header, name }, body });
-        if (isLayer && header.type === 'file' && options.onLayer) {
-          await options.onLayer({ path: name, size, stream: Readable.from([body], { objectMode: false }) });
+        if (kind !== 'other' && options.onLayer) {
+          await options.onLayer({
+            path: name,
+            size,
+            stream: layerStream(Readable.from([body], { objectMode: false }), kind),
+          });
         }
         continue;
       }
       const sink = out.entry({ ...header, name }) as unknown as SinkLike;
-      if (isLayer && options.onLayer) {
+      if (kind !== 'other' && options.onLayer) {
         const visit = new PassThrough({ highWaterMark: 1024 * 1024 });
-        const visiting = options.onLayer({ path: name, size, stream: visit });
-        await tee(entry, [sink, visit]);
+        const visiting = options.onLayer({ path: name, size, stream: layerStream(visit, kind) });
+        await tee(rest, [sink, visit]);
         await visiting;
       } else {
-        await tee(entry, [sink]);
+        await tee(rest, [sink]);
       }
     }
     await piping;
@@ -179,7 +240,9 @@ export function rewriteImageArchive(input: Readable, options: ArchiveRewriteOpti
       const c = await contents;
       const layerPaths = stamp.dropTopLayer ? c.layerPaths.slice(0, -1) : c.layerPaths;
       const dropped = stamp.dropTopLayer ? c.layerPaths.at(-1) : undefined;
-      const droppedDir = dropped?.includes('/') ? dropped.slice(0, dropped.lastIndexOf('/') + 1) : undefined;
+      // Legacy layout: the layer's directory (`<id>/layer.tar`, `<id>/json`, `<id>/VERSION`) goes;
+      // OCI layout: only the blob itself.
+      const droppedDir = dropped?.endsWith('/layer.tar') ? dropped.slice(0, -'layer.tar'.length) : undefined;
       for (const h of held) {
         if (h.header.name === c.configName) continue;
         if (
