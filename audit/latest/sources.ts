@@ -3,20 +3,14 @@ import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import type { TrustedKeys } from '../../shared/signing/index.ts';
 import { SEAL_FILE, SEAL_LABEL } from '../../shared/seal/index.ts';
-import type { DockerClient } from '../../shared/docker/index.ts';
+import type { DockerClient, ImageSummary } from '../../shared/docker/index.ts';
 import { auditConfigAndSeal, auditImage } from '../image/audit-image.ts';
 import type { ImageStory } from '../image/story.ts';
 import type { RegistryClient } from './registry-client.ts';
 import type { ListedImage } from './sealed-build.ts';
 
-/** An image as `docker images` lists it. */
-export interface EngineImageSummary {
-  Id: string;
-  RepoTags?: string[] | null;
-  /** Unix seconds. */
-  Created: number;
-  Labels?: Record<string, string> | null;
-}
+/** An image as `docker images` lists it (shared/docker). */
+export type EngineImageSummary = ImageSummary;
 
 /** Lists the engine's images whose reference matches a repository (any tag). */
 export type EngineLister = (repository: string) => Promise<EngineImageSummary[]>;

@@ -17,11 +17,10 @@ import {
   runReport,
   listEngineImages,
   listRegistryImages,
-  type EngineLister,
   type ImageStory,
   type LatestTarget,
 } from '../../audit/index.ts';
-import { createDockerClient, type DockerClient } from '../../shared/docker/index.ts';
+import { createDockerClient } from '../../shared/docker/index.ts';
 import { UsageError, VerificationError } from '../../shared/errors/index.ts';
 import { loadTrustedKeys } from '../../shared/signing/index.ts';
 import { println, type CliIo } from '../io.ts';
@@ -73,18 +72,6 @@ const LatestFlags = z.object({
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
     .optional(),
 });
-
-/**
- * `docker images --filter reference=REPO` through the adapter's raw handle (its documented escape
- * hatch) until shared/docker grows a listImages method.
- */
-function engineLister(docker: DockerClient): EngineLister {
-  return async (repository) => {
-    await docker.ping();
-    const images = await docker.raw.listImages({ filters: JSON.stringify({ reference: [repository] }) });
-    return images.map((i) => ({ Id: i.Id, RepoTags: i.RepoTags, Created: i.Created, Labels: i.Labels }));
-  };
-}
 
 /** After the answer is printed: exit 1 when anything shown was not verified. */
 function failUnlessVerified(stories: readonly ImageStory[]): void {
@@ -266,7 +253,12 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
         const listed = await listRegistryImages(client, repo.path, keys);
         answer = answerLatest(repositoryName, `registry ${client.origin}`, listed, target);
       } else {
-        const listed = await listEngineImages(docker, engineLister(docker), repositoryName, keys);
+        const listed = await listEngineImages(
+          docker,
+          (repository) => docker.listImages(repository),
+          repositoryName,
+          keys,
+        );
         answer = answerLatest(repositoryName, 'the local engine', listed, target);
       }
       io.stdout.write(flags.json ? `${JSON.stringify(answer, null, 2)}\n` : renderLatest(answer));

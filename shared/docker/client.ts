@@ -15,6 +15,8 @@ export interface DockerClient {
   /** Resolves if the engine answers; throws EnvironmentError('DOCKER_UNREACHABLE') otherwise. */
   ping(): Promise<void>;
   inspectImage(ref: string): Promise<ImageInspect>;
+  /** `docker images --filter reference=…`: images whose reference matches (e.g. `app` → every `app:*`). */
+  listImages(reference: string): Promise<ImageSummary[]>;
   /** `docker save` of one image, as a tar stream. */
   saveImage(ref: string): Promise<Readable>;
   /** `docker load` of an image tar; resolves when the engine has loaded it. */
@@ -31,6 +33,13 @@ export interface DockerClient {
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
   /** `docker push` of a tagged image; resolves when the engine reports it pushed. No auth: anonymous. */
   pushImage(ref: string, auth?: RegistryAuth): Promise<void>;
+  /** `docker ps`: the running containers. */
+  listContainers(): Promise<ContainerSummary[]>;
+  /**
+   * The engine's container events (start, die, exec_start, oom, …) until `signal` aborts. Each record is
+   * handed over as parsed JSON, unvalidated: the caller validates it (it is engine input).
+   */
+  containerEvents(signal: AbortSignal, onEvent: (record: unknown) => void): Promise<void>;
   /** Raw engine handle for the few callers that need more; prefer adding a method above. */
   readonly raw: Docker;
 }
@@ -69,6 +78,23 @@ export interface ImageHistoryEntry {
   Comment?: string;
 }
 
+export interface ImageSummary {
+  Id: string;
+  RepoTags?: string[] | null;
+  /** Unix seconds. */
+  Created: number;
+  Labels?: Record<string, string> | null;
+}
+
+export interface ContainerSummary {
+  Id: string;
+  Names?: string[] | null;
+  Image: string;
+  ImageID: string;
+  State?: string;
+  Labels?: Record<string, string> | null;
+}
+
 export interface ContainerInspect {
   Id: string;
   Name: string;
@@ -98,6 +124,11 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       await call('ping', () => docker.ping());
     },
     inspectImage: (ref) => call(`image ${ref}`, () => docker.getImage(ref).inspect() as Promise<ImageInspect>),
+    listImages: (reference) =>
+      call('list images', async () => {
+        const images = await docker.listImages({ filters: JSON.stringify({ reference: [reference] }) });
+        return images.map((i) => ({ Id: i.Id, RepoTags: i.RepoTags, Created: i.Created, Labels: i.Labels }));
+      }),
     saveImage: (ref) => call(`image ${ref}`, () => docker.getImage(ref).get() as Promise<Readable>),
     loadImage: (tar) =>
       call('load', async () => {
@@ -111,6 +142,45 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
     removeImage: (ref) =>
       call(`image ${ref}`, async () => {
         await docker.getImage(ref).remove();
+      }),
+    listContainers: () =>
+      call('list containers', async () => {
+        const list = await docker.listContainers();
+        return list.map((c) => ({
+          Id: c.Id,
+          Names: c.Names,
+          Image: c.Image,
+          ImageID: c.ImageID,
+          State: c.State,
+          Labels: c.Labels,
+        }));
+      }),
+    containerEvents: (signal, onEvent) =>
+      call('events', async () => {
+        const stream = (await docker.getEvents({
+          filters: JSON.stringify({ type: ['container'] }),
+          abortSignal: signal,
+        } as Parameters<typeof docker.getEvents>[0])) as Readable;
+        signal.addEventListener('abort', () => stream.destroy(), { once: true });
+        let buffered = '';
+        try {
+          for await (const chunk of stream) {
+            buffered += String(chunk);
+            let newline: number;
+            while ((newline = buffered.indexOf('\n')) >= 0) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              if (line === '') continue;
+              try {
+                onEvent(JSON.parse(line) as unknown);
+              } catch {
+                // not JSON: skipped (the caller counts what it cannot use)
+              }
+            }
+          }
+        } catch (error) {
+          if (!signal.aborted) throw error;
+        }
       }),
     inspectContainer: (ref) =>
       call(`container ${ref}`, () => docker.getContainer(ref).inspect() as Promise<ContainerInspect>),

@@ -4,6 +4,8 @@ export type {
   DockerClientOptions,
   ImageInspect,
   ContainerInspect,
+  ContainerSummary,
+  ImageSummary,
   ImageHistoryEntry,
   RegistryAuth,
 } from './client.ts';
