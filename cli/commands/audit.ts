@@ -53,7 +53,9 @@ function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
 }
 
 const TrustFlags = z.object({
-  pub: z.array(z.string().min(1)).min(1, 'give at least one trusted public key (--pub sealwatch.pub)'),
+  pub: z
+    .array(z.string().min(1), { error: 'give at least one trusted public key (--pub sealwatch.pub), as for verify' })
+    .min(1, 'give at least one trusted public key (--pub sealwatch.pub), as for verify'),
   dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
   json: z.boolean().default(false),
 });

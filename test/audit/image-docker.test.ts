@@ -165,7 +165,9 @@ describeDocker('audit image / diff / latest on images sealed by the real seal st
 
     const noKey = await cli(['audit', 'image', `${REPO}:811`], work);
     expect(noKey.code).toBe(2);
-    expect(noKey.stderr).toContain('--pub');
+    expect(noKey.stderr.trim()).toBe(
+      'sealwatch: --pub: give at least one trusted public key (--pub sealwatch.pub), as for verify',
+    );
   });
 
   it('audit latest --pub: verified builds newest first in the engine and in a real registry', async () => {
