@@ -6,6 +6,7 @@ import { createDockerClient } from '../../shared/docker/index.ts';
 import { ConfigError, UsageError } from '../../shared/errors/index.ts';
 import { createLogger } from '../../shared/logging/index.ts';
 import { SeverityInput, toSeverityScore } from '../../shared/severity/index.ts';
+import { runHostAgent } from '../../sidecar/host-agent/index.ts';
 import { runWatch, type RunWatchOptions } from '../../sidecar/run-watch.ts';
 import { bindEnvironment } from '../env-options.ts';
 import type { CliIo } from '../io.ts';
@@ -51,6 +52,9 @@ export const WatchFlags = z.object({
       return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
     })
     .optional(),
+  docker: z.boolean().default(false),
+  pub: z.array(z.string().min(1)).default([]),
+  procConnector: z.boolean().default(true),
   headroom: z
     .string()
     .regex(/^\d+(\.\d+)?$/)
@@ -99,7 +103,17 @@ export function registerWatch(program: Command, io: CliIo): void {
     .option('--kill-min-severity <sev>', 'enforce kills for alerts at or above this severity', 'high')
     .option('--aggregate-window <ms>', 'identical alerts within this window are counted, not repeated', '60000')
     .option('--out <file>', 'learn mode: write the learned profile here when learning ends')
-    .option('--after-learn <mode>', 'learn mode: when ended through the API, continue in monitor or enforce');
+    .option('--after-learn <mode>', 'learn mode: when ended through the API, continue in monitor or enforce')
+    .option(
+      '--docker',
+      'host agent: watch every container of the Docker engine (seal per image, processes by cgroup, kernel proc connector for every exec)',
+    )
+    .option(
+      '--pub <pem>',
+      'trusted public key for image seals (repeatable; with --docker each container image is verified with it)',
+      collect,
+    )
+    .option('--no-proc-connector', 'with --docker: poll /proc instead of opening the kernel proc connector');
   bindEnvironment(addWatchOptions(cmd), io.env).action(async (command: string[], raw: Record<string, unknown>) => {
     await execute({ ...raw, command }, io);
   });
@@ -119,6 +133,13 @@ export async function execute(
     throw new UsageError('CONFLICT', '--container and -- COMMAND cannot be combined');
   if (f.dryRun && f.mode !== 'enforce')
     throw new UsageError('CONFLICT', '--dry-run only makes sense with --mode enforce');
+  if (f.docker && (f.container || raw.command.length > 0))
+    throw new UsageError(
+      'CONFLICT',
+      '--docker watches every container: it cannot be combined with --container or -- COMMAND',
+    );
+  if (f.docker && f.mode === 'learn')
+    throw new UsageError('CONFLICT', '--docker runs in monitor or enforce mode; learn one container with --container');
   const apiToken = f.apiTokenEnv ? io.env[f.apiTokenEnv] : undefined;
   if (f.apiTokenEnv && !apiToken)
     throw new ConfigError('INVALID', `--api-token-env ${f.apiTokenEnv}: the variable is empty or unset`);
@@ -147,6 +168,29 @@ export async function execute(
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  if (f.docker && f.mode !== 'learn') {
+    try {
+      await runHostAgent(
+        {
+          ...options,
+          mode: f.mode,
+          trustedKeyFiles: f.pub.map((p) => resolve(io.cwd, p)),
+          procConnector: f.procConnector,
+        },
+        {
+          logger,
+          docker: createDockerClient({ socketPath: f.dockerSocket }),
+          stdout: io.stdout,
+          env: io.env,
+          signal: controller.signal,
+        },
+      );
+      return undefined;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+  }
   try {
     const result = await runWatch(options, {
       logger,

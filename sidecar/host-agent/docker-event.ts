@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/**
+ * A container event from the Docker engine's event stream (engine input: validated here, a record
+ * that does not fit is skipped and counted). Only the fields the host agent uses.
+ */
+export const DockerContainerEvent = z.object({
+  Type: z.literal('container'),
+  Action: z.string().max(4096),
+  Actor: z.object({
+    ID: z.string().regex(/^[0-9a-f]{64}$/),
+    Attributes: z.record(z.string(), z.string()).optional(),
+  }),
+  time: z.number().optional(),
+});
+export type DockerContainerEvent = z.infer<typeof DockerContainerEvent>;
+
+export type ContainerChange =
+  | { kind: 'start'; id: string }
+  | { kind: 'stop'; id: string; action: 'die' | 'destroy' }
+  | { kind: 'observe'; id: string; action: 'exec' | 'restart' | 'oom' | 'die'; detail?: string };
+
+/** What an event means for the agent: a container to start or stop watching, or an observation. */
+export function classifyContainerEvent(event: DockerContainerEvent): ContainerChange[] {
+  const id = event.Actor.ID;
+  // exec_start carries the command after a colon: "exec_start: sh -c id"
+  const [action = '', ...rest] = event.Action.split(':');
+  const detail = rest.join(':').trim() || undefined;
+  switch (action) {
+    case 'start':
+      return [{ kind: 'start', id }];
+    case 'die':
+      return [
+        { kind: 'observe', id, action: 'die', detail: event.Actor.Attributes?.exitCode },
+        { kind: 'stop', id, action: 'die' },
+      ];
+    case 'destroy':
+      return [{ kind: 'stop', id, action: 'destroy' }];
+    case 'exec_start':
+      return [{ kind: 'observe', id, action: 'exec', detail }];
+    case 'restart':
+      return [{ kind: 'observe', id, action: 'restart' }];
+    case 'oom':
+      return [{ kind: 'observe', id, action: 'oom' }];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,403 @@
+import { hostname } from 'node:os';
+import type { DockerClient } from '../../shared/docker/index.ts';
+import { createEvent, type Event } from '../../shared/events/index.ts';
+import type { Logger } from '../../shared/logging/index.ts';
+import { createDispatcher, parseOutputUrl, type Dispatcher } from '../../shared/outputs/index.ts';
+import type { Profile } from '../../shared/profile/index.ts';
+import { verifyImageSeal } from '../../shared/seal/index.ts';
+import { loadTrustedKeys } from '../../shared/signing/index.ts';
+import { createApi, createWatchMetrics, listenApi, type WatchMetrics, type WatchStatus } from '../api/index.ts';
+import { createAggregator, createKiller, createResponder } from '../respond/index.ts';
+import { containerIdFromCgroup, createProcFs, type ProcFs } from '../sources/proc/index.ts';
+import { createProcConnector, type ProcConnector } from '../sources/proc-connector.ts';
+import {
+  containerScope,
+  createHashCache,
+  createProcessTracker,
+  createResourceSource,
+  createSocketSource,
+  type HashCache,
+  type Observation,
+  type Source,
+} from '../sources/index.ts';
+import { createWatcher, type Watcher } from '../watch.ts';
+import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts';
+
+/**
+ * `sealwatch watch --docker`: one agent per host, every running container of the engine.
+ * Composition only: each container gets the watcher's own pipeline (process tracker in a container
+ * scope → normalize → rules with that container's verified profile → responder), fed by one shared
+ * /proc reader; the kernel proc connector (when it answers) snapshots every exec so the trackers see
+ * processes that were gone before their tick. Containers come and go with the engine's events.
+ */
+export interface HostAgentOptions {
+  procRoot: string;
+  mode: 'monitor' | 'enforce';
+  dryRun: boolean;
+  tickMs: number;
+  outputs: readonly string[];
+  listen?: { host: string; port: number };
+  apiToken?: string;
+  emitAll: boolean;
+  killMinSeverity: number;
+  aggregateWindowMs: number;
+  /** PEM files of the keys trusted to seal images; without any, seals are not verified (and that is reported). */
+  trustedKeyFiles: readonly string[];
+  /** false: do not open the kernel proc connector (poll /proc only). */
+  procConnector: boolean;
+  version: string;
+}
+
+export interface HostAgentDeps {
+  logger: Logger;
+  docker: DockerClient;
+  stdout: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  onReady?: (info: { port?: number; agent: HostAgent }) => void;
+}
+
+export interface SealState {
+  status: 'verified' | 'unsealed' | 'invalid' | 'not-checked';
+  detail?: string;
+}
+
+interface WatchedContainer {
+  id: string;
+  name: string;
+  image: string;
+  initPid: number;
+  watcher: Watcher;
+  seal: SealState;
+  docker: Observation[];
+}
+
+export interface HostAgentStatus extends WatchStatus {
+  execSource: 'proc-connector' | 'proc-poll';
+  execSourceReason?: string;
+  connector: ProcConnector['stats'];
+  containers: {
+    id: string;
+    name: string;
+    image: string;
+    seal: SealState;
+    profileLoaded: boolean;
+    processesWatched: number;
+    alerts: number;
+  }[];
+}
+
+export interface HostAgent {
+  status(): HostAgentStatus;
+  recent(query: { since?: string; rule?: string; limit: number }): Event[];
+  containers(): string[];
+}
+
+export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDeps): Promise<HostAgent> {
+  const { logger, docker } = deps;
+  const specs = options.outputs.map(parseOutputUrl);
+  const trusted = options.trustedKeyFiles.length > 0 ? loadTrustedKeys(options.trustedKeyFiles) : undefined;
+  await docker.ping();
+  const proc = createProcFs(options.procRoot);
+  const watched = new Map<string, WatchedContainer>();
+  const connector = await createProcConnector({
+    proc,
+    logger,
+    enabled: options.procConnector,
+    interesting: (cgroup) => {
+      const id = cgroup === undefined ? undefined : containerIdFromCgroup(cgroup);
+      return id !== undefined && watched.has(id);
+    },
+  });
+  const hashes = createHashCache(connector.view());
+  const metrics = createWatchMetrics();
+  const dispatcher = createDispatcher(specs, { logger, version: options.version, stdout: deps.stdout, env: deps.env });
+  const recent: Event[] = [];
+  const startedAt = new Date().toISOString();
+  let ticks = 0;
+
+  const ship = (event: Event): void => {
+    recent.push(dispatcher.dispatch(event));
+    if (recent.length > 1000) recent.splice(0, recent.length - 1000);
+  };
+
+  const add = async (id: string): Promise<void> => {
+    if (watched.has(id)) return;
+    const inspect = await docker.inspectContainer(id);
+    if (!inspect.State.Running || inspect.State.Pid <= 0) return;
+    const name = inspect.Name.replace(/^\//, '');
+    const seal = await loadSeal(docker, inspect.Image, trusted);
+    const entry = buildContainerPipeline({
+      id: inspect.Id,
+      name,
+      imageName: inspect.Config.Image,
+      imageId: inspect.Image,
+      initPid: inspect.State.Pid,
+      proc: connector.view(),
+      hashes,
+      seal,
+      options,
+      dispatcher,
+      metrics,
+      logger,
+    });
+    watched.set(inspect.Id, entry);
+    logger.info(`watching container ${name} (${inspect.Id.slice(0, 12)}), seal ${seal.state.status}`);
+    if (seal.state.status !== 'verified' && trusted !== undefined) ship(sealAlert(entry, options));
+  };
+
+  const remove = async (id: string): Promise<void> => {
+    const entry = watched.get(id);
+    if (!entry) return;
+    watched.delete(id);
+    entry.watcher.tick(Date.now());
+    await entry.watcher.close();
+    logger.info(`stopped watching container ${entry.name} (${id.slice(0, 12)})`);
+  };
+
+  // Subscribe to events first, then list: a container started in between is seen by one or the other.
+  let eventsSkipped = 0;
+  const changes: Promise<void>[] = [];
+  const events = docker
+    .containerEvents(deps.signal, (record) => {
+      const parsed = DockerContainerEvent.safeParse(record);
+      if (!parsed.success) {
+        eventsSkipped++;
+        return;
+      }
+      for (const change of classifyContainerEvent(parsed.data)) {
+        if (change.kind === 'start') changes.push(add(change.id).catch((e: unknown) => warn(logger, change.id, e)));
+        else if (change.kind === 'stop') changes.push(remove(change.id));
+        else
+          watched
+            .get(change.id)
+            ?.docker.push({
+              type: 'docker',
+              action: change.action,
+              container: change.id.slice(0, 12),
+              detail: change.detail,
+            });
+      }
+    })
+    .catch((error: unknown) => {
+      if (!deps.signal.aborted) logger.error(`Docker event stream ended: ${String(error)}`);
+    });
+  for (const c of await docker.listContainers()) await add(c.Id).catch((e: unknown) => warn(logger, c.Id, e));
+
+  const agent: HostAgent = {
+    containers: () => [...watched.keys()],
+    recent: ({ since, rule, limit }) => {
+      let out = recent;
+      if (since !== undefined) {
+        const seq = /^\d+$/.test(since) ? Number(since) : undefined;
+        const time = seq === undefined ? Date.parse(since) : 0;
+        out = out.filter((e) =>
+          seq !== undefined ? (e.sealwatch.seq ?? 0) > seq : Date.parse(e['@timestamp']) > time,
+        );
+      }
+      if (rule !== undefined) out = out.filter((e) => e.rule?.id === rule);
+      return out.slice(-limit);
+    },
+    status: () => {
+      const per = [...watched.values()].map((c) => ({ c, s: c.watcher.status() }));
+      const sum = (f: (s: WatchStatus) => number): number => per.reduce((n, p) => n + f(p.s), 0);
+      return {
+        mode: options.mode,
+        target: `host agent: ${watched.size} container(s) of the Docker engine`,
+        ready: ticks > 0,
+        sourcesRunning: ticks > 0,
+        profileLoaded: per.length > 0 && per.every((p) => p.s.profileLoaded),
+        startedAt,
+        ticks,
+        processesWatched: sum((s) => s.processesWatched),
+        processesSeen: sum((s) => s.processesSeen),
+        pidGaps: sum((s) => s.pidGaps),
+        alerts: sum((s) => s.alerts),
+        suppressed: sum((s) => s.suppressed),
+        killed: sum((s) => s.killed),
+        killFailed: sum((s) => s.killFailed),
+        outputs: dispatcher.stats(),
+        watcherRssMiB: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,
+        execSource: connector.mode,
+        execSourceReason: connector.reason,
+        connector: { ...connector.stats },
+        dockerEventsSkipped: eventsSkipped,
+        containers: per.map(({ c, s }) => ({
+          id: c.id,
+          name: c.name,
+          image: c.image,
+          seal: c.seal,
+          profileLoaded: s.profileLoaded,
+          processesWatched: s.processesWatched,
+          alerts: s.alerts,
+        })),
+      };
+    },
+  };
+
+  let api: Awaited<ReturnType<typeof listenApi>> | undefined;
+  if (options.listen) {
+    const app = createApi({
+      status: () => agent.status(),
+      events: (q) => agent.recent(q),
+      profile: () => undefined,
+      token: options.apiToken,
+      metrics,
+      logger,
+    });
+    api = await listenApi(app, options.listen.host, options.listen.port);
+    logger.info(`API listening on http://${options.listen.host}:${api.port}`);
+  }
+  logger.info(
+    connector.mode === 'proc-connector'
+      ? 'exec events: kernel proc connector'
+      : `exec events: /proc polling (${connector.reason ?? 'connector off'})`,
+  );
+
+  const tick = (): void => {
+    const now = Date.now();
+    for (const c of watched.values()) {
+      try {
+        c.watcher.tick(now);
+      } catch (error) {
+        logger.error(`tick failed for container ${c.name}`, { error: String(error) });
+      }
+    }
+    ticks++;
+  };
+  tick();
+  deps.onReady?.({ port: api?.port, agent });
+  const timer = setInterval(tick, options.tickMs);
+  await new Promise<void>((resolve) => {
+    if (deps.signal.aborted) resolve();
+    deps.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  clearInterval(timer);
+  tick();
+  await Promise.allSettled(changes);
+  await events;
+  for (const id of [...watched.keys()]) await remove(id);
+  connector.close();
+  await dispatcher.close();
+  if (api) await new Promise<void>((resolve) => api.server.close(() => resolve()));
+  return agent;
+}
+
+function warn(logger: Logger, id: string, error: unknown): void {
+  logger.warn(`container ${id.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+interface LoadedSeal {
+  state: SealState;
+  profile?: Profile;
+  inventory?: ReadonlyMap<string, string>;
+}
+
+async function loadSeal(
+  docker: DockerClient,
+  imageId: string,
+  trusted: ReturnType<typeof loadTrustedKeys> | undefined,
+): Promise<LoadedSeal> {
+  if (trusted === undefined) return { state: { status: 'not-checked', detail: 'no trusted key given (--pub)' } };
+  try {
+    const { seal } = await verifyImageSeal(docker, imageId, trusted);
+    const inventory = seal.inventory
+      ? new Map(seal.inventory.predicate.executables.map((e) => [e.path, e.sha256] as const))
+      : undefined;
+    return {
+      state: { status: 'verified', detail: `key ${seal.keyHint}` },
+      profile: seal.profile?.predicate.profile,
+      inventory,
+    };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const detail = error instanceof Error ? error.message : String(error);
+    return { state: { status: code === 'UNSEALED' ? 'unsealed' : 'invalid', detail } };
+  }
+}
+
+function buildContainerPipeline(input: {
+  id: string;
+  name: string;
+  imageName: string;
+  imageId: string;
+  initPid: number;
+  proc: ProcFs;
+  hashes: HashCache;
+  seal: LoadedSeal;
+  options: HostAgentOptions;
+  dispatcher: Dispatcher;
+  metrics: WatchMetrics;
+  logger: Logger;
+}): WatchedContainer {
+  const { proc, options, logger } = input;
+  const scope = containerScope(proc, input.id, input.initPid);
+  const tracker = createProcessTracker({ proc, scope, hashes: input.hashes, logger, countGaps: false });
+  const docker: Observation[] = [];
+  const sources: Source[] = [
+    { name: 'processes', poll: (now) => tracker.tick(now) },
+    // Sockets owned by this container's processes only (a container on the host network shares the host's tables).
+    createSocketSource({ proc, tracker, anchor: () => scope.netAnchor(), requireOwner: true }),
+    createResourceSource({ proc, tracker }),
+    { name: 'docker', poll: () => docker.splice(0) },
+  ];
+  const responder = createResponder({
+    mode: options.mode,
+    dryRun: options.dryRun,
+    killMinSeverity: options.killMinSeverity,
+    killer: createKiller(proc, { protect: [process.pid] }),
+    aggregator: createAggregator({ windowMs: options.aggregateWindowMs }),
+  });
+  const watcher = createWatcher({
+    tracker,
+    sources,
+    responder,
+    dispatcher: input.dispatcher,
+    metrics: input.metrics,
+    logger,
+    target: `container ${input.name} (${input.id.slice(0, 12)})`,
+    profile: input.seal.profile,
+    profileSource: input.seal.profile ? `seal of ${input.imageName}` : undefined,
+    inventory: input.seal.inventory,
+    seal: input.seal.state,
+    emitAll: options.emitAll,
+    context: {
+      mode: options.mode,
+      version: options.version,
+      hostName: hostname(),
+      container: { id: input.id, name: input.name, image: { name: input.imageName } },
+    },
+  });
+  return {
+    id: input.id,
+    name: input.name,
+    image: input.imageName,
+    initPid: input.initPid,
+    watcher,
+    seal: input.seal.state,
+    docker,
+  };
+}
+
+/** An unsealed or invalid image is itself an alert (the built-in rules keep watching it). */
+function sealAlert(c: WatchedContainer, options: HostAgentOptions): Event {
+  const unsealed = c.seal.status === 'unsealed';
+  return createEvent({
+    event: {
+      kind: 'alert',
+      category: ['configuration', 'intrusion_detection'],
+      type: ['info'],
+      action: unsealed ? 'seal-missing' : 'seal-invalid',
+      severity: unsealed ? 6 : 8,
+    },
+    rule: {
+      id: unsealed ? 'seal.missing' : 'seal.invalid',
+      name: unsealed ? 'Container image is not sealed' : 'Container image seal does not verify',
+      ruleset: 'builtin',
+    },
+    message: `container ${c.name}: image ${c.image}: ${c.seal.detail ?? c.seal.status}`,
+    container: { id: c.id, name: c.name, image: { name: c.image } },
+    host: { name: hostname() },
+    sealwatch: { mode: options.mode, version: options.version, outcome: 'alerted' },
+  });
+}

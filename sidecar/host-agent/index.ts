@@ -1,0 +1,4 @@
+export { runHostAgent } from './host-agent.ts';
+export type { HostAgent, HostAgentDeps, HostAgentOptions, HostAgentStatus, SealState } from './host-agent.ts';
+export { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts';
+export type { ContainerChange } from './docker-event.ts';
