@@ -87,3 +87,51 @@ describeRsyslog('round trip of hostile events through a real rsyslog', () => {
     }
   }
 });
+
+describeRsyslog('framing and size limits against a real rsyslog', () => {
+  let receiver: RsyslogReceiver;
+  beforeAll(async () => {
+    receiver = await startRsyslog();
+  });
+  afterAll(async () => {
+    await receiver?.stop();
+  });
+
+  it('LF framing: every hostile value still arrives as exactly one CEF message', async () => {
+    const runId = 'lf-framing';
+    const d = createDispatcher([parseOutputUrl(`syslog+tcp://127.0.0.1:${receiver.port}?framing=lf`)], {
+      logger: silentLogger(),
+      runId,
+    });
+    const sent = Object.values(HOSTILE).map((v) => d.dispatch(hostileEvent(v)));
+    await d.flush();
+    const got = await receiver.waitFor(sent.length, { filter: (m) => m.rawmsg.includes(runId) });
+    await new Promise((r) => setTimeout(r, 300));
+    // Nothing but our messages arrived: no fragment of a value became a message of its own.
+    const all = receiver.messages();
+    expect(all.filter((m) => m.parsed.cef === undefined)).toEqual([]);
+    expect(got).toHaveLength(sent.length);
+    for (const event of sent) {
+      const m = got.find((g) => g.parsed.cef?.Extensions.cn1 === String(event.sealwatch.seq));
+      expect(m!.parsed.cef!.Extensions).toEqual(expectedCefExtensions(event));
+    }
+    await d.close();
+  });
+
+  it('UDP: a message over max-bytes is cut cleanly, still parses, and is counted', async () => {
+    const runId = 'udp-cut';
+    const d = createDispatcher([parseOutputUrl(`syslog+udp://127.0.0.1:${receiver.port}?max-bytes=700`)], {
+      logger: silentLogger(),
+      runId,
+    });
+    // The run id sits early in the extension (flexString1), so it survives the cut.
+    d.dispatch(hostileEvent('\\'.repeat(300) + '🔥'.repeat(100)));
+    await d.flush();
+    const [m] = await receiver.waitFor(1, { filter: (x) => x.rawmsg.includes(runId) });
+    expect(Buffer.byteLength(m!.rawmsg)).toBeLessThanOrEqual(700);
+    expect(m!.rawmsg).not.toContain('\uFFFD');
+    expect(m!.parsed.cef?.Extensions.flexString1).toBe(runId);
+    expect(d.stats()[0]!.truncated).toBe(1);
+    await d.close();
+  });
+});

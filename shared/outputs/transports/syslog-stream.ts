@@ -82,7 +82,8 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
       s.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.off('error', onError);
-        s.setNoDelay(false);
+        // We batch ourselves; Nagle would hold a small batch back until the previous one is ACKed.
+        s.setNoDelay(true);
         s.setKeepAlive(true, 30_000);
         broken = undefined;
         socket = s;

@@ -9,6 +9,7 @@ import type { Sink, SinkDeps } from '../types.ts';
 import { createReliableSink } from './reliable-sink.ts';
 import { createStreamTransport } from './syslog-stream.ts';
 import { createUdpTransport } from './syslog-udp.ts';
+import type { Transport } from './transport.ts';
 
 type SyslogSpec = Extract<OutputSpec, { type: 'syslog' }>;
 
@@ -20,6 +21,7 @@ type SyslogSpec = Extract<OutputSpec, { type: 'syslog' }>;
 export function syslogRenderer(
   spec: SyslogSpec,
   deps: Pick<SinkDeps, 'version' | 'hostname'>,
+  onTruncated: () => void = () => undefined,
 ): (event: Event) => Buffer {
   const protocol = spec.options.protocol ?? 'rfc5424';
   if (spec.format === 'rfc5424' && protocol === 'rfc3164') {
@@ -28,7 +30,13 @@ export function syslogRenderer(
   const body = formatterFor(spec, deps);
   const header = { hostname: deps.hostname, facility: spec.options.facility };
   if (spec.format === 'rfc5424') return (event) => Buffer.from(body(event), 'utf8');
-  if (protocol === 'rfc3164') return (event) => Buffer.from(formatRfc3164(event, body(event), header).line, 'utf8');
+  if (protocol === 'rfc3164') {
+    return (event) => {
+      const { line, truncated } = formatRfc3164(event, body(event), header);
+      if (truncated) onTruncated();
+      return Buffer.from(line, 'utf8');
+    };
+  }
   return (event) => Buffer.from(formatRfc5424(event, body(event), header), 'utf8');
 }
 
@@ -43,8 +51,9 @@ function readOption(spec: SyslogSpec, key: 'ca' | 'cert' | 'key'): Buffer | unde
 }
 
 export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
-  const render = syslogRenderer(spec, deps);
-  const transport =
+  let cutToRfc3164 = 0;
+  const render = syslogRenderer(spec, deps, () => cutToRfc3164++);
+  const inner =
     spec.transport === 'udp'
       ? createUdpTransport({ host: spec.host, port: spec.port, maxBytes: spec.options['max-bytes'] })
       : createStreamTransport({
@@ -62,5 +71,17 @@ export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
                 }
               : undefined,
         });
+  // Messages cut to RFC 3164's 1024 bytes count as truncated too.
+  const transport: Transport = {
+    send: (messages) => inner.send(messages),
+    takeUnconfirmed: () => inner.takeUnconfirmed(),
+    close: () => inner.close(),
+    get connected() {
+      return inner.connected;
+    },
+    get truncated() {
+      return inner.truncated + cutToRfc3164;
+    },
+  };
   return createReliableSink(spec, deps, { render, transport });
 }
