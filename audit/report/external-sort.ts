@@ -47,8 +47,7 @@ async function writeAll(stream: WriteStream, rows: Row[]): Promise<void> {
 export class ExternalSorter {
   private buffer: Row[] = [];
   private readonly chunks: string[] = [];
-  /** The spill being written: at most one in flight, so reading continues while it flushes. */
-  private writing: Promise<void> | undefined;
+
   private dir: string | undefined;
 
   constructor(private readonly chunkSize = 10_000) {}
@@ -63,9 +62,8 @@ export class ExternalSorter {
     const file = join(this.dir, `chunk-${this.chunks.length}.jsonl`);
     const rows = this.buffer.sort(compare);
     this.buffer = [];
-    await this.writing;
-    this.writing = writeAll(createWriteStream(file, { highWaterMark: 1 << 20 }), rows);
-    this.writing.catch(() => undefined); // surfaced by the next await of `writing`, never unhandled
+    // Written before reading goes on: one chunk in memory at a time keeps the peak flat.
+    await writeAll(createWriteStream(file), rows);
     this.chunks.push(file);
   }
 
@@ -79,11 +77,8 @@ export class ExternalSorter {
         return;
       }
       if (this.buffer.length > 0) await this.spill();
-      await this.writing;
       const readers = this.chunks.map((file) =>
-        createInterface({ input: createReadStream(file, { highWaterMark: 1 << 18 }), crlfDelay: Infinity })[
-          Symbol.asyncIterator
-        ](),
+        createInterface({ input: createReadStream(file), crlfDelay: Infinity })[Symbol.asyncIterator](),
       );
       // A min-heap of the readers' current rows: O(log k) per event whatever the number of chunks.
       const heap: { row: Row; reader: AsyncIterator<string> }[] = [];
