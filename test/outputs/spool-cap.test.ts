@@ -51,3 +51,44 @@ describeRsyslog('spool cap reached while the receiver is down', () => {
     await d.close();
   });
 });
+
+describeRsyslog('memory queue full without a spool', () => {
+  let receiver: RsyslogReceiver | undefined;
+  afterAll(async () => receiver?.stop());
+
+  it('drops the oldest low-severity events first and keeps every critical one', async () => {
+    const port = await freePort();
+    const runId = 'memory-cap';
+    const d = createDispatcher([parseOutputUrl(`syslog+tcp://127.0.0.1:${port}?format=json`)], {
+      logger: silentLogger(),
+      runId,
+    });
+    d.dispatch(plainEvent(0));
+    await d.flush(); // the first delivery fails: the output is down, events wait in memory
+    for (let i = 0; i < 10_500; i++) d.dispatch(plainEvent(i % 105 === 0 ? 10 : 1));
+    await new Promise((r) => setTimeout(r, 50));
+    const [s] = d.stats();
+    expect(s!.queued).toBeLessThanOrEqual(10_000 + 1);
+    expect(s!.dropped).toBeGreaterThan(0);
+    receiver = await startRsyslog({ port });
+    const critical = await receiver.waitFor(100, {
+      filter: (m) => (m.parsed.json?.event as { severity?: number } | undefined)?.severity === 10,
+      timeoutMs: 40_000,
+    });
+    expect(critical).toHaveLength(100);
+    // One notice per overflow burst; together they count every drop, none of them critical.
+    const notices = await receiver.waitFor(1, {
+      filter: (m) => (m.parsed.json?.event as { action?: string } | undefined)?.action === 'sealwatch.events.dropped',
+    });
+    const total: Record<string, number> = {};
+    for (const n of notices) {
+      for (const [k, v] of Object.entries((n.parsed.json!.sealwatch as { details: Record<string, number> }).details)) {
+        total[k] = (total[k] ?? 0) + v;
+      }
+    }
+    expect(total['dropped.critical']).toBeUndefined();
+    expect(total['dropped.low'] ?? 0).toBeGreaterThan(0);
+    await d.close();
+    expect((total['dropped.low'] ?? 0) + (total['dropped.info'] ?? 0)).toBeLessThanOrEqual(d.stats()[0]!.dropped);
+  });
+});

@@ -86,10 +86,21 @@ export function createReliableSink(
     });
   };
 
-  const reportDrops = (counts: DropCounts): void => {
+  /**
+   * Drops are counted at once and announced at most once a second, in one `sealwatch.events.dropped`
+   * event with the counts since the last one. The notice bypasses the memory bound (so announcing a
+   * drop never causes another one); at one a second it cannot grow the queue meaningfully.
+   */
+  let unannounced: DropCounts = {};
+  let lastNotice = 0;
+  let noticeTimer: NodeJS.Timeout | undefined;
+  const announceDrops = (): void => {
+    noticeTimer = undefined;
+    const counts = unannounced;
+    unannounced = {};
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     if (total === 0) return;
-    counters.dropped += total;
+    lastNotice = Date.now();
     log.warn('output queue full: dropped events', { counts });
     const notice = deps.stamp(
       createEvent(
@@ -114,7 +125,22 @@ export function createReliableSink(
         deps.now,
       ),
     );
-    enqueue(notice);
+    enqueue(notice, { unbounded: true });
+  };
+  const reportDrops = (counts: DropCounts): void => {
+    let total = 0;
+    for (const label of SEVERITY_LABELS) {
+      const n = counts[label] ?? 0;
+      if (n === 0) continue;
+      unannounced[label] = (unannounced[label] ?? 0) + n;
+      total += n;
+    }
+    if (total === 0) return;
+    counters.dropped += total;
+    if (noticeTimer === undefined && !closed) {
+      noticeTimer = setTimeout(announceDrops, Math.max(0, lastNotice + 1000 - Date.now()));
+      noticeTimer.unref();
+    }
   };
 
   /** Without a spool: drop the oldest event of the lowest band present to make room. */
@@ -130,8 +156,7 @@ export function createReliableSink(
       const band = severityLabel(gone!.severity);
       counts[band] = (counts[band] ?? 0) + 1;
     }
-    // Reported after the loop so the notice itself fits.
-    setImmediate(() => reportDrops(counts));
+    reportDrops(counts);
   };
 
   const spillMemory = (): void => {
@@ -141,7 +166,7 @@ export function createReliableSink(
     scheduleSync();
   };
 
-  const enqueue = (event: Event): void => {
+  const enqueue = (event: Event, options: { unbounded?: boolean } = {}): void => {
     let payload: Buffer;
     try {
       payload = render(event);
@@ -155,7 +180,7 @@ export function createReliableSink(
       spool!.append(item.severity, item.payload);
       scheduleSync();
     } else {
-      if (memory.length >= maxQueue) {
+      if (memory.length >= maxQueue && options.unbounded !== true) {
         if (spool !== undefined) {
           spillMemory();
           spool.append(item.severity, item.payload);
@@ -295,6 +320,10 @@ export function createReliableSink(
     },
     async close() {
       if (closed) return;
+      if (noticeTimer !== undefined) {
+        clearTimeout(noticeTimer);
+        announceDrops();
+      }
       const deadline = Date.now() + (options.closeTimeoutMs ?? 5000);
       while (!idle() && Date.now() < deadline) {
         wake?.();
