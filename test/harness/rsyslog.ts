@@ -4,6 +4,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
 
 /**
  * The project's real-rsyslog receiver for tests and benches: Debian's rsyslogd on 127.0.0.1, parsing
@@ -70,6 +71,27 @@ export const RSYSLOG_MODDIR = process.env.RSYSLOG_MODDIR ?? '/usr/lib/x86_64-lin
 
 export function rsyslogAvailable(): boolean {
   return existsSync(RSYSLOGD) && existsSync(join(RSYSLOG_MODDIR, 'mmnormalize.so'));
+}
+
+/**
+ * Tests that need rsyslog use `describeRsyslog`. Without rsyslogd they skip with one line saying why;
+ * with SEALWATCH_REQUIRE_RSYSLOG=1 a missing rsyslogd is a failure.
+ */
+export function describeRsyslog(name: string, fn: () => void): void {
+  if (rsyslogAvailable()) {
+    describe(name, fn);
+    return;
+  }
+  const why = `no rsyslogd with mmnormalize at ${RSYSLOGD} / ${RSYSLOG_MODDIR} (apt-get install rsyslog rsyslog-gnutls)`;
+  if (process.env.SEALWATCH_REQUIRE_RSYSLOG === '1') {
+    describe(name, () => {
+      it('needs rsyslog', () => {
+        throw new Error(`SEALWATCH_REQUIRE_RSYSLOG=1 but ${why}`);
+      });
+    });
+    return;
+  }
+  describe.skip(`${name} (skipped: ${why})`, fn);
 }
 
 /** A TCP port that was free a moment ago (also used for UDP on the same number). */

@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
-import { freePort, rsyslogAvailable, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
-
-const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -2,11 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
 import { truncateUtf8, wellFormed } from '../../shared/outputs/formatters/text.ts';
-import { makeTestPki, rsyslogAvailable, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';
+import { makeTestPki, describeRsyslog, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';
 import { hostileEvent, HOSTILE } from './events.ts';
 import { expectedCefExtensions, expectedJson, expectedSd } from './roundtrip.ts';
-
-const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
 
 describeRsyslog('round trip of hostile events through a real rsyslog', () => {
   let receiver: RsyslogReceiver;

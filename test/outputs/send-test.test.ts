@@ -2,9 +2,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import type { CliIo } from '../../cli/io.ts';
-import { freePort, rsyslogAvailable, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
-
-const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
+import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 
 function io(): { io: CliIo; out: () => string; err: () => string } {
   const stdout = new PassThrough();

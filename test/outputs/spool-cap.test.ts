@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
-import { freePort, rsyslogAvailable, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
-
-const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
 
 describeRsyslog('spool cap reached while the receiver is down', () => {
   let receiver: RsyslogReceiver | undefined;

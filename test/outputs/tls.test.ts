@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
-import { makeTestPki, rsyslogAvailable, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';
+import { makeTestPki, describeRsyslog, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
-
-const describeRsyslog = rsyslogAvailable() || process.env.SEALWATCH_REQUIRE_RSYSLOG === '1' ? describe : describe.skip;
 
 async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
