@@ -122,14 +122,14 @@ describeDocker('host agent (watch --docker)', () => {
   });
 
   it('attributes a process run from /tmp to its container, and only to it', async () => {
-    // A copy of busybox in /tmp. (That the connector sees 1 ms processes is proven exactly, by exec count, in
+    // A copy of busybox in /tmp, run as its sleep applet. (That the connector sees 1 ms processes is proven exactly, by exec count, in
     // test/sidecar/proc-connector.test.ts; here the point is attribution, so the process lives 300 ms.)
-    await unsealedApp.exec(['sh', '-c', 'cp /bin/busybox /tmp/dropped && /tmp/dropped sleep 0.3']);
+    await unsealedApp.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && /tmp/sleep 0.3; true']);
     const alert = await waitFor(
       'exec-from-tmp',
       (e) => e.rule?.id === 'exec-from-tmp' && e.container?.id === unsealedApp.id,
     );
-    expect(alert.process?.executable).toBe('/tmp/dropped');
+    expect(alert.process?.executable).toBe('/tmp/sleep');
     expect(alert.container?.name).toBe(unsealedApp.name);
     // Nothing of it is attributed to the other container.
     expect((await read()).filter((e) => e.rule?.id === 'exec-from-tmp' && e.container?.id === sealedApp.id)).toEqual(
@@ -139,7 +139,7 @@ describeDocker('host agent (watch --docker)', () => {
       'container-exec',
       (e) => e.event.action === 'container-exec' && e.container?.id === unsealedApp.id,
     );
-    expect(exec.message).toContain('/tmp/dropped');
+    expect(exec.message).toContain('/tmp/sleep');
   });
 
   it('stops watching a container that exits', async () => {
