@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import type { CliIo } from '../../cli/io.ts';
 import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
 import { makeTestPki, describeRsyslog, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';

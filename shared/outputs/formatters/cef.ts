@@ -58,10 +58,12 @@ export type CefKey = keyof typeof CEF_KEYS;
 const HEADER_MAX = { vendor: 63, product: 63, version: 63, signature: 1023, name: 512 } as const;
 
 export function escapeCefHeader(value: string): string {
+  if (!/[\\|\r\n]/.test(value)) return value;
   return value.replace(/[\\|]/g, (c) => `\\${c}`).replace(/\r\n|[\r\n]/g, ' ');
 }
 
 export function escapeCefValue(value: string): string {
+  if (!/[\\=\r\n]/.test(value)) return value;
   return value.replace(/[\\=\r\n]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\${c}`));
 }
 

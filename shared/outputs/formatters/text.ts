@@ -7,8 +7,12 @@ const UNSENDABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF
  * Replaces what cannot travel as text with U+FFFD: lone surrogates (their UTF-8 would be invalid)
  * and NUL (receivers are C programs: rsyslog turns it into `#000`, JSON parsers cut the string there).
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const MAYBE_UNSENDABLE = /[\u0000\uD800-\uDFFF]/;
+
 export function wellFormed(text: string): string {
-  return text.replace(UNSENDABLE, '\uFFFD');
+  // Fast path: most values have neither NUL nor surrogates (emoji pairs go the slow, exact way).
+  return MAYBE_UNSENDABLE.test(text) ? text.replace(UNSENDABLE, '\uFFFD') : text;
 }
 
 /** JSON.stringify writes NUL and lone surrogates as \u escapes; turn those escapes into \ufffd too. */

@@ -32,6 +32,20 @@ export function frameOctet(message: Buffer): Buffer {
   return Buffer.concat([Buffer.from(`${message.length} `, 'ascii'), message]);
 }
 
+/** Octet-counts a batch into one buffer (one allocation for the whole batch). */
+export function frameOctetBatch(messages: readonly Buffer[]): Buffer {
+  const prefixes = messages.map((m) => `${m.length} `);
+  let total = 0;
+  for (let i = 0; i < messages.length; i++) total += prefixes[i]!.length + messages[i]!.length;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (let i = 0; i < messages.length; i++) {
+    at += out.write(prefixes[i]!, at, 'latin1');
+    at += messages[i]!.copy(out, at);
+  }
+  return out;
+}
+
 export function frameLf(message: Buffer): Buffer {
   const text = message.toString('utf8');
   const clean = oneLine(text);
@@ -135,7 +149,7 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
         drop();
         throw broken;
       }
-      const data = Buffer.concat(messages.map(frame));
+      const data = options.framing === 'lf' ? Buffer.concat(messages.map(frame)) : frameOctetBatch(messages);
       await new Promise<void>((resolve, reject) => {
         let settled = false;
         const finish = (error?: Error | null): void => {
