@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,25 +106,29 @@ describeRsyslog('nothing lost: a real rsyslog goes away and comes back', () => {
     const spoolDir = mkdtempSync(join(tmpdir(), 'sw-spool-'));
     const output = `syslog+tcp://127.0.0.1:${port}`;
     const runId = 'sigkill';
-    const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+    // One process (node with the tsx loader), so SIGKILL hits the producer itself, not a wrapper.
     const producer = join(import.meta.dirname, 'fixtures', 'producer.ts');
-    const first = spawn(tsx, [producer, output, spoolDir, '500', runId], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const run = (count: string, id: string): ChildProcessByStdio<null, Readable, null> =>
+      spawn(process.execPath, ['--import', 'tsx', producer, output, spoolDir, count, id], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+    const first = run('500', runId);
     let out = '';
     first.stdout.on('data', (c: Buffer) => (out += c.toString()));
     await new Promise<void>((resolve, reject) => {
       first.stdout.on('data', () => out.includes('spooled') && resolve());
       first.once('exit', (code) => reject(new Error(`producer exited early (${code}): ${out}`)));
     });
+    first.removeAllListeners('exit');
     const exited = new Promise((r) => first.once('exit', r));
     first.kill('SIGKILL');
     await exited;
+    expect(first.signalCode).toBe('SIGKILL');
     expect(JSON.parse(out.slice(out.indexOf('[')))[0].sent).toBe(0);
 
     const receiver = await startRsyslog({ port });
     receivers.push(receiver);
-    const second = spawn(tsx, [producer, output, spoolDir, '0', 'second-run'], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const second = run('0', 'second-run');
     let out2 = '';
     second.stdout.on('data', (c: Buffer) => (out2 += c.toString()));
     const code = await new Promise((r) => second.once('exit', r));
