@@ -2,9 +2,11 @@ import { expect, it } from 'vitest';
 import { buildSidecarImage } from '../../deploy/image/build-image.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { run, runOk } from '../harness/exec.ts';
-import { buildNodeBaseImage } from '../harness/images.ts';
+import { startContainer, startInPod, useContainerCleanup } from '../harness/containers.ts';
+import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
 
 describeDocker('the sealwatch image (Dockerfile, built on the local Node base)', () => {
+  useContainerCleanup();
   let image = '';
 
   it('builds offline from the context and runs the CLI', async () => {
@@ -74,5 +76,34 @@ describeDocker('the sealwatch image (Dockerfile, built on the local Node base)',
       '/opt/sealwatch/deploy/image/healthcheck.mjs',
     ]);
     expect(result.code).toBe(1);
+  });
+
+  it('watches a harness app from the app PID namespace (the pod pattern) and writes events to stdout', async () => {
+    const app = await startContainer({ image: await buildAppImage(), cmd: ['sleep', '3600'] });
+    const sidecar = await startInPod(app, {
+      image,
+      user: '0:0',
+      capAdd: ['SYS_PTRACE', 'KILL'],
+      env: { SEALWATCH_OUTPUT: 'stdout://?format=json', SEALWATCH_LISTEN: '127.0.0.1:19464' },
+    });
+    // Ticking: the image's own healthcheck script answers (the API runs on the pod's loopback).
+    let health = 1;
+    for (let i = 0; i < 60 && health !== 0; i++) {
+      health = (await sidecar.exec(['node', '/opt/sealwatch/deploy/image/healthcheck.mjs', '/healthz'])).code;
+      if (health !== 0) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(health).toBe(0);
+    await app.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && /tmp/sleep 0.5; true']);
+    let logs = '';
+    for (let i = 0; i < 60 && !logs.includes('exec-from-tmp'); i++) {
+      logs = await sidecar.logs();
+      if (!logs.includes('exec-from-tmp')) await new Promise((r) => setTimeout(r, 250));
+    }
+    const event = logs
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('exec-from-tmp'))
+      .map((l) => JSON.parse(l) as { rule?: { id: string }; process?: { executable?: string } })[0];
+    expect(event?.rule?.id, logs.slice(-2000)).toBe('exec-from-tmp');
+    expect(event?.process?.executable).toBe('/tmp/sleep');
   });
 });
