@@ -289,11 +289,11 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
   const stats: ProcConnectorStats = { execs: 0, forks: 0, exits: 0, unreadable: 0, skipped: 0, errors: 0 };
   const snapshots = new Map<number, Snapshot>();
   /** exec'd PIDs in arrival order with a sequence number; views keep a cursor into it */
-  const log: { seq: number; pid: number }[] = [];
+  const log: { seq: number; pid: number; execNs: bigint }[] = [];
   let seq = 0;
   const listeners = new Set<(event: ProcEvent, atMs: number) => void>();
 
-  const snapshot = (pid: number): void => {
+  const snapshot = (pid: number, execNs: bigint): void => {
     const atMs = now();
     const stat = proc.stat(pid);
     if (!stat) {
@@ -314,7 +314,7 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
       cgroup,
       fds: proc.fds(pid),
     });
-    log.push({ seq: ++seq, pid });
+    log.push({ seq: ++seq, pid, execNs });
   };
 
   const prune = (): void => {
@@ -330,7 +330,7 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
     for (const event of events) {
       if (event.what === 'exec') {
         stats.execs++;
-        snapshot(event.tgid);
+        snapshot(event.tgid, event.timestampNs);
       } else if (event.what === 'fork') stats.forks++;
       else if (event.what === 'exit' && event.pid === event.tgid) stats.exits++;
       for (const listener of listeners) listener(event, atMs);
@@ -366,6 +366,10 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
 
   const view = (): ProcFs => {
     let cursor = seq;
+    let listed = new Set<number>();
+    let listedAtNs = 0n;
+    /** PIDs withheld from the last listing because they exec'd a new program; listed again now. */
+    const reexecs = new Set<number>();
     if (stream === undefined) return proc;
     return {
       root: proc.root,
@@ -375,16 +379,38 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
       listPids() {
         const live = proc.listPids();
         const present = new Set(live);
-        for (let i = log.length - 1; i >= 0 && log[i]!.seq > cursor; i--) {
-          const pid = log[i]!.pid;
+        // An exec in a PID this view already listed (`sh -c 'exec prog'`, busybox running its last command in
+        // place, a child listed between fork and exec) is a new program in an old PID: the tracker would never
+        // look again. Leave it out of this listing (the tracker sees the old program exit) and list it again
+        // next time (the tracker reads the new program, live or from the snapshot).
+        const again = [...reexecs];
+        reexecs.clear();
+        for (const pid of again) {
           if (!present.has(pid) && snapshots.has(pid)) {
             present.add(pid);
             live.push(pid);
           }
         }
+        const withheld = new Set<number>();
+        const fresh = new Map<number, bigint>();
+        for (let i = log.length - 1; i >= 0 && log[i]!.seq > cursor; i--)
+          if (!fresh.has(log[i]!.pid)) fresh.set(log[i]!.pid, log[i]!.execNs);
+        for (const [pid, execNs] of fresh) {
+          if (!snapshots.has(pid)) continue;
+          // Kernel timestamps and hrtime are both CLOCK_MONOTONIC: only an exec after our last listing is a re-exec.
+          if (listed.has(pid) && execNs > listedAtNs) withheld.add(pid);
+          else if (!present.has(pid)) {
+            present.add(pid);
+            live.push(pid);
+          }
+        }
+        for (const pid of withheld) reexecs.add(pid);
+        const out = withheld.size === 0 ? live : live.filter((pid) => !withheld.has(pid));
+        listed = new Set(out);
+        listedAtNs = process.hrtime.bigint();
         cursor = seq;
         prune();
-        return live;
+        return out;
       },
       stat(pid) {
         const live = proc.stat(pid);

@@ -183,4 +183,45 @@ describeKernel('proc connector: the real kernel (host namespaces)', () => {
       `1 ms /bin/true x${RUNS}: kernel execs seen ${execs.length}, tracker process-start via connector ${started.connector.size}, via /proc polling ${started.poll.size}; unreadable ${connector.stats.unreadable}`,
     );
   });
+
+  it("reports a program exec'd in place in a PID the tracker already knew (exit of the old, start of the new)", async () => {
+    const proc = createProcFs('/proc');
+    const connector = await createProcConnector({ proc, logger: silentLogger() });
+    const view = connector.view();
+    // The shell is seen first; then it replaces itself with `sleep` in the same PID.
+    const sh = spawn('/bin/sh', ['-c', 'sleep 0.4; exec sleep 0.6'], { stdio: 'ignore' });
+    const make = (p: typeof proc) =>
+      createProcessTracker({
+        proc: p,
+        scope: treeScope(sh.pid!),
+        hashes: createHashCache(p),
+        logger: silentLogger(),
+        countGaps: false,
+      });
+    const withConnector = make(view);
+    const pollOnly = make(proc);
+    const seen = { connector: [] as string[], poll: [] as string[] };
+    const tick = (): void => {
+      for (const o of withConnector.tick(Date.now()))
+        if ((o.type === 'process-start' || o.type === 'process-exit') && o.process.pid === sh.pid)
+          seen.connector.push(`${o.type}:${o.process.name}:${o.process.args.join(' ')}`);
+      for (const o of pollOnly.tick(Date.now()))
+        if ((o.type === 'process-start' || o.type === 'process-exit') && o.process.pid === sh.pid)
+          seen.poll.push(`${o.type}:${o.process.name}:${o.process.args.join(' ')}`);
+    };
+    tick();
+    const timer = setInterval(tick, 100);
+    await new Promise((resolve) => sh.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    clearInterval(timer);
+    tick();
+    connector.close();
+    expect(seen.connector).toEqual([
+      'process-start:sh:/bin/sh -c sleep 0.4; exec sleep 0.6',
+      'process-exit:sh:/bin/sh -c sleep 0.4; exec sleep 0.6',
+      'process-start:sleep:sleep 0.6',
+      'process-exit:sleep:sleep 0.6',
+    ]);
+    console.log(`exec in place, /proc polling alone: ${JSON.stringify(seen.poll)}`);
+  });
 });
