@@ -169,14 +169,12 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
         if (change.kind === 'start') changes.push(add(change.id).catch((e: unknown) => warn(logger, change.id, e)));
         else if (change.kind === 'stop') changes.push(remove(change.id));
         else
-          watched
-            .get(change.id)
-            ?.docker.push({
-              type: 'docker',
-              action: change.action,
-              container: change.id.slice(0, 12),
-              detail: change.detail,
-            });
+          watched.get(change.id)?.docker.push({
+            type: 'docker',
+            action: change.action,
+            container: change.id.slice(0, 12),
+            detail: change.detail,
+          });
       }
     })
     .catch((error: unknown) => {

@@ -114,7 +114,7 @@ function workloads(path: string): { objects: z.infer<typeof K8sObject>[]; worklo
     expect(parsed.success, `${path} document ${i}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`).toBe(true);
     return parsed.data!;
   });
-  const workload = objects.find((o): o is Workload => 'spec' in o && o.kind !== undefined && 'template' in o.spec)!;
+  const workload = objects.find((o): o is Workload => o.kind === 'Deployment' || o.kind === 'DaemonSet')!;
   return { objects, workload };
 }
 
