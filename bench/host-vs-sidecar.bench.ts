@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     // Every exec reaches the kernel connector; a 1 ms process may be gone (reaped) before its /proc entries are read,
     // so "caught" below counts processes that reached the tracker with their details.
     figure(
-      `host-vs-sidecar ${w.name}: execs reported by the kernel connector`,
+      `host-vs-sidecar ${w.name}: execs reported by the kernel connector (reference socket)`,
       (100 * host.execs) / w.count,
       '%',
       '100%',
