@@ -45,7 +45,7 @@ async function catchRate(lifetimeMs: number, count: number): Promise<{ ours: num
   const proc = createProcFs('/proc');
   const tracker = createProcessTracker({
     proc,
-    scope: treeScope(child.pid!, child.pid!),
+    scope: treeScope(child.pid!, child.pid),
     hashes: createHashCache(proc),
     logger: silentLogger(),
     countGaps: false,

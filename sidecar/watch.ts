@@ -131,6 +131,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
         pidGaps: tracker.stats.gaps,
         ...responder.stats,
         outputs: dispatcher.stats(),
+        watcherRssMiB: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,
       };
     },
     async close() {

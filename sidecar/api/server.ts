@@ -30,6 +30,8 @@ export interface WatchStatus {
   killed: number;
   killFailed: number;
   outputs: unknown[];
+  /** the watcher's own resident memory */
+  watcherRssMiB: number;
 }
 
 export interface ApiDeps {

@@ -14,7 +14,8 @@ import type { Observation, Source } from './types.ts';
 /**
  * Sockets of the watched network namespace (tcp, tcp6, udp, udp6 read through one watched PID),
  * each reported once per (inode, state): listening sockets, and connections classified as
- * ingress (local port is a listening port) or egress. The owning process comes from the
+ * ingress (local port is a listening port) or egress. Polled every `intervalMs` (default 250 ms);
+ * lines already decoded are recognised by inode and state and not decoded again. The owning process comes from the
  * socket-inode map kept by the process tracker; an unknown inode triggers one fd refresh.
  */
 const TABLES: ReadonlyArray<[NetProtocol, NetFamily]> = [
@@ -35,8 +36,10 @@ export function createSocketSource(options: {
   requireOwner?: boolean;
 }): Source & { readonly sockets: number } {
   const { proc, tracker } = options;
-  const intervalMs = options.intervalMs ?? 100;
+  const intervalMs = options.intervalMs ?? 250;
   let last = 0;
+  /** decoded sockets by `inode:state` (hex, as in the table), so known lines are not decoded again */
+  let decoded = new Map<string, NetSocket>();
   let reported = new Set<string>();
   let count = 0;
   return {
@@ -50,8 +53,11 @@ export function createSocketSource(options: {
       const anchor = options.anchor();
       if (anchor === undefined) return [];
       const all: NetSocket[] = [];
-      for (const [protocol, family] of TABLES) all.push(...(proc.net(anchor, protocol, family) ?? []));
+      for (const [protocol, family] of TABLES) all.push(...(proc.net(anchor, protocol, family, decoded) ?? []));
       count = all.length;
+      const nextDecoded = new Map<string, NetSocket>();
+      for (const s of all) nextDecoded.set(`${s.inode}:${s.state.toString(16).toUpperCase().padStart(2, '0')}`, s);
+      decoded = nextDecoded;
       const listening = new Set<number>();
       for (const s of all) if (isListening(s)) listening.add(s.localPort);
       const next = new Set<string>();

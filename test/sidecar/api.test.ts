@@ -20,6 +20,7 @@ const status = (over: Partial<WatchStatus> = {}): WatchStatus => ({
   killed: 0,
   killFailed: 0,
   outputs: [],
+  watcherRssMiB: 50,
   ...over,
 });
 

@@ -30,6 +30,8 @@ export function parseNetTable(
   text: string,
   protocol: NetProtocol,
   family: NetFamily,
+  /** sockets decoded before, by `inode:state`: reused without decoding the line again */
+  known?: ReadonlyMap<string, NetSocket>,
 ): { sockets: NetSocket[]; skipped: number } {
   const sockets: NetSocket[] = [];
   let skipped = 0;
@@ -37,6 +39,14 @@ export function parseNetTable(
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]?.trim();
     if (!line) continue;
+    if (known) {
+      const f = line.split(/\s+/, 10);
+      const hit = known.get(`${f[9]}:${f[3]}`);
+      if (hit && hit.protocol === protocol) {
+        sockets.push(hit);
+        continue;
+      }
+    }
     const socket = parseNetLine(line, protocol, family);
     if (socket) sockets.push(socket);
     else skipped++;

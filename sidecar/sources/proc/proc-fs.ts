@@ -30,7 +30,12 @@ export interface ProcFs {
   fds(pid: number): Map<number, string> | undefined;
   fdFlags(pid: number, fd: number): number | undefined;
   tasks(pid: number): number[] | undefined;
-  net(pid: number | 'self', protocol: NetProtocol, family: NetFamily): NetSocket[] | undefined;
+  net(
+    pid: number | 'self',
+    protocol: NetProtocol,
+    family: NetFamily,
+    known?: ReadonlyMap<string, NetSocket>,
+  ): NetSocket[] | undefined;
   /** A file inside the process's root filesystem (`/proc/<pid>/root/<path>`). */
   readRootFile(pid: number, path: string): string | undefined;
   rootStat(pid: number, path: string): Stats | undefined;
@@ -140,11 +145,11 @@ export function createProcFs(root = '/proc'): ProcFs {
         return undefined;
       }
     },
-    net(pid, protocol, family) {
+    net(pid, protocol, family, known) {
       const file = `${protocol}${family === 'ipv6' ? '6' : ''}`;
       const raw = text(path(pid, 'net', file));
       if (raw === undefined) return undefined;
-      const { sockets, skipped: bad } = parseNetTable(raw, protocol, family);
+      const { sockets, skipped: bad } = parseNetTable(raw, protocol, family, known);
       skipped += bad;
       return sockets;
     },

@@ -1,0 +1,137 @@
+// Watcher overhead and fork-storm behaviour, with the real CLI (dist/cli.mjs) as a separate process.
+// Overhead: `sealwatch watch -- sh -c …` over a tree of N idle `sleep`s plus a Node helper holding
+// 1,000 loopback TCP sockets (500 connections), measured over 15 s from /proc/<pid>/stat (CPU % of one
+// core) and VmRSS. Baseline: a minimal full-scan poller (stat + cmdline + exe of every PID and the
+// tcp tables, every 100 ms) over the same workload. N = 100, then 1,000.
+// Fork storm: the watcher in its own PID namespace (unshare --pid --mount-proc: the pod case), while a
+// shell starts ~1,000 short processes a second for 10 s; the watcher's RSS before/after and its PID-gap
+// count come from its own API on 127.0.0.1.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { figure, report } from './lib/report.ts';
+
+const REPO = resolve(import.meta.dirname, '..');
+const CLI = join(REPO, 'dist/cli.mjs');
+const dir = mkdtempSync(join(tmpdir(), 'sw-load-'));
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const SOCKETS = `
+const net = require('node:net');
+const server = net.createServer((s) => { s.on('error', () => {}); });
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  for (let i = 0; i < 500; i++) net.connect(port, '127.0.0.1').on('error', () => {});
+});
+setInterval(() => {}, 1e6);
+`;
+
+const BASELINE = `
+const fs = require('node:fs');
+setInterval(() => {
+  for (const p of fs.readdirSync('/proc')) {
+    if (!/^\\d+$/.test(p)) continue;
+    try { fs.readFileSync('/proc/' + p + '/stat', 'latin1'); fs.readFileSync('/proc/' + p + '/cmdline'); fs.readlinkSync('/proc/' + p + '/exe'); } catch {}
+  }
+  for (const t of ['tcp', 'tcp6', 'udp', 'udp6']) { try { fs.readFileSync('/proc/net/' + t, 'latin1'); } catch {} }
+}, 100);
+`;
+writeFileSync(join(dir, 'sockets.cjs'), SOCKETS);
+writeFileSync(join(dir, 'baseline.cjs'), BASELINE);
+
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  return Number(m?.[1] ?? 0) / 1024;
+}
+
+async function measure(child: ChildProcess, seconds: number): Promise<{ cpu: number; rss: number }> {
+  await sleepMs(3000); // warm-up: first full read of every process, exe hashes
+  const t0 = cpuTicks(child.pid!);
+  await sleepMs(seconds * 1000);
+  const cpu = ((cpuTicks(child.pid!) - t0) / 100 / seconds) * 100;
+  return { cpu, rss: rssMiB(child.pid!) };
+}
+
+function workload(n: number): string {
+  return `i=0; while [ $i -lt ${n} ]; do sleep 600 & i=$((i+1)); done; ${process.execPath} ${join(dir, 'sockets.cjs')} & wait`;
+}
+
+async function overhead(n: number): Promise<void> {
+  const watcher = spawn(
+    process.execPath,
+    [CLI, 'watch', '--output', `file://${join(dir, `events-${n}.jsonl`)}`, '--', '/bin/sh', '-c', workload(n)],
+    { stdio: 'ignore' },
+  );
+  const ours = await measure(watcher, 15);
+  watcher.kill('SIGTERM');
+  await new Promise((r) => watcher.once('exit', r));
+  // the baseline poller over the same workload (started by us, in its own session so it can be stopped)
+  const load = spawn('/bin/sh', ['-c', workload(n)], { stdio: 'ignore', detached: true });
+  const base = spawn(process.execPath, [join(dir, 'baseline.cjs')], { stdio: 'ignore' });
+  const baseline = await measure(base, 15);
+  base.kill('SIGKILL');
+  process.kill(-load.pid!, 'SIGKILL');
+  report(`overhead CPU, ${n} idle processes + 1,000 sockets`, ours.cpu, baseline.cpu, '% of one core');
+  report(`overhead RSS, ${n} idle processes + 1,000 sockets`, ours.rss, baseline.rss, 'MiB');
+}
+
+async function forkStorm(): Promise<void> {
+  const port = 19464 + Math.floor(Math.random() * 500);
+  const storm =
+    'n=0; while [ $n -lt 10 ]; do i=0; while [ $i -lt 1000 ]; do /bin/true & i=$((i+1)); done; wait; n=$((n+1)); sleep 0.2; done';
+  const script = `${process.execPath} ${CLI} watch --listen 127.0.0.1:${port} --output file://${join(dir, 'storm.jsonl')} & W=$!; read go; (${storm}); echo stormed; read stop; kill $W; wait $W`;
+  const ns = spawn('unshare', ['--pid', '--fork', '--mount-proc', '/bin/sh', '-c', script], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const lines: string[] = [];
+  ns.stdout.on('data', (c: Buffer) => lines.push(...String(c).split('\n')));
+  const until = async (word: string) => {
+    while (!lines.includes(word)) await sleepMs(100);
+  };
+  const status = async () =>
+    (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as {
+      watcherRssMiB: number;
+      pidGaps: number;
+      processesSeen: number;
+      ticks: number;
+    };
+  let before: Awaited<ReturnType<typeof status>> | undefined;
+  while (!before) {
+    await sleepMs(250);
+    before = await status().catch(() => undefined);
+  }
+  await sleepMs(1000);
+  before = await status();
+  const t0 = Date.now();
+  ns.stdin.write('go\n');
+  await until('stormed');
+  const seconds = (Date.now() - t0) / 1000;
+  await sleepMs(1500);
+  const after = await status();
+  ns.stdin.write('stop\n');
+  await new Promise((r) => ns.once('exit', r));
+  figure('fork storm: processes started', 10_000, `in ${seconds.toFixed(1)} s (${Math.round(10_000 / seconds)}/s)`);
+  figure('fork storm: inspected by the watcher', after.processesSeen - before.processesSeen, 'processes');
+  figure('fork storm: reported as PID gaps (lived between two ticks)', after.pidGaps - before.pidGaps, 'PIDs');
+  report('fork storm: watcher RSS after vs before', after.watcherRssMiB, before.watcherRssMiB, 'MiB');
+  figure('fork storm: watcher alive and ticking', after.ticks > before.ticks ? 1 : 0, '(1 = yes)');
+}
+
+try {
+  execFileSync(process.execPath, [join(REPO, 'scripts/build.mjs')], { stdio: 'inherit' });
+  const only = process.env.SEALWATCH_BENCH_ONLY;
+  if (only !== 'storm') {
+    await overhead(100);
+    await overhead(1000);
+  }
+  figure('overhead goal', 2, '% of one core', '<= 2% CPU and <= 100 MB RSS at 100 processes + 1,000 sockets');
+  await forkStorm();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
