@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
+import { testContainerLabel } from '../harness/containers.ts';
 import { run, runOk } from '../harness/exec.ts';
 import { formatSealLabel, SEAL_LABEL } from '../../shared/seal/index.ts';
 import { cli } from './events-fixture.ts';
@@ -85,7 +86,7 @@ describeDocker('audit latest', () => {
       '--network',
       'none',
       '--label',
-      'sealwatch-test=1',
+      testContainerLabel(),
       '--name',
       name,
       `${REPO}:812`,

@@ -3,11 +3,22 @@ import { afterAll } from 'vitest';
 import { run, runOk, type ExecResult } from './exec.ts';
 
 /**
- * Containers for tests, always cleaned up: every container carries the label `sealwatch-test`;
- * `useContainerCleanup()` removes a file's containers after its tests, and the global setup removes
- * any left over by a crashed run (before and after the suite).
+ * Containers for tests, always cleaned up: every container carries the label `sealwatch-test=<owner pid>`
+ * (the pid of the vitest run that started it); `useContainerCleanup()` removes a file's containers after its
+ * tests, the global teardown removes whatever this run left, and the global setup removes containers of runs
+ * that are no longer alive (a crashed run). Two runs at once never remove each other's containers.
  */
 export const TEST_LABEL = 'sealwatch-test';
+
+/** The owner of this run's containers: set by the global setup for its workers, else this process. */
+export function testRunOwner(): string {
+  return process.env.SEALWATCH_TEST_OWNER ?? String(process.pid);
+}
+
+/** `--label` value for containers a test starts with the docker CLI itself. */
+export function testContainerLabel(): string {
+  return `${TEST_LABEL}=${testRunOwner()}`;
+}
 
 export interface ContainerSpec {
   image: string;
@@ -45,7 +56,7 @@ const started = new Set<string>();
 
 export async function startContainer(spec: ContainerSpec): Promise<TestContainer> {
   const name = spec.name ?? `sealwatch-test-${randomBytes(5).toString('hex')}`;
-  const args = ['run', '-d', '--name', name, '--label', `${TEST_LABEL}=1`, '--network', spec.network ?? 'none'];
+  const args = ['run', '-d', '--name', name, '--label', testContainerLabel(), '--network', spec.network ?? 'none'];
   if (spec.pid) args.push('--pid', spec.pid);
   for (const cap of spec.capAdd ?? []) args.push('--cap-add', cap);
   if (spec.user) args.push('--user', spec.user);
@@ -112,11 +123,36 @@ export function useContainerCleanup(): void {
   });
 }
 
-/** Removes every container with the test label (left by this run or a crashed one). */
-export async function removeAllTestContainers(): Promise<number> {
-  const list = await run('docker', ['ps', '-aq', '--filter', `label=${TEST_LABEL}`]);
+/**
+ * Removes test containers owned by `owner`, or (without an owner) those whose owning run is no longer
+ * alive: left behind by a crashed or killed run. Returns how many were removed.
+ */
+export async function removeTestContainers(owner?: string): Promise<number> {
+  const list = await run('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=${TEST_LABEL}`,
+    '--format',
+    `{{.ID}} {{.Label "${TEST_LABEL}"}}`,
+  ]);
   if (list.code !== 0) return 0;
-  const ids = list.stdout.split('\n').filter(Boolean);
+  const ids = list.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' ') as [string, string])
+    .filter(([, label]) => (owner === undefined ? !processAlive(label) : label === owner))
+    .map(([id]) => id);
   await removeContainers(ids);
   return ids.length;
+}
+
+function processAlive(pid: string): boolean {
+  if (!/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
