@@ -1,9 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { PassThrough } from 'node:stream';
 import { createEvent, type Event, type EventInput } from '../../shared/events/index.ts';
-import type { CliIo } from '../../cli/io.ts';
-import { runCli } from '../../cli/main.ts';
+import { runCliCaptured, type CliRun } from '../harness/cli.ts';
 
 /** A deterministic event: fixed id and time, rule and process as given. */
 export function makeEvent(
@@ -42,21 +40,7 @@ export function writeEvents(
   writeFileSync(path, options.gzip ? gzipSync(text) : text);
 }
 
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the real CLI in-process with captured streams. */
-export async function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const io: CliIo = { stdout, stderr, env, cwd };
-  const code = await runCli(args, io);
-  return { code, stdout: out, stderr: err };
+export function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCliCaptured(args, { cwd, env });
 }

@@ -1,6 +1,4 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { runCli } from '../../cli/main.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { testContainerLabel } from '../harness/containers.ts';
@@ -110,16 +108,7 @@ describeDocker('audit latest', () => {
     for (const n of [811, 812, 813]) await registry.push(`${REPO}:${n}`, `audit-latest:${n}`);
     await registry.push(`${REPO}:unsealed`, 'audit-latest:unsealed');
     const env = { REG_PW: registry.password };
-    const io = async (args: string[]) => {
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
-      let out = '';
-      let err = '';
-      stdout.on('data', (c: Buffer) => (out += c.toString()));
-      stderr.on('data', (c: Buffer) => (err += c.toString()));
-      const code = await runCli(args, { stdout, stderr, env, cwd: '/' });
-      return { code, stdout: out, stderr: err };
-    };
+    const io = (args: string[]) => cli(args, '/', env);
     const answer = await io([
       'audit',
       'latest',

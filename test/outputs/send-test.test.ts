@@ -1,17 +1,12 @@
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import type { CliIo } from '../../cli/io.ts';
 import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { captureIo } from '../harness/cli.ts';
 
 function io(): { io: CliIo; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  return { io: { stdout, stderr, env: {}, cwd: process.cwd() }, out: () => out, err: () => err };
+  const captured = captureIo();
+  return { io: captured.io, out: captured.stdout, err: captured.stderr };
 }
 
 describeRsyslog('sealwatch send-test', () => {

@@ -2,22 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
-import { runCli } from '../../cli/main.ts';
 import { createDockerClient, type DockerClient } from '../../shared/docker/index.ts';
 import { rewriteImageArchive, sealLayerTar, sha256Digest } from '../../shared/image/index.ts';
 import { SEAL_LABEL, formatSealLabel, parseSealLabel } from '../../shared/seal/index.ts';
 import { run, runOk } from '../harness/exec.ts';
+import { runCliCaptured } from '../harness/cli.ts';
 
 export async function cli(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += String(c)));
-  stderr.on('data', (c) => (err += String(c)));
-  const code = await runCli(argv, { stdout, stderr, env, cwd });
-  return { code, out, err };
+  const { code, stdout, stderr } = await runCliCaptured(argv, { cwd, env });
+  return { code, out: stdout, err: stderr };
 }
 
 /** A unique tag under sealwatch-test/seal; remember it for cleanup. */

@@ -1,23 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../cli/main.ts';
 import { started } from './make-events.ts';
+import { runCliCaptured } from '../harness/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sw-policy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function cli(...argv: string[]) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c) => (out += String(c)));
-  stderr.on('data', (c) => (err += String(c)));
-  const code = await runCli(argv, { stdout, stderr, env: {}, cwd: dir });
-  return { code, out, err };
+  const { code, stdout, stderr } = await runCliCaptured(argv, { cwd: dir });
+  return { code, out: stdout, err: stderr };
 }
 
 const POLICY = `apiVersion: sealwatch.dev/v1
