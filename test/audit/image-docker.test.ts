@@ -7,7 +7,7 @@ import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { run, runOk } from '../harness/exec.ts';
 import { cli } from './events-fixture.ts';
-import { registryAvailable, startRegistry, type TestRegistry } from './registry-harness.ts';
+import { registryAvailable, startRegistry, type TestRegistry } from '../harness/registry.ts';
 
 const FIX = fileURLToPath(new URL('./fixtures/', import.meta.url));
 const REPO = 'sealwatch-test/audit-app';

@@ -5,7 +5,7 @@ import { testContainerLabel } from '../harness/containers.ts';
 import { run, runOk } from '../harness/exec.ts';
 import { formatSealLabel, SEAL_LABEL } from '../../shared/seal/index.ts';
 import { cli } from './events-fixture.ts';
-import { registryAvailable, startRegistry, type TestRegistry } from './registry-harness.ts';
+import { registryAvailable, startRegistry, type TestRegistry } from '../harness/registry.ts';
 
 const REPO = 'sealwatch-test/audit-latest';
 const added: string[] = [];

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
-import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
+import { freePort } from '../harness/net.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

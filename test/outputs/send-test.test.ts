@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../../cli/main.ts';
 import type { CliIo } from '../../cli/io.ts';
-import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { captureIo } from '../harness/cli.ts';
+import { freePort } from '../harness/net.ts';
 
 function io(): { io: CliIo; out: () => string; err: () => string } {
   const captured = captureIo();

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
-import { freePort, describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
+import { freePort } from '../harness/net.ts';
 
 describeRsyslog('spool cap reached while the receiver is down', () => {
   let receiver: RsyslogReceiver | undefined;

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runOk } from '../harness/exec.ts';
+import { run, runOk } from './exec.ts';
+import { freePort } from './net.ts';
 import { startFakeTokenServer, type FakeTokenServer } from './fake-token-server.ts';
 
 /** A real Docker registry (Debian's docker-registry, distribution 2.8) on 127.0.0.1 with basic auth. */
@@ -24,18 +24,6 @@ export async function registryAvailable(): Promise<boolean> {
   return a.code === 0;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 async function bcrypt(password: string): Promise<string> {
   // htpasswd needs bcrypt; Python's crypt (libxcrypt) makes one without extra packages.
   const out = await runOk('python3', [
@@ -49,21 +37,21 @@ async function bcrypt(password: string): Promise<string> {
 }
 
 /**
- * `basic`: htpasswd (bcrypt). `bearer`: the registry's token auth, with tokens from a
+ * `none`: anonymous push and pull. `basic`: htpasswd (bcrypt). `bearer`: the registry's token auth, with tokens from a
  * fake-token-server (the one part that is not the real thing: a token service).
  */
-export async function startRegistry(auth: 'basic' | 'bearer' = 'basic'): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'audit-registry-'));
+export async function startRegistry(auth: 'none' | 'basic' | 'bearer' = 'basic'): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'sealwatch-registry-'));
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const username = 'auditor';
   const password = `pw-${port}`;
   let tokens: FakeTokenServer | undefined;
-  let authConfig: string;
+  let authConfig = '';
   if (auth === 'basic') {
     writeFileSync(join(dir, 'htpasswd'), `${username}:${await bcrypt(password)}\n`);
     authConfig = `auth: { htpasswd: { realm: sealwatch-test, path: ${join(dir, 'htpasswd')} } }`;
-  } else {
+  } else if (auth === 'bearer') {
     tokens = await startFakeTokenServer(dir, { username, password });
     authConfig = `auth: { token: { realm: "${tokens.realm}", service: sealwatch-test-registry, issuer: ${tokens.issuer}, rootcertbundle: ${tokens.certPath} } }`;
   }
@@ -109,8 +97,7 @@ export async function startRegistry(auth: 'basic' | 'bearer' = 'basic'): Promise
         'copy',
         '--quiet',
         '--dest-tls-verify=false',
-        '--dest-creds',
-        `${username}:${password}`,
+        ...(auth === 'none' ? [] : ['--dest-creds', `${username}:${password}`]),
         `docker-daemon:${localRef}`,
         `docker://${host}/${repoTag}`,
       ]);

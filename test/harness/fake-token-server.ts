@@ -2,7 +2,7 @@ import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { runOk } from '../harness/exec.ts';
+import { runOk } from './exec.ts';
 
 /**
  * fake-token-server: a working stand-in for a registry's token service (Docker Hub's auth.docker.io,
