@@ -1,28 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createDockerClient, type DockerClient } from '../../shared/docker/index.ts';
 import { rewriteImageArchive, sealLayerTar, sha256Digest } from '../../shared/image/index.ts';
 import { SEAL_LABEL, formatSealLabel, parseSealLabel } from '../../shared/seal/index.ts';
-import { run, runOk } from '../harness/exec.ts';
-import { runCliCaptured } from '../harness/cli.ts';
+import { runOk } from '../harness/exec.ts';
 
-export async function cli(argv: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
-  const { code, stdout, stderr } = await runCliCaptured(argv, { cwd, env });
-  return { code, out: stdout, err: stderr };
-}
-
-/** A unique tag under sealwatch-test/seal; remember it for cleanup. */
-export function testTag(created: string[], what: string): string {
-  const tag = `sealwatch-test/seal:${what}-${randomBytes(4).toString('hex')}`;
-  created.push(tag);
-  return tag;
-}
-
-export async function removeTags(tags: readonly string[]): Promise<void> {
-  for (const tag of tags) await run('docker', ['rmi', '-f', tag]);
-}
+// Moved to the shared test harness (test/sidecar seals images too); re-exported for the seal tests.
+export { buildFrom, cli, removeTags, testTag } from '../harness/seal.ts';
 
 export async function inspect(ref: string): Promise<{
   Id: string;
@@ -31,20 +13,6 @@ export async function inspect(ref: string): Promise<{
 }> {
   const out = await runOk('docker', ['image', 'inspect', ref]);
   return (JSON.parse(out) as never[])[0]!;
-}
-
-/** docker build of a Dockerfile FROM an image, with optional context files; classic builder, nothing pulled. */
-export async function buildFrom(base: string, lines: string[], tag: string, files: Record<string, string> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'sealwatch-tamper-'));
-  try {
-    writeFileSync(join(dir, 'Dockerfile'), [`FROM ${base}`, ...lines, ''].join('\n'));
-    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-    await runOk('docker', ['build', '--quiet', '--network', 'none', '-t', tag, dir], {
-      env: { ...process.env, DOCKER_BUILDKIT: '0' },
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 export function docker(): DockerClient {
