@@ -54,6 +54,14 @@ async function worker(mode: Mode): Promise<void> {
       wall0 = Date.now();
       tick();
       timer = setInterval(tick, TICK);
+      // Like the host agent: an exec snapshot triggers a tick 5 ms later (one per burst).
+      let soon: NodeJS.Timeout | undefined;
+      connector?.onSnapshot(() => {
+        soon ??= setTimeout(() => {
+          soon = undefined;
+          tick();
+        }, 5);
+      });
       process.send!('started');
     }
     if (msg.stop) {

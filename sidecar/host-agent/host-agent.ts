@@ -30,6 +30,9 @@ import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts'
  * /proc reader; the kernel proc connector (when it answers) snapshots every exec so the trackers see
  * processes that were gone before their tick. Containers come and go with the engine's events.
  */
+/** Delay of the extra tick after an exec snapshot (batches a burst of execs into one tick). */
+const EXEC_TICK_MS = 5;
+
 export interface HostAgentOptions {
   procRoot: string;
   mode: 'monitor' | 'enforce';
@@ -266,11 +269,22 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
   tick();
   deps.onReady?.({ port: api?.port, agent });
   const timer = setInterval(tick, options.tickMs);
+  // An exec in a watched container: tick soon (at most one extra tick per EXEC_TICK_MS) rather than on the
+  // next period, so detection latency is milliseconds, not half a period.
+  let soon: NodeJS.Timeout | undefined;
+  const unsubscribe = connector.onSnapshot(() => {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      tick();
+    }, EXEC_TICK_MS);
+  });
   await new Promise<void>((resolve) => {
     if (deps.signal.aborted) resolve();
     deps.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   clearInterval(timer);
+  unsubscribe();
+  clearTimeout(soon);
   tick();
   await Promise.allSettled(changes);
   await events;

@@ -259,6 +259,11 @@ export interface ProcConnector {
   readonly stats: ProcConnectorStats;
   /** A ProcFs for one process tracker: /proc plus every exec'd PID since this view's last listing. */
   view(): ProcFs;
+  /**
+   * Called after each exec snapshot of an interesting process (a watcher can tick at once instead of waiting
+   * for its next period: lower detection latency); returns an unsubscribe function.
+   */
+  onSnapshot(listener: (pid: number) => void): () => void;
   /** Subscribes to raw events (e.g. for uid changes or benchmarks); returns an unsubscribe function. */
   onEvent(listener: (event: ProcEvent, receivedAtMs: number) => void): () => void;
   close(): void;
@@ -292,6 +297,7 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
   const log: { seq: number; pid: number; execNs: bigint }[] = [];
   let seq = 0;
   const listeners = new Set<(event: ProcEvent, atMs: number) => void>();
+  const snapshotListeners = new Set<(pid: number) => void>();
 
   const snapshot = (pid: number, execNs: bigint): void => {
     const atMs = now();
@@ -315,6 +321,7 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
       fds: proc.fds(pid),
     });
     log.push({ seq: ++seq, pid, execNs });
+    for (const listener of snapshotListeners) listener(pid);
   };
 
   const prune = (): void => {
@@ -451,10 +458,15 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onSnapshot(listener) {
+      snapshotListeners.add(listener);
+      return () => snapshotListeners.delete(listener);
+    },
     close() {
       stream?.close();
       stream = undefined;
       listeners.clear();
+      snapshotListeners.clear();
       snapshots.clear();
     },
   };
