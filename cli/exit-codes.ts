@@ -21,6 +21,18 @@ const BY_AREA: Record<ErrorArea, number> = {
   internal: EXIT.environment,
 };
 
+/**
+ * A command that ends with a code of its own, not an error: `watch -- COMMAND` passes the
+ * command's exit code through. Thrown by the action, turned into the exit code by runCli, silently.
+ */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = 'ExitWith';
+  }
+}
+
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof ExitWith) return error.code;
   return isSealwatchError(error) ? BY_AREA[error.area] : EXIT.environment;
 }

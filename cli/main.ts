@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, isSealwatchError } from '../shared/errors/index.ts';
 import { COMMANDS } from './commands/index.ts';
-import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { EXIT, ExitWith, exitCodeFor } from './exit-codes.ts';
 import { println, processIo, type CliIo } from './io.ts';
 import { packageVersion } from './version.ts';
 
@@ -38,7 +38,7 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
       // --help and --version end with exit code 0; commander already printed its message.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    reportError(error, io);
+    if (!(error instanceof ExitWith)) reportError(error, io);
     return exitCodeFor(error);
   }
 }

@@ -1,16 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, basename } from 'node:path';
 import { loadConfigFile } from '../shared/config/index.ts';
 import type { DockerClient } from '../shared/docker/index.ts';
-import { EnvironmentError, UsageError } from '../shared/errors/index.ts';
+import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.ts';
 import type { Logger } from '../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
+import { loadTrustedKeys } from '../shared/signing/index.ts';
 import { createApi, createWatchMetrics, listenApi } from './api/index.ts';
 import { createLearner, profileToYaml } from './learn/index.ts';
-import { createAggregator, createKiller, createResponder } from './respond/index.ts';
+import { createAggregator, createKiller, createResponder, stopTargetEvent } from './respond/index.ts';
+import { checkImageSeal, checkPodSeal, type SealCheck } from './seal/index.ts';
 import {
   containerScope,
   createHashCache,
@@ -19,10 +21,11 @@ import {
   createSocketSource,
   podScope,
   treeScope,
+  type Observation,
   type Scope,
   type Source,
 } from './sources/index.ts';
-import { createProcFs } from './sources/proc/index.ts';
+import { containerIdFromCgroup, createProcFs, type ProcFs } from './sources/proc/index.ts';
 import { createWatcher, type Watcher } from './watch.ts';
 
 /**
@@ -50,6 +53,16 @@ export interface RunWatchOptions {
   headroom?: number;
   /** after learning ends through the API: continue in this mode with the learned profile */
   afterLearn?: 'monitor' | 'enforce';
+  /** PEM files of the keys trusted to seal the neighbour's image (`--pub`); without any, the seal is not checked */
+  trustedKeyFiles?: readonly string[];
+  /** enforce mode, unsealed or invalid neighbour: keep watching with the built-in rules (default) or stop it */
+  onUnsealed?: 'keep-watching' | 'stop';
+  /** disk spool folder of the network outputs (created if missing; EnvironmentError when it cannot be) */
+  spoolDir?: string;
+  /** pod mode: the Docker socket was given: watch the app container's engine events, stop it through the engine */
+  podDocker?: boolean;
+  /** pod mode: how long to wait for a neighbour process to read the seal from (ms, default 10000) */
+  sealWaitMs?: number;
   version: string;
 }
 
@@ -66,6 +79,9 @@ export interface RunWatchDeps {
 export interface RunWatchResult {
   /** exit code of the watched command, when there was one */
   commandExit?: number;
+  /** the target was stopped because its seal was missing or invalid (enforce, --on-unsealed stop) */
+  stopped?: boolean;
+  seal?: SealCheck;
   profile?: Profile;
   watcher: Watcher;
 }
@@ -73,16 +89,22 @@ export interface RunWatchResult {
 export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Promise<RunWatchResult> {
   const { logger } = deps;
   const specs = options.outputs.map(parseOutputUrl);
-  const profile = options.profileFile ? loadProfile(options.profileFile, logger) : undefined;
-  if (options.mode !== 'learn' && !profile) {
-    logger.warn('no profile loaded: only the built-in rules apply (pass --profile FILE)');
-  }
+  // before anything starts: only network outputs spool
+  const spoolDir = specs.some((s) => s.type === 'syslog' || s.type === 'http')
+    ? ensureSpoolDir(options.spoolDir)
+    : undefined;
+  const fileProfile = options.profileFile ? loadProfile(options.profileFile, logger) : undefined;
+  const trusted =
+    options.trustedKeyFiles && options.trustedKeyFiles.length > 0
+      ? loadTrustedKeys(options.trustedKeyFiles)
+      : undefined;
   const proc = createProcFs(options.procRoot);
   let child: ChildProcess | undefined;
   let childExit: Promise<number> | undefined;
   let scope: Scope;
   let target: string;
   let container: { id: string; name: string; image: string } | undefined;
+  let imageId: string | undefined;
   if (options.container) {
     if (!deps.docker) throw new UsageError('MISSING_ARGUMENT', '--container needs the Docker engine (--docker-socket)');
     const inspect = await deps.docker().inspectContainer(options.container);
@@ -91,6 +113,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     scope = containerScope(proc, inspect.Id, inspect.State.Pid);
     target = `container ${inspect.Name.replace(/^\//, '')} (${inspect.Id.slice(0, 12)})`;
     container = { id: inspect.Id, name: inspect.Name.replace(/^\//, ''), image: inspect.Config.Image };
+    imageId = inspect.Image;
   } else if (options.command && options.command.length > 0) {
     const [cmd, ...args] = options.command;
     child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
@@ -110,9 +133,50 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     target = `pid namespace of ${options.procRoot}`;
   }
 
+  // The seal: checked before anything runs, so no event goes out without its seal status.
+  let seal: SealCheck | undefined;
+  if (scope.kind !== 'tree' && options.mode !== 'learn') {
+    if (!trusted) {
+      seal = { status: 'unknown', detail: 'no trusted key given (--pub): the seal is not checked' };
+      logger.warn(`${seal.detail}`);
+    } else if (container && imageId && deps.docker) {
+      seal = await checkImageSeal(deps.docker(), imageId, trusted);
+    } else {
+      const pids = await neighbourPids(proc, options.sealWaitMs ?? 10_000, deps.signal);
+      seal = checkPodSeal({ procRoot: options.procRoot, pids, selfPid: process.pid, trusted });
+    }
+    logger.info(`seal ${seal.status}${seal.detail ? `: ${seal.detail}` : ''}`);
+  }
+  let profile = fileProfile;
+  let profileSource = options.profileFile;
+  if (!profile && seal?.status === 'verified' && seal.profile) {
+    profile = seal.profile;
+    profileSource = `seal ${seal.source ?? ''} (${seal.identity ?? ''})`.trim();
+  }
+  if (options.mode !== 'learn' && !profile) {
+    logger.warn(
+      seal?.status === 'verified'
+        ? 'the seal holds no profile: built-in rules and the sealed inventory apply'
+        : 'no profile loaded: only the built-in rules apply (pass --profile FILE, or --pub KEY for a sealed neighbour)',
+    );
+  }
+  const sealObserved: Observation[] = seal
+    ? [
+        {
+          type: 'seal',
+          status: seal.status,
+          detail: seal.detail,
+          identity: seal.identity,
+          keyHint: seal.keyHint,
+          source: seal.source,
+        },
+      ]
+    : [];
+
   const hashes = createHashCache(proc);
   const tracker = createProcessTracker({ proc, scope, hashes, logger, countGaps: scope.kind === 'pod' });
   const sources: Source[] = [
+    { name: 'seal', poll: () => sealObserved.splice(0) },
     { name: 'processes', poll: (now) => tracker.tick(now) },
     createSocketSource({
       proc,
@@ -124,12 +188,19 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     createResourceSource({ proc, tracker }),
   ];
   const metrics = createWatchMetrics();
-  const dispatcher = createDispatcher(specs, { logger, version: options.version, stdout: deps.stdout, env: deps.env });
+  const dispatcher = createDispatcher(specs, {
+    logger,
+    version: options.version,
+    stdout: deps.stdout,
+    env: deps.env,
+    spoolDir,
+  });
+  const killer = createKiller(proc, { protect: [process.pid] });
   const responder = createResponder({
     mode: options.mode,
     dryRun: options.dryRun,
     killMinSeverity: options.killMinSeverity,
-    killer: createKiller(proc, { protect: [process.pid] }),
+    killer,
     aggregator: createAggregator({ windowMs: options.aggregateWindowMs }),
   });
   const learner = options.mode === 'learn' ? createLearner({ headroom: options.headroom }) : undefined;
@@ -142,7 +213,9 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     logger,
     target,
     profile,
-    profileSource: options.profileFile,
+    profileSource,
+    inventory: seal?.status === 'verified' ? seal.inventory : undefined,
+    seal: seal ? { status: seal.status, detail: seal.detail } : undefined,
     learner,
     emitAll: options.emitAll,
     context: {
@@ -151,6 +224,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       hostName: hostname(),
       container: container ? { id: container.id, name: container.name, image: { name: container.image } } : undefined,
       orchestrator: orchestratorFromEnv(deps.env),
+      seal: seal ? { status: seal.status, identity: seal.identity, key_hint: seal.keyHint } : undefined,
     },
   });
 
@@ -184,14 +258,26 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   }
 
   // the loop
+  let endRun: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
     const stop = (): void => resolve();
+    endRun = stop;
     if (deps.signal.aborted) stop();
     deps.signal.addEventListener('abort', stop, { once: true });
     if (options.durationMs !== undefined) setTimeout(stop, options.durationMs).unref();
     void childExit?.then(stop);
   });
   watcher.tick(Date.now());
+  let stopped = false;
+  if (
+    seal &&
+    (seal.status === 'unsealed' || seal.status === 'invalid') &&
+    options.mode === 'enforce' &&
+    options.onUnsealed === 'stop'
+  ) {
+    stopped = await stopTarget();
+    if (stopped) endRun();
+  }
   deps.onReady?.({ port: api?.port, watcher });
   const timer = setInterval(() => {
     try {
@@ -215,7 +301,110 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   await watcher.close();
   await dispatcher.close();
   if (api) await new Promise<void>((resolve) => api.server.close(() => resolve()));
-  return { commandExit, profile: profileOut, watcher };
+  return { commandExit, profile: profileOut, watcher, stopped, seal };
+
+  /**
+   * `--on-unsealed stop`: the event goes out (and is flushed) before the stop, because in a pod
+   * killing the namespace's init also ends the watcher. Container: `docker stop`; pod: SIGKILL
+   * every watched process, PID 1 of the namespace last.
+   */
+  function podContainerId(): string | undefined {
+    return podContainerIdOf(proc);
+  }
+
+  async function stopTarget(): Promise<boolean> {
+    const why = `seal ${seal!.status}`;
+    const base = { mode: options.mode, version: options.version, seal: watchedSeal(seal!) };
+    const ctx = {
+      container: container && { id: container.id, name: container.name, image: { name: container.image } },
+      host: hostname(),
+    };
+    if (options.dryRun) {
+      watcher.report(stopTargetEvent({ ...base, ...ctx, outcome: 'dry_run', target, why }));
+      return false;
+    }
+    watcher.report(stopTargetEvent({ ...base, ...ctx, outcome: 'stopping', target, why }));
+    await dispatcher.flush();
+    let failure: string | undefined;
+    const engineTarget = container?.id ?? (options.podDocker ? podContainerId() : undefined);
+    if (engineTarget && deps.docker) {
+      try {
+        await deps.docker().stopContainer(engineTarget, 5);
+      } catch (error) {
+        failure = error instanceof Error ? error.message : String(error);
+      }
+    } else {
+      const victims = [...tracker.processes().values()].sort((a, b) => b.pid - a.pid);
+      for (const p of victims) killer.kill(p.pid, p.startTicks);
+      // the kernel drops signals a namespace's init did not ask for, when sent from inside the namespace
+      await new Promise((r) => setTimeout(r, 500));
+      const alive = victims.filter((p) => proc.stat(p.pid)?.startTicks === p.startTicks);
+      if (alive.length > 0)
+        failure = `${alive.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} still running${
+          alive.some((p) => p.pid === 1)
+            ? ': pid 1 of the namespace ignores SIGKILL from inside it; give --docker-socket to stop the container through the engine'
+            : ''
+        }`;
+    }
+    if (failure !== undefined) {
+      watcher.report(stopTargetEvent({ ...base, ...ctx, outcome: 'failed', target, why, reason: failure }));
+      return false;
+    }
+    return true;
+  }
+}
+
+/** Pod mode: the container id of the neighbours, from their cgroup (the first one that names one). */
+function podContainerIdOf(proc: ProcFs): string | undefined {
+  for (const pid of proc.listPids()) {
+    if (pid === process.pid) continue;
+    const id = containerIdFromCgroup(proc.cgroup(pid) ?? '');
+    const own = containerIdFromCgroup(proc.cgroup(process.pid) ?? '');
+    if (id !== undefined && id !== own) return id;
+  }
+  return undefined;
+}
+
+function watchedSeal(seal: SealCheck): { status: SealCheck['status']; identity?: string; key_hint?: string } {
+  return { status: seal.status, identity: seal.identity, key_hint: seal.keyHint };
+}
+
+/** Pod mode: the PIDs of the namespace that are not the watcher or its children, lowest first; waits for one to exist. */
+async function neighbourPids(proc: ProcFs, waitMs: number, signal: AbortSignal): Promise<number[]> {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    const pids = proc
+      .listPids()
+      .filter((pid) => {
+        if (pid === process.pid) return false;
+        const stat = proc.stat(pid);
+        return stat !== undefined && stat.ppid !== process.pid;
+      })
+      .sort((a, b) => a - b);
+    if (pids.length > 0 || Date.now() >= end || signal.aborted) return pids;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The spool folder, created if missing; one clear line (exit 3) when it cannot be. */
+function ensureSpoolDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  try {
+    // one level at a time (Node's recursive mkdir can spin on pseudo file systems such as /proc)
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+    for (const d of missing) mkdirSync(d, { mode: 0o700 });
+    accessSync(dir, constants.W_OK);
+  } catch (error) {
+    throw new EnvironmentError(
+      errnoCode(error) === 'EACCES' || errnoCode(error) === 'EPERM' || errnoCode(error) === 'EROFS'
+        ? 'PERMISSION_DENIED'
+        : 'IO',
+      `--spool-dir ${dir}: cannot create or write the spool folder (${errnoCode(error) ?? String(error)}); pass a writable --spool-dir or SEALWATCH_SPOOL_DIR`,
+      { cause: error },
+    );
+  }
+  return dir;
 }
 
 function loadProfile(file: string, logger: Logger): Profile {

@@ -39,6 +39,8 @@ export interface Watcher {
   profile(): Profile | undefined;
   /** Switch to another mode and profile (end of learning); the learned profile takes effect at once. */
   useProfile(profile: Profile, mode: 'monitor' | 'enforce', source: string): void;
+  /** Ship an event made outside the pipeline (e.g. stopping an unsealed target). */
+  report(event: Event): void;
   /** Ship pending aggregates and flush the outputs. */
   close(): Promise<void>;
 }
@@ -93,6 +95,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
 
   return {
     tick,
+    report: ship,
     profile: () => profile,
     useProfile(next, mode, source) {
       profile = next;

@@ -9,6 +9,7 @@ import { SeverityInput, toSeverityScore } from '../../shared/severity/index.ts';
 import { runHostAgent } from '../../sidecar/host-agent/index.ts';
 import { runWatch, type RunWatchOptions } from '../../sidecar/run-watch.ts';
 import { bindEnvironment } from '../env-options.ts';
+import { ExitWith } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
 
@@ -54,6 +55,8 @@ export const WatchFlags = z.object({
     .optional(),
   docker: z.boolean().default(false),
   pub: z.array(z.string().min(1)).default([]),
+  onUnsealed: z.enum(['keep-watching', 'stop']).default('keep-watching'),
+  spoolDir: z.string().min(1).default('/var/lib/sealwatch/spool'),
   procConnector: z.boolean().default(true),
   headroom: z
     .string()
@@ -61,6 +64,13 @@ export const WatchFlags = z.object({
     .transform(Number)
     .optional(),
 });
+
+const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
+}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -81,7 +91,15 @@ export function addWatchOptions(cmd: Command): Command {
     )
     .option('--api-token-env <name>', 'environment variable holding the bearer token for state-changing API calls')
     .option('--container <id|name>', 'watch this Docker container (host PIDs found through its cgroup)')
-    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
+    .option(
+      '--spool-dir <dir>',
+      'disk spool of the network outputs (syslog, https): events survive an outage and a restart; created if missing',
+      '/var/lib/sealwatch/spool',
+    )
+    .option(
+      '--docker-socket <path>',
+      'Docker engine socket (default /var/run/docker.sock); given in pod mode, Docker events of the app container are watched and --on-unsealed stop uses docker stop',
+    )
     .option(
       '--emit <what>',
       'alerts (default: alerts, kill results, PID gaps, container events) or all observations',
@@ -110,12 +128,19 @@ export function registerWatch(program: Command, io: CliIo): void {
     )
     .option(
       '--pub <pem>',
-      'trusted public key for image seals (repeatable; with --docker each container image is verified with it)',
+      "trusted public key for seals (repeatable): without --profile the neighbour's verified seal gives the profile; with --docker each container image is verified with it",
       collect,
+    )
+    .option(
+      '--on-unsealed <action>',
+      'enforce mode, unsealed or invalid neighbour: keep-watching (built-in rules only) or stop (kill its processes; docker stop with --container)',
+      'keep-watching',
     )
     .option('--no-proc-connector', 'with --docker: poll /proc instead of opening the kernel proc connector');
   bindEnvironment(addWatchOptions(cmd), io.env).action(async (command: string[], raw: Record<string, unknown>) => {
-    await execute({ ...raw, command }, io);
+    // `watch -- COMMAND`: the command's exit code is sealwatch's; a target stopped for its seal is 1
+    const code = await execute({ ...raw, command }, io);
+    if (code !== undefined && code !== 0) throw new ExitWith(code);
   });
 }
 
@@ -138,6 +163,8 @@ export async function execute(
       'CONFLICT',
       '--docker watches every container: it cannot be combined with --container or -- COMMAND',
     );
+  if (f.onUnsealed === 'stop' && f.mode !== 'enforce')
+    throw new UsageError('CONFLICT', '--on-unsealed stop only makes sense with --mode enforce');
   if (f.docker && f.mode === 'learn')
     throw new UsageError('CONFLICT', '--docker runs in monitor or enforce mode; learn one container with --container');
   const apiToken = f.apiTokenEnv ? io.env[f.apiTokenEnv] : undefined;
@@ -161,6 +188,10 @@ export async function execute(
     durationMs: f.duration,
     headroom: f.headroom,
     afterLearn: f.afterLearn,
+    trustedKeyFiles: f.pub.map((p) => resolve(io.cwd, p)),
+    onUnsealed: f.onUnsealed,
+    podDocker: f.dockerSocket !== undefined,
+    spoolDir: resolve(io.cwd, f.spoolDir),
     version: packageVersion(),
   };
   const logger = createLogger({ stream: io.stderr });
@@ -179,7 +210,7 @@ export async function execute(
         },
         {
           logger,
-          docker: createDockerClient({ socketPath: f.dockerSocket }),
+          docker: createDockerClient({ socketPath: f.dockerSocket ?? DEFAULT_DOCKER_SOCKET }),
           stdout: io.stdout,
           env: io.env,
           signal: controller.signal,
@@ -194,12 +225,13 @@ export async function execute(
   try {
     const result = await runWatch(options, {
       logger,
-      docker: () => createDockerClient({ socketPath: f.dockerSocket }),
+      docker: once(() => createDockerClient({ socketPath: f.dockerSocket ?? DEFAULT_DOCKER_SOCKET })),
       stdout: io.stdout,
       env: io.env,
       signal: controller.signal,
     });
-    return result.commandExit;
+    // stopped for a missing or invalid seal: a policy violation
+    return result.stopped ? 1 : result.commandExit;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { EnvironmentError, errnoCode } from '../errors/index.ts';
+import { DockerEvent, readJsonLines, type DockerEventsOptions } from './events.ts';
 
 /**
  * The one adapter over dockerode: the rest of the code never imports it, and never sees its
@@ -40,6 +41,13 @@ export interface DockerClient {
    * handed over as parsed JSON, unvalidated: the caller validates it (it is engine input).
    */
   containerEvents(signal: AbortSignal, onEvent: (record: unknown) => void): Promise<void>;
+  /**
+   * The engine's event stream with engine-side filters, until `options.signal` aborts. Records are
+   * validated (`DockerEvent`); one that does not fit is skipped and reported to `onSkipped`.
+   */
+  events(options: DockerEventsOptions, onEvent: (event: DockerEvent) => void): Promise<void>;
+  /** `docker stop` (SIGTERM, then SIGKILL after `timeoutSeconds`). */
+  stopContainer(ref: string, timeoutSeconds: number): Promise<void>;
   /** Raw engine handle for the few callers that need more; prefer adding a method above. */
   readonly raw: Docker;
 }
@@ -157,29 +165,32 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       }),
     containerEvents: (signal, onEvent) =>
       call('events', async () => {
-        const stream = (await docker.getEvents({
-          filters: JSON.stringify({ type: ['container'] }),
-          abortSignal: signal,
-        } as Parameters<typeof docker.getEvents>[0])) as Readable;
-        signal.addEventListener('abort', () => stream.destroy(), { once: true });
-        let buffered = '';
+        const stream = await openEvents(docker, { type: ['container'] }, signal);
+        // not JSON: skipped (the caller counts what it cannot use)
+        await readJsonLines(stream, signal, onEvent, () => undefined);
+      }),
+    events: (options, onEvent) =>
+      call('events', async () => {
+        const stream = await openEvents(docker, options.filters ?? {}, options.signal);
+        const skip = options.onSkipped ?? (() => undefined);
+        await readJsonLines(
+          stream,
+          options.signal,
+          (record) => {
+            const parsed = DockerEvent.safeParse(record);
+            if (parsed.success) onEvent(parsed.data);
+            else skip(`event record does not fit: ${parsed.error.issues[0]?.path.join('.') ?? '?'}`);
+          },
+          skip,
+        );
+      }),
+    stopContainer: (ref, timeoutSeconds) =>
+      call(`container ${ref}`, async () => {
         try {
-          for await (const chunk of stream) {
-            buffered += String(chunk);
-            let newline: number;
-            while ((newline = buffered.indexOf('\n')) >= 0) {
-              const line = buffered.slice(0, newline).trim();
-              buffered = buffered.slice(newline + 1);
-              if (line === '') continue;
-              try {
-                onEvent(JSON.parse(line) as unknown);
-              } catch {
-                // not JSON: skipped (the caller counts what it cannot use)
-              }
-            }
-          }
+          await docker.getContainer(ref).stop({ t: timeoutSeconds });
         } catch (error) {
-          if (!signal.aborted) throw error;
+          // 304: already stopped
+          if ((error as { statusCode?: number }).statusCode !== 304) throw error;
         }
       }),
     inspectContainer: (ref) =>
@@ -228,6 +239,20 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
         await drainJsonProgress(response);
       }),
   };
+}
+
+async function openEvents(
+  docker: Docker,
+  filters: Record<string, string[] | undefined>,
+  signal: AbortSignal,
+): Promise<Readable> {
+  const stream = (await docker.getEvents({
+    filters: JSON.stringify(filters),
+    abortSignal: signal,
+  } as Parameters<typeof docker.getEvents>[0])) as Readable;
+  if (signal.aborted) stream.destroy();
+  else signal.addEventListener('abort', () => stream.destroy(), { once: true });
+  return stream;
 }
 
 /** The content of the first regular file in a tar stream (getArchive of one file). */

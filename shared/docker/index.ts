@@ -1,4 +1,6 @@
 export { createDockerClient } from './client.ts';
+export { DockerEvent } from './events.ts';
+export type { DockerEventFilters, DockerEventsOptions } from './events.ts';
 export type {
   DockerClient,
   DockerClientOptions,

@@ -15,6 +15,8 @@ export interface NormalizeContext {
   runId?: string;
   version?: string;
   profileId?: string;
+  /** the neighbour's seal as checked at start (stamped on every event as `sealwatch.seal`) */
+  seal?: NonNullable<Event['sealwatch']['seal']>;
   now?: () => Date;
 }
 
@@ -67,6 +69,7 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
     run_id: ctx.runId,
     version: ctx.version,
     profile_id: ctx.profileId,
+    seal: ctx.seal,
     details,
     ...extra,
   });
@@ -179,6 +182,22 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
         },
         message: `container ${obs.container}: ${obs.action}${obs.detail ? ` (${obs.detail})` : ''}`,
         sealwatch: sw(obs.detail ? { command: obs.detail } : {}),
+      });
+    case 'seal':
+      return ev({
+        event: {
+          kind: 'state',
+          category: ['configuration'],
+          type: ['info'],
+          action: 'seal-checked',
+          severity: obs.status === 'verified' ? 0 : 1,
+          dataset: 'sealwatch.seal',
+        },
+        message: `seal ${obs.status}${obs.detail ? `: ${obs.detail}` : ''}`,
+        sealwatch: sw(
+          { ...(obs.detail ? { detail: obs.detail } : {}), ...(obs.source ? { seal_source: obs.source } : {}) },
+          { seal: { status: obs.status, identity: obs.identity, key_hint: obs.keyHint } },
+        ),
       });
   }
 }

@@ -56,7 +56,15 @@ export type Observation =
   | { type: 'connection'; socket: NetSocket; direction: 'listening' | 'ingress' | 'egress'; process?: ProcessInfo }
   | { type: 'resources'; processCount: number; rssKiB: number; cpuPercent: number }
   | { type: 'pid-gap'; missed: number; totalMissed: number }
-  | { type: 'docker'; action: 'exec' | 'restart' | 'oom' | 'die' | 'start'; container: string; detail?: string };
+  | { type: 'docker'; action: 'exec' | 'restart' | 'oom' | 'die' | 'start'; container: string; detail?: string }
+  | {
+      type: 'seal';
+      status: 'verified' | 'unsealed' | 'invalid' | 'unknown';
+      detail?: string;
+      identity?: string;
+      keyHint?: string;
+      source?: string;
+    };
 
 /** One source, polled by the main loop; push-based sources buffer until polled. */
 export interface Source {

@@ -15,7 +15,7 @@ describe('built-in catalog', () => {
   it('every rule has an id, name, description, severity and at least one action', () => {
     const seen = new Set<string>();
     for (const r of BUILTIN_RULES) {
-      expect(r.meta.id).toMatch(/^[a-z0-9-]+$/);
+      expect(r.meta.id).toMatch(/^(seal\.)?[a-z0-9-]+$/);
       expect(seen.has(r.meta.id)).toBe(false);
       seen.add(r.meta.id);
       expect(r.meta.description.length).toBeGreaterThan(20);

@@ -17,6 +17,7 @@ import {
   sshdRunning,
   terminalShell,
 } from './process-rules.ts';
+import { sealInvalid, sealUnsealed } from './seal-rules.ts';
 
 /** The built-in catalog; docs/rules.md is generated from this list. */
 export const BUILTIN_RULES: readonly Rule[] = [
@@ -41,4 +42,6 @@ export const BUILTIN_RULES: readonly Rule[] = [
   sshdRunning,
   cronActivity,
   cronWrite,
+  sealUnsealed,
+  sealInvalid,
 ];

@@ -1,0 +1,2 @@
+export { checkPodSeal, checkImageSeal } from './neighbour-seal.ts';
+export type { SealCheck, PodSealOptions } from './neighbour-seal.ts';
