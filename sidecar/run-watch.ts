@@ -15,12 +15,14 @@ import { createAggregator, createKiller, createResponder, stopTargetEvent } from
 import { checkImageSeal, checkPodSeal, type SealCheck } from './seal/index.ts';
 import {
   containerScope,
+  createDockerSource,
   createHashCache,
   createProcessTracker,
   createResourceSource,
   createSocketSource,
   podScope,
   treeScope,
+  type DockerSource,
   type Observation,
   type Scope,
   type Source,
@@ -187,6 +189,17 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     }),
     createResourceSource({ proc, tracker }),
   ];
+  // Docker events of the target: --container, or the pod's app container when the socket was given
+  const eventsOf = container?.id ?? (scope.kind === 'pod' && options.podDocker ? podContainerIdOf(proc) : undefined);
+  let dockerSource: DockerSource | undefined;
+  if (eventsOf && deps.docker) {
+    dockerSource = createDockerSource({ docker: deps.docker(), containerId: eventsOf, logger, signal: deps.signal });
+    sources.push(dockerSource);
+  } else if (scope.kind === 'pod' && options.podDocker) {
+    logger.warn(
+      '--docker-socket: the app container was not found through the cgroup of its processes; no Docker events',
+    );
+  }
   const metrics = createWatchMetrics();
   const dispatcher = createDispatcher(specs, {
     logger,
@@ -298,6 +311,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   }
   const commandExit = childExit ? await childExit : undefined;
   const profileOut = finishLearning();
+  await dockerSource?.close();
   await watcher.close();
   await dispatcher.close();
   if (api) await new Promise<void>((resolve) => api.server.close(() => resolve()));

@@ -171,7 +171,7 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       }),
     events: (options, onEvent) =>
       call('events', async () => {
-        const stream = await openEvents(docker, options.filters ?? {}, options.signal);
+        const stream = await openEvents(docker, options.filters ?? {}, options.signal, options.since);
         const skip = options.onSkipped ?? (() => undefined);
         await readJsonLines(
           stream,
@@ -245,9 +245,11 @@ async function openEvents(
   docker: Docker,
   filters: Record<string, string[] | undefined>,
   signal: AbortSignal,
+  since?: number,
 ): Promise<Readable> {
   const stream = (await docker.getEvents({
     filters: JSON.stringify(filters),
+    ...(since !== undefined ? { since } : {}),
     abortSignal: signal,
   } as Parameters<typeof docker.getEvents>[0])) as Readable;
   if (signal.aborted) stream.destroy();

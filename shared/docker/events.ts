@@ -23,6 +23,8 @@ export type DockerEventFilters = Partial<Record<'type' | 'container' | 'event' |
 
 export interface DockerEventsOptions {
   filters?: DockerEventFilters;
+  /** replay events from this time on (Unix seconds), so nothing between "decided to watch" and "subscribed" is lost */
+  since?: number;
   signal: AbortSignal;
   /** a record that is not JSON or does not fit `DockerEvent` (the caller counts them) */
   onSkipped?: (reason: string) => void;

@@ -9,3 +9,5 @@ export { createSocketSource } from './socket-source.ts';
 export { createResourceSource } from './resource-source.ts';
 export { createProcConnector, openProcConnector, parseProcEvents } from './proc-connector.ts';
 export type { ProcConnector, ProcConnectorOptions, ProcConnectorStats, ProcEvent } from './proc-connector.ts';
+export { createDockerSource } from './docker-source.ts';
+export type { DockerSource } from './docker-source.ts';

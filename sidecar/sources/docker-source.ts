@@ -1,0 +1,70 @@
+import type { DockerClient } from '../../shared/docker/index.ts';
+import type { Logger } from '../../shared/logging/index.ts';
+import { classifyContainerEvent, DockerContainerEvent } from '../host-agent/docker-event.ts';
+import type { Observation, Source } from './types.ts';
+
+/**
+ * Docker engine events of one container (`--container`, or the app container of a pod when the
+ * socket is given): exec into it (`exec_start` with the command), restart, OOM, die. Push-based: the
+ * engine stream fills a buffer that the loop drains every tick. Records are validated twice at the
+ * edge (the adapter's `DockerEvent`, then the container-event shape); a misfit is skipped and counted.
+ */
+export interface DockerSource extends Source {
+  readonly skipped: number;
+  /** Ends the stream (the run is over). */
+  close(): Promise<void>;
+}
+
+export function createDockerSource(input: {
+  docker: DockerClient;
+  containerId: string;
+  logger: Logger;
+  signal: AbortSignal;
+}): DockerSource {
+  const buffer: Observation[] = [];
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  input.signal.addEventListener('abort', abort, { once: true });
+  let skipped = 0;
+  const since = Math.floor(Date.now() / 1000);
+  const running = input.docker
+    .events(
+      {
+        since,
+        filters: { type: ['container'], container: [input.containerId] },
+        signal: controller.signal,
+        onSkipped: () => skipped++,
+      },
+      (event) => {
+        const parsed = DockerContainerEvent.safeParse(event);
+        if (!parsed.success) {
+          skipped++;
+          return;
+        }
+        for (const change of classifyContainerEvent(parsed.data)) {
+          if (change.kind !== 'observe') continue;
+          buffer.push({
+            type: 'docker',
+            action: change.action,
+            container: change.id.slice(0, 12),
+            detail: change.detail,
+          });
+        }
+      },
+    )
+    .catch((error: unknown) => {
+      if (!controller.signal.aborted) input.logger.warn(`Docker event stream ended: ${String(error)}`);
+    });
+  return {
+    name: 'docker',
+    get skipped() {
+      return skipped;
+    },
+    poll: () => buffer.splice(0),
+    async close() {
+      input.signal.removeEventListener('abort', abort);
+      controller.abort();
+      await running;
+    },
+  };
+}
