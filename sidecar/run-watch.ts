@@ -19,6 +19,7 @@ import {
   createHashCache,
   createProcessTracker,
   createResourceSource,
+  createSetuidScan,
   createSocketSource,
   podScope,
   treeScope,
@@ -28,6 +29,7 @@ import {
   type Source,
 } from './sources/index.ts';
 import { containerIdFromCgroup, createProcFs, type ProcFs } from './sources/proc/index.ts';
+import { createHostResolver, egressHosts } from './evaluate/index.ts';
 import { createWatcher, type Watcher } from './watch.ts';
 
 /**
@@ -175,6 +177,11 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       ]
     : [];
 
+  // host-name egress entries: resolved before the first tick, refreshed every minute
+  const hostResolver = createHostResolver({ hosts: egressHosts(profile), logger });
+  await hostResolver.refresh();
+  hostResolver.start();
+
   const hashes = createHashCache(proc);
   const tracker = createProcessTracker({ proc, scope, hashes, logger, countGaps: scope.kind === 'pod' });
   const sources: Source[] = [
@@ -188,6 +195,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       requireOwner: scope.kind === 'tree',
     }),
     createResourceSource({ proc, tracker }),
+    createSetuidScan({ proc, tracker }),
   ];
   // Docker events of the target: --container, or the pod's app container when the socket was given
   const eventsOf = container?.id ?? (scope.kind === 'pod' && options.podDocker ? podContainerIdOf(proc) : undefined);
@@ -228,6 +236,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     profile,
     profileSource,
     inventory: seal?.status === 'verified' ? seal.inventory : undefined,
+    resolvedHosts: hostResolver.resolved,
     seal: seal ? { status: seal.status, detail: seal.detail } : undefined,
     learner,
     emitAll: options.emitAll,
@@ -311,6 +320,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   }
   const commandExit = childExit ? await childExit : undefined;
   const profileOut = finishLearning();
+  hostResolver.stop();
   await dockerSource?.close();
   await watcher.close();
   await dispatcher.close();

@@ -25,6 +25,8 @@ export interface WatcherDeps {
   profile?: Profile;
   profileSource?: string;
   inventory?: RuleContext['inventory'];
+  /** egress host names → addresses, kept current by a HostResolver (a live map) */
+  resolvedHosts?: RuleContext['resolvedHosts'];
   seal?: WatchStatus['seal'];
   learner?: Learner;
   /** ship every observation as an event, not only alerts and state (default false) */
@@ -52,7 +54,11 @@ export function createWatcher(deps: WatcherDeps): Watcher {
   let profile = deps.profile;
   let profileSource = deps.profileSource;
   let context = deps.context;
-  const ruleContext = (p?: Profile): RuleContext => ({ profile: p, inventory: deps.inventory });
+  const ruleContext = (p?: Profile): RuleContext => ({
+    profile: p,
+    inventory: deps.inventory,
+    resolvedHosts: deps.resolvedHosts,
+  });
   let engine = createRuleEngine(allRules(context.mode === 'learn' ? undefined : profile), ruleContext(profile));
   const recent: Event[] = [];
   const recentMax = deps.recentMax ?? 1000;

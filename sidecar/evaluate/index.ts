@@ -6,3 +6,5 @@ export type { Conditions } from './conditions.ts';
 export { BUILTIN_RULES } from './rules/builtin/index.ts';
 export { PROFILE_RULES, processEntryMatches } from './rules/profile-rules.ts';
 export { customRule } from './rules/custom-rules.ts';
+export { createHostResolver, egressHosts } from './host-resolver.ts';
+export type { HostResolver, LookupAll } from './host-resolver.ts';

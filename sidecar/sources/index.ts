@@ -11,3 +11,5 @@ export { createProcConnector, openProcConnector, parseProcEvents } from './proc-
 export type { ProcConnector, ProcConnectorOptions, ProcConnectorStats, ProcEvent } from './proc-connector.ts';
 export { createDockerSource } from './docker-source.ts';
 export type { DockerSource } from './docker-source.ts';
+export { createSetuidScan, WRITABLE_DIRS } from './setuid-scan.ts';
+export type { SetuidScanOptions } from './setuid-scan.ts';
