@@ -1,14 +1,22 @@
 // Builds the CLI into dist/cli.mjs (our code only; dependencies stay in node_modules).
 // Usage: node scripts/build.mjs            (also run by `npm ci`/`npm install` through "prepare")
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 import { actionBuild } from './action-bundle.mjs';
 
 const common = { platform: 'node', target: 'node20', format: 'esm', sourcemap: 'linked', logLevel: 'warning' };
 
+// Code splitting: each command loads its heavy modules with `await import()` in its action, so they
+// become chunks (dist/chunks/) and `sealwatch watch` never loads sigstore, dockerode or express unless
+// it needs them (startup RSS and time; see bench/watch-load.bench.ts).
+rmSync('dist/chunks', { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: ['cli/bin.ts'],
-  outfile: 'dist/cli.mjs',
+  entryPoints: { cli: 'cli/bin.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   packages: 'external',
 });

@@ -61,7 +61,10 @@ export interface RunWatchOptions {
   trustedKeyFiles?: readonly string[];
   /** enforce mode, unsealed or invalid neighbour: keep watching with the built-in rules (default) or stop it */
   onUnsealed?: 'keep-watching' | 'stop';
-  /** disk spool folder of the network outputs (created if missing; EnvironmentError when it cannot be) */
+  /**
+   * disk spool folder of the network outputs, created if missing: given, it must work (EnvironmentError,
+   * exit 3); not given, /var/lib/sealwatch/spool is used when it can be created, else memory only (warned)
+   */
   spoolDir?: string;
   /** pod mode: the Docker socket was given: watch the app container's engine events, stop it through the engine */
   podDocker?: boolean;
@@ -95,7 +98,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const specs = options.outputs.map(parseOutputUrl);
   // before anything starts: only network outputs spool
   const spoolDir = specs.some((s) => s.type === 'syslog' || s.type === 'http')
-    ? ensureSpoolDir(options.spoolDir)
+    ? resolveSpoolDir(options.spoolDir, logger)
     : undefined;
   const fileProfile = options.profileFile ? loadProfile(options.profileFile, logger) : undefined;
   const trusted =
@@ -410,9 +413,22 @@ async function neighbourPids(proc: ProcFs, waitMs: number, signal: AbortSignal):
   }
 }
 
+export const DEFAULT_SPOOL_DIR = '/var/lib/sealwatch/spool';
+
+function resolveSpoolDir(given: string | undefined, logger: Logger): string | undefined {
+  if (given !== undefined) return ensureSpoolDir(given);
+  try {
+    return ensureSpoolDir(DEFAULT_SPOOL_DIR);
+  } catch (error) {
+    logger.warn(
+      `${error instanceof Error ? error.message : String(error)}; without a disk spool, events wait in memory only (10,000 per output)`,
+    );
+    return undefined;
+  }
+}
+
 /** The spool folder, created if missing; one clear line (exit 3) when it cannot be. */
-function ensureSpoolDir(dir: string | undefined): string | undefined {
-  if (dir === undefined) return undefined;
+function ensureSpoolDir(dir: string): string {
   try {
     // one level at a time (Node's recursive mkdir can spin on pseudo file systems such as /proc)
     const missing: string[] = [];

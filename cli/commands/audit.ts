@@ -1,29 +1,20 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import {
-  answerLatest,
-  auditImage,
-  diffStories,
-  parseMinSeverity,
-  parseRepository,
-  RegistryClient,
-  registryBaseUrl,
-  renderDiff,
-  renderLatest,
-  renderStory,
-  REPORT_FORMATS,
-  resolveWindow,
-  runReport,
-  listEngineImages,
-  listRegistryImages,
-  type ImageStory,
-  type LatestTarget,
-} from '../../audit/index.ts';
-import { createDockerClient } from '../../shared/docker/index.ts';
+import { REPORT_FORMATS } from '../../audit/report/renderer.ts';
+import type { ImageStory, LatestTarget } from '../../audit/index.ts';
 import { UsageError, VerificationError } from '../../shared/errors/index.ts';
-import { loadTrustedKeys } from '../../shared/signing/index.ts';
 import { println, type CliIo } from '../io.ts';
+
+/** The audit code, loaded by the actions rather than at startup: every command shares one CLI bundle (see scripts/build.mjs). */
+async function load() {
+  const [audit, { createDockerClient }, { loadTrustedKeys }] = await Promise.all([
+    import('../../audit/index.ts'),
+    import('../../shared/docker/index.ts'),
+    import('../../shared/signing/index.ts'),
+  ]);
+  return { ...audit, createDockerClient, loadTrustedKeys };
+}
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -118,6 +109,7 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     .option('--progress', 'show progress on stderr even when it is not a TTY')
     .option('--no-progress', 'never show progress')
     .action(async (raw: Record<string, unknown>) => {
+      const { resolveWindow, runReport, parseMinSeverity } = await load();
       const flags = parseFlags(ReportFlags, raw);
       const window = resolveWindow(flags, flags.now !== undefined ? () => new Date(flags.now!) : now);
       const showProgress = flags.progress ?? io.stderr.isTTY === true;
@@ -158,6 +150,7 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
     .option('--json', 'print the story as JSON')
     .action(async (ref: string, raw: Record<string, unknown>) => {
+      const { loadTrustedKeys, createDockerClient, auditImage, renderStory } = await load();
       const flags = parseFlags(TrustFlags, raw);
       const keys = loadTrustedKeys(
         flags.pub.map((f) => resolve(io.cwd, f)),
@@ -180,6 +173,7 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
     .option('--json', 'print the diff as JSON')
     .action(async (refA: string, refB: string, raw: Record<string, unknown>) => {
+      const { loadTrustedKeys, createDockerClient, auditImage, diffStories, renderDiff } = await load();
       const flags = parseFlags(TrustFlags, raw);
       const keys = loadTrustedKeys(
         flags.pub.map((f) => resolve(io.cwd, f)),
@@ -213,6 +207,17 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
     .option('--json', 'print the answer as JSON')
     .action(async (repositoryName: string, raw: Record<string, unknown>) => {
+      const {
+        parseRepository,
+        loadTrustedKeys,
+        createDockerClient,
+        RegistryClient,
+        registryBaseUrl,
+        listRegistryImages,
+        answerLatest,
+        listEngineImages,
+        renderLatest,
+      } = await load();
       const flags = parseFlags(LatestFlags, raw);
       if (flags.image !== undefined && flags.container !== undefined) {
         throw new UsageError('CONFLICT', '--image and --container: give one or the other');

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { generateKeyPairFiles } from '../../shared/signing/index.ts';
 import { UsageError } from '../../shared/errors/index.ts';
 import { println, type CliIo } from '../io.ts';
 
@@ -11,7 +10,9 @@ export function registerKeygen(program: Command, io: CliIo): void {
     .requiredOption('--out <dir>', 'directory to write the key pair into')
     .option('--algorithm <name>', 'ecdsa-p256 (default) or ed25519', 'ecdsa-p256')
     .option('--force', 'overwrite an existing key pair', false)
-    .action((opts: { out: string; algorithm: string; force: boolean }) => {
+    .action(async (opts: { out: string; algorithm: string; force: boolean }) => {
+      // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
+      const { generateKeyPairFiles } = await import('../../shared/signing/index.ts');
       if (opts.algorithm !== 'ecdsa-p256' && opts.algorithm !== 'ed25519') {
         throw new UsageError('BAD_ARGUMENT', `--algorithm: "${opts.algorithm}" is not ecdsa-p256 or ed25519`);
       }

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '../../shared/errors/index.ts';
-import { loadPolicy, testPolicy } from '../../sidecar/evaluate/policy-file.ts';
 import { println, type CliIo } from '../io.ts';
 
 /** `sealwatch policy lint FILE…` and `sealwatch policy test FILE --events EVENTS.jsonl`. */
@@ -13,7 +12,8 @@ export function registerPolicy(program: Command, io: CliIo): void {
     .command('lint')
     .description('validate Policy or Profile files: one line per problem naming file and field (exit 2 if invalid)')
     .argument('<files...>', 'policy or profile YAML files')
-    .action((files: string[]) => {
+    .action(async (files: string[]) => {
+      const { loadPolicy } = await import('../../sidecar/evaluate/policy-file.ts');
       const problems: string[] = [];
       for (const file of files) {
         try {
@@ -37,6 +37,7 @@ export function registerPolicy(program: Command, io: CliIo): void {
     .requiredOption('--events <file>', 'events in JSONL, one per line')
     .option('--json', 'one JSON object per hit instead of text')
     .action(async (file: string, opts: { events: string; json?: boolean }) => {
+      const { loadPolicy, testPolicy } = await import('../../sidecar/evaluate/policy-file.ts');
       const { profile, warnings, isProfile } = loadPolicy(resolve(io.cwd, file), file);
       for (const w of warnings) println(io.stderr, `warning: ${w}`);
       const result = await testPolicy(profile, resolve(io.cwd, opts.events), isProfile);

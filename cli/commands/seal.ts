@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { SealInputs, inputKind, noGithub, githubReporter, sealRunIo, SEAL_INPUT_NAMES } from '../../action/index.ts';
+// only the input schema at startup; the seal run is loaded by the action (one CLI bundle for every command)
+import { SealInputs, inputKind, SEAL_INPUT_NAMES } from '../../action/inputs.ts';
 import { formatIssues } from '../../shared/config/index.ts';
 import { UsageError } from '../../shared/errors/index.ts';
-import { createLogger } from '../../shared/logging/index.ts';
 import type { CliIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
 
@@ -38,6 +38,10 @@ export function registerSeal(program: Command, io: CliIo): void {
       const line = formatIssues(parsed.error.issues, 'flags')[0] ?? 'invalid flags';
       throw new UsageError('BAD_ARGUMENT', line.replace(/^flags: ([^:]+):/, '--$1:'));
     }
+    const [{ noGithub, githubReporter, sealRunIo }, { createLogger }] = await Promise.all([
+      import('../../action/index.ts'),
+      import('../../shared/logging/index.ts'),
+    ]);
     await sealRunIo(parsed.data, {
       stdout: io.stdout,
       stderr: io.stderr,

@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { createEvent, type Event } from '../../shared/events/index.ts';
 import { EnvironmentError, UsageError } from '../../shared/errors/index.ts';
-import { createLogger } from '../../shared/logging/index.ts';
-import { createDispatcher, parseOutputUrl, type OutputSpec, type SinkStats } from '../../shared/outputs/index.ts';
+import type { OutputSpec, SinkStats } from '../../shared/outputs/index.ts';
 import { SEVERITY_LABELS, SEVERITY_SCORE } from '../../shared/severity/index.ts';
 import { println, type CliIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
@@ -57,6 +56,11 @@ export function registerSendTest(program: Command, io: CliIo): void {
     .option('--timeout <seconds>', 'how long to wait for delivery', '10')
     .option('--spool-dir <dir>', 'disk spool folder (default: none, so nothing is left behind)')
     .action(async (raw: { output: string[]; timeout: string; spoolDir?: string }) => {
+      // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
+      const [{ createLogger }, { createDispatcher, parseOutputUrl }] = await Promise.all([
+        import('../../shared/logging/index.ts'),
+        import('../../shared/outputs/index.ts'),
+      ]);
       const parsed = Options.safeParse(raw);
       if (!parsed.success) throw new UsageError('BAD_ARGUMENT', parsed.error.issues.map((i) => i.message).join('; '));
       const opts = parsed.data;

@@ -1,11 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { PolicySpec, evaluateGates, plain } from '../../action/index.ts';
 import { loadConfigFile, readTextFile } from '../../shared/config/index.ts';
-import { createDockerClient } from '../../shared/docker/index.ts';
 import { PolicyError, UsageError } from '../../shared/errors/index.ts';
-import { verifyBundleAgainstConfig, verifyImageSeal, type ImageSealVerification } from '../../shared/seal/index.ts';
-import { loadTrustedKeys } from '../../shared/signing/index.ts';
+import type { ImageSealVerification } from '../../shared/seal/index.ts';
 import { println, type CliIo } from '../io.ts';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -37,6 +34,15 @@ export function registerVerify(program: Command, io: CliIo): void {
     .option('--json', 'print the verified seal summary as JSON')
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
     .action(async (opts: VerifyOptions) => {
+      // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
+      const [{ PolicySpec, evaluateGates, plain }, { createDockerClient }, sealApi, { loadTrustedKeys }] =
+        await Promise.all([
+          import('../../action/index.ts'),
+          import('../../shared/docker/index.ts'),
+          import('../../shared/seal/index.ts'),
+          import('../../shared/signing/index.ts'),
+        ]);
+      const { verifyBundleAgainstConfig, verifyImageSeal } = sealApi;
       if (opts.pub.length === 0)
         throw new UsageError('MISSING_ARGUMENT', '--pub: give at least one trusted public key');
       const byImage = opts.image !== undefined;

@@ -2,12 +2,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { formatIssues } from '../../shared/config/index.ts';
-import { createDockerClient } from '../../shared/docker/index.ts';
 import { ConfigError, UsageError } from '../../shared/errors/index.ts';
-import { createLogger } from '../../shared/logging/index.ts';
 import { SeverityInput, toSeverityScore } from '../../shared/severity/index.ts';
-import { runHostAgent } from '../../sidecar/host-agent/index.ts';
-import { runWatch, type RunWatchOptions } from '../../sidecar/run-watch.ts';
+import type { RunWatchOptions } from '../../sidecar/run-watch.ts';
 import { bindEnvironment } from '../env-options.ts';
 import { ExitWith } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
@@ -56,7 +53,7 @@ export const WatchFlags = z.object({
   docker: z.boolean().default(false),
   pub: z.array(z.string().min(1)).default([]),
   onUnsealed: z.enum(['keep-watching', 'stop']).default('keep-watching'),
-  spoolDir: z.string().min(1).default('/var/lib/sealwatch/spool'),
+  spoolDir: z.string().min(1).optional(),
   procConnector: z.boolean().default(true),
   headroom: z
     .string()
@@ -93,8 +90,7 @@ export function addWatchOptions(cmd: Command): Command {
     .option('--container <id|name>', 'watch this Docker container (host PIDs found through its cgroup)')
     .option(
       '--spool-dir <dir>',
-      'disk spool of the network outputs (syslog, https): events survive an outage and a restart; created if missing',
-      '/var/lib/sealwatch/spool',
+      'disk spool of the network outputs (syslog, https): events survive an outage and a restart; created if missing (default /var/lib/sealwatch/spool)',
     )
     .option(
       '--docker-socket <path>',
@@ -191,9 +187,15 @@ export async function execute(
     trustedKeyFiles: f.pub.map((p) => resolve(io.cwd, p)),
     onUnsealed: f.onUnsealed,
     podDocker: f.dockerSocket !== undefined,
-    spoolDir: resolve(io.cwd, f.spoolDir),
+    spoolDir: f.spoolDir === undefined ? undefined : resolve(io.cwd, f.spoolDir),
     version: packageVersion(),
   };
+  // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
+  const [{ createLogger }, { createDockerClient }, { runWatch }] = await Promise.all([
+    import('../../shared/logging/index.ts'),
+    import('../../shared/docker/index.ts'),
+    import('../../sidecar/run-watch.ts'),
+  ]);
   const logger = createLogger({ stream: io.stderr });
   const controller = new AbortController();
   const stop = (): void => controller.abort();
@@ -201,6 +203,7 @@ export async function execute(
   process.once('SIGTERM', stop);
   if (f.docker && f.mode !== 'learn') {
     try {
+      const { runHostAgent } = await import('../../sidecar/host-agent/index.ts');
       await runHostAgent(
         {
           ...options,

@@ -55,6 +55,8 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   /** PIDs seen and out of scope, with their start ticks (so a reused PID is looked at again). */
   const ignored = new Map<number, number>();
   const openFiles = new Map<number, Set<string>>();
+  /** context switches at the last fd read, per single-threaded pid: a process that has not run since kept its fds */
+  const ranAt = new Map<number, number>();
   /** when each watched PID was (re)read, and its exe link then: to notice an exec in a known PID */
   const identity = new Map<number, { readMs: number; rawExe: string | undefined }>();
   const sockets = new Map<number, number>();
@@ -209,9 +211,17 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
         info.tracerPid = status.tracerPid;
         if (status.tracerPid !== 0) out.push({ type: 'process-traced', process: info, tracerPid: status.tracerPid });
       }
+      // Only a process that ran can have opened or closed a file (a shared fd table without a shared
+      // thread group, CLONE_FILES alone, is the rare exception). Threads' switches are not in the
+      // main thread's counters, so multi-threaded processes are always read.
+      const ran = status.ctxtSwitches;
+      if (status.threads === 1 && ran !== undefined && ranAt.get(info.pid) === ran) continue;
       const fds = proc.fds(info.pid);
       if (fds) recordFds(info, fds, out);
+      if (status.threads === 1 && ran !== undefined) ranAt.set(info.pid, ran);
+      else ranAt.delete(info.pid);
     }
+    for (const pid of ranAt.keys()) if (!watched.has(pid)) ranAt.delete(pid);
   };
 
   return {

@@ -17,6 +17,10 @@ import type { Observation, Source } from './types.ts';
  * ingress (local port is a listening port) or egress. Polled every `intervalMs` (default 250 ms);
  * lines already decoded are recognised by inode and state and not decoded again. The owning process comes from the
  * socket-inode map kept by the process tracker; an unknown inode triggers one fd refresh.
+ * The tables cost the kernel ~0.5 ms per 1,000 sockets to write out, so they are read only when the
+ * namespace's socket counters (`net/sockstat`, a few hundred bytes) changed since the last read, and
+ * at least every `fullEveryMs` (default 5 s) for what the counters cannot show (one socket closed and
+ * another opened within one interval).
  */
 const TABLES: ReadonlyArray<[NetProtocol, NetFamily]> = [
   ['tcp', 'ipv4'],
@@ -30,6 +34,8 @@ export function createSocketSource(options: {
   tracker: ProcessTracker;
   anchor: () => number | 'self' | undefined;
   intervalMs?: number;
+  /** read the tables at least this often even when the counters did not change (ms, default 5000) */
+  fullEveryMs?: number;
   /** The watcher's own PID when it shares the namespace: its sockets (the API) are not reported. */
   selfPid?: number;
   /** Report only sockets owned by a watched process (a process tree in the host's network namespace). */
@@ -37,7 +43,10 @@ export function createSocketSource(options: {
 }): Source & { readonly sockets: number } {
   const { proc, tracker } = options;
   const intervalMs = options.intervalMs ?? 250;
+  const fullEveryMs = options.fullEveryMs ?? 5000;
   let last = 0;
+  let lastFull = 0;
+  let lastCounters: string | undefined;
   /** decoded sockets by `inode:state` (hex, as in the table), so known lines are not decoded again */
   let decoded = new Map<string, NetSocket>();
   let reported = new Set<string>();
@@ -52,6 +61,10 @@ export function createSocketSource(options: {
       last = nowMs;
       const anchor = options.anchor();
       if (anchor === undefined) return [];
+      const counters = proc.sockstat?.(anchor);
+      if (counters !== undefined && counters === lastCounters && nowMs - lastFull < fullEveryMs) return [];
+      lastCounters = counters;
+      lastFull = nowMs;
       const all: NetSocket[] = [];
       for (const [protocol, family] of TABLES) all.push(...(proc.net(anchor, protocol, family, decoded) ?? []));
       count = all.length;

@@ -13,6 +13,8 @@ export interface ProcStatus {
   nsPids: number[];
   vmRssKiB: number;
   threads: number;
+  /** voluntary + nonvoluntary context switches of the main thread: unchanged means it has not run */
+  ctxtSwitches?: number;
 }
 
 function ids(value: string | undefined): [number, number, number, number] | undefined {
@@ -26,6 +28,12 @@ function int(value: string | undefined, fallback?: number): number | undefined {
   if (value === undefined) return fallback;
   const m = /^\s*(\d+)/.exec(value);
   return m?.[1] !== undefined ? Number(m[1]) : fallback;
+}
+
+function switches(fields: Map<string, string>): number | undefined {
+  const v = int(fields.get('voluntary_ctxt_switches'));
+  const n = int(fields.get('nonvoluntary_ctxt_switches'));
+  return v === undefined || n === undefined ? undefined : v + n;
 }
 
 export function parseStatus(text: string): ProcStatus | undefined {
@@ -54,5 +62,6 @@ export function parseStatus(text: string): ProcStatus | undefined {
     nsPids,
     vmRssKiB: int(fields.get('VmRSS'), 0) ?? 0,
     threads: int(fields.get('Threads'), 1) ?? 1,
+    ctxtSwitches: switches(fields),
   };
 }

@@ -36,6 +36,12 @@ export interface ProcFs {
     family: NetFamily,
     known?: ReadonlyMap<string, NetSocket>,
   ): NetSocket[] | undefined;
+  /**
+   * Socket counters of the process's network namespace (`net/sockstat` + `net/sockstat6`, buffer
+   * memory removed): unchanged text means no socket was created or closed. Optional: a view that
+   * lacks it makes the socket source read the tables every time.
+   */
+  sockstat?(pid: number | 'self'): string | undefined;
   /** A file inside the process's root filesystem (`/proc/<pid>/root/<path>`). */
   readRootFile(pid: number, path: string): string | undefined;
   rootStat(pid: number, path: string): Stats | undefined;
@@ -144,6 +150,12 @@ export function createProcFs(root = '/proc'): ProcFs {
       } catch {
         return undefined;
       }
+    },
+    sockstat(pid) {
+      const v4 = text(path(pid, 'net', 'sockstat'));
+      const v6 = text(path(pid, 'net', 'sockstat6'));
+      if (v4 === undefined || v6 === undefined) return undefined;
+      return (v4 + v6).replace(/ mem(ory)? \d+/g, '');
     },
     net(pid, protocol, family, known) {
       const file = `${protocol}${family === 'ipv6' ? '6' : ''}`;
