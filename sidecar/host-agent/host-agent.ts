@@ -1,10 +1,8 @@
 import { hostname } from 'node:os';
 import type { DockerClient } from '../../shared/docker/index.ts';
-import { createEvent, type Event } from '../../shared/events/index.ts';
+import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl, type Dispatcher } from '../../shared/outputs/index.ts';
-import type { Profile } from '../../shared/profile/index.ts';
-import { verifyImageSeal } from '../../shared/seal/index.ts';
 import { loadTrustedKeys } from '../../shared/signing/index.ts';
 import { createApi, createWatchMetrics, listenApi, type WatchMetrics, type WatchStatus } from '../api/index.ts';
 import { createAggregator, createKiller, createResponder } from '../respond/index.ts';
@@ -21,6 +19,7 @@ import {
   type Source,
 } from '../sources/index.ts';
 import { createWatcher, type Watcher } from '../watch.ts';
+import { checkImageSeal, type SealCheck } from '../seal/index.ts';
 import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts';
 
 /**
@@ -61,7 +60,7 @@ export interface HostAgentDeps {
 }
 
 export interface SealState {
-  status: 'verified' | 'unsealed' | 'invalid' | 'not-checked';
+  status: SealCheck['status'] | 'not-checked';
   detail?: string;
 }
 
@@ -115,21 +114,16 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
   const hashes = createHashCache(connector.view());
   const metrics = createWatchMetrics();
   const dispatcher = createDispatcher(specs, { logger, version: options.version, stdout: deps.stdout, env: deps.env });
-  const recent: Event[] = [];
   const startedAt = new Date().toISOString();
   let ticks = 0;
-
-  const ship = (event: Event): void => {
-    recent.push(dispatcher.dispatch(event));
-    if (recent.length > 1000) recent.splice(0, recent.length - 1000);
-  };
 
   const add = async (id: string): Promise<void> => {
     if (watched.has(id)) return;
     const inspect = await docker.inspectContainer(id);
     if (!inspect.State.Running || inspect.State.Pid <= 0) return;
     const name = inspect.Name.replace(/^\//, '');
-    const seal = await loadSeal(docker, inspect.Image, trusted);
+    // The same check as the sidecar's --container mode; its verdict goes through the rules (seal.unsealed, seal.invalid).
+    const seal = trusted === undefined ? undefined : await checkImageSeal(docker, inspect.Image, trusted);
     const entry = buildContainerPipeline({
       id: inspect.Id,
       name,
@@ -145,8 +139,7 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
       logger,
     });
     watched.set(inspect.Id, entry);
-    logger.info(`watching container ${name} (${inspect.Id.slice(0, 12)}), seal ${seal.state.status}`);
-    if (seal.state.status !== 'verified' && trusted !== undefined) ship(sealAlert(entry, options));
+    logger.info(`watching container ${name} (${inspect.Id.slice(0, 12)}), seal ${entry.seal.status}`);
   };
 
   const remove = async (id: string): Promise<void> => {
@@ -187,18 +180,12 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
 
   const agent: HostAgent = {
     containers: () => [...watched.keys()],
-    recent: ({ since, rule, limit }) => {
-      let out = recent;
-      if (since !== undefined) {
-        const seq = /^\d+$/.test(since) ? Number(since) : undefined;
-        const time = seq === undefined ? Date.parse(since) : 0;
-        out = out.filter((e) =>
-          seq !== undefined ? (e.sealwatch.seq ?? 0) > seq : Date.parse(e['@timestamp']) > time,
-        );
-      }
-      if (rule !== undefined) out = out.filter((e) => e.rule?.id === rule);
-      return out.slice(-limit);
-    },
+    // Each container's watcher keeps its recent events; one dispatcher numbers them all, so seq orders them.
+    recent: (query) =>
+      [...watched.values()]
+        .flatMap((c) => c.watcher.recent(query))
+        .sort((x, y) => (x.sealwatch.seq ?? 0) - (y.sealwatch.seq ?? 0))
+        .slice(-query.limit),
     status: () => {
       const per = [...watched.values()].map((c) => ({ c, s: c.watcher.status() }));
       const sum = (f: (s: WatchStatus) => number): number => per.reduce((n, p) => n + f(p.s), 0);
@@ -299,35 +286,6 @@ function warn(logger: Logger, id: string, error: unknown): void {
   logger.warn(`container ${id.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-interface LoadedSeal {
-  state: SealState;
-  profile?: Profile;
-  inventory?: ReadonlyMap<string, string>;
-}
-
-async function loadSeal(
-  docker: DockerClient,
-  imageId: string,
-  trusted: ReturnType<typeof loadTrustedKeys> | undefined,
-): Promise<LoadedSeal> {
-  if (trusted === undefined) return { state: { status: 'not-checked', detail: 'no trusted key given (--pub)' } };
-  try {
-    const { seal } = await verifyImageSeal(docker, imageId, trusted);
-    const inventory = seal.inventory
-      ? new Map(seal.inventory.predicate.executables.map((e) => [e.path, e.sha256] as const))
-      : undefined;
-    return {
-      state: { status: 'verified', detail: `key ${seal.keyHint}` },
-      profile: seal.profile?.predicate.profile,
-      inventory,
-    };
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const detail = error instanceof Error ? error.message : String(error);
-    return { state: { status: code === 'UNSEALED' ? 'unsealed' : 'invalid', detail } };
-  }
-}
-
 function buildContainerPipeline(input: {
   id: string;
   name: string;
@@ -336,7 +294,8 @@ function buildContainerPipeline(input: {
   initPid: number;
   proc: ProcFs;
   hashes: HashCache;
-  seal: LoadedSeal;
+  /** undefined when no key is trusted (--pub): seals are then not checked, and that is reported. */
+  seal: SealCheck | undefined;
   options: HostAgentOptions;
   dispatcher: Dispatcher;
   metrics: WatchMetrics;
@@ -346,7 +305,24 @@ function buildContainerPipeline(input: {
   const scope = containerScope(proc, input.id, input.initPid);
   const tracker = createProcessTracker({ proc, scope, hashes: input.hashes, logger, countGaps: false });
   const docker: Observation[] = [];
+  const { seal } = input;
+  const sealObserved: Observation[] = seal
+    ? [
+        {
+          type: 'seal',
+          status: seal.status,
+          detail: seal.detail,
+          identity: seal.identity,
+          keyHint: seal.keyHint,
+          source: seal.source,
+        },
+      ]
+    : [];
+  const sealState: SealState = seal
+    ? { status: seal.status, ...(seal.detail ? { detail: seal.detail } : {}) }
+    : { status: 'not-checked', detail: 'no trusted key given (--pub)' };
   const sources: Source[] = [
+    { name: 'seal', poll: () => sealObserved.splice(0) },
     { name: 'processes', poll: (now) => tracker.tick(now) },
     // Sockets owned by this container's processes only (a container on the host network shares the host's tables).
     createSocketSource({ proc, tracker, anchor: () => scope.netAnchor(), requireOwner: true }),
@@ -368,10 +344,10 @@ function buildContainerPipeline(input: {
     metrics: input.metrics,
     logger,
     target: `container ${input.name} (${input.id.slice(0, 12)})`,
-    profile: input.seal.profile,
-    profileSource: input.seal.profile ? `seal of ${input.imageName}` : undefined,
-    inventory: input.seal.inventory,
-    seal: input.seal.state,
+    profile: seal?.profile,
+    profileSource: seal?.profile ? `seal of ${input.imageName}` : undefined,
+    inventory: seal?.inventory,
+    seal: sealState,
     emitAll: options.emitAll,
     context: {
       mode: options.mode,
@@ -386,30 +362,7 @@ function buildContainerPipeline(input: {
     image: input.imageName,
     initPid: input.initPid,
     watcher,
-    seal: input.seal.state,
+    seal: sealState,
     docker,
   };
-}
-
-/** An unsealed or invalid image is itself an alert (the built-in rules keep watching it). */
-function sealAlert(c: WatchedContainer, options: HostAgentOptions): Event {
-  const unsealed = c.seal.status === 'unsealed';
-  return createEvent({
-    event: {
-      kind: 'alert',
-      category: ['configuration', 'intrusion_detection'],
-      type: ['info'],
-      action: unsealed ? 'seal-missing' : 'seal-invalid',
-      severity: unsealed ? 6 : 8,
-    },
-    rule: {
-      id: unsealed ? 'seal.missing' : 'seal.invalid',
-      name: unsealed ? 'Container image is not sealed' : 'Container image seal does not verify',
-      ruleset: 'builtin',
-    },
-    message: `container ${c.name}: image ${c.image}: ${c.seal.detail ?? c.seal.status}`,
-    container: { id: c.id, name: c.name, image: { name: c.image } },
-    host: { name: hostname() },
-    sealwatch: { mode: options.mode, version: options.version, outcome: 'alerted' },
-  });
 }

@@ -113,8 +113,8 @@ describeDocker('host agent (watch --docker)', () => {
     expect(byId.get(sealedApp.id)?.seal.status).toBe('verified');
     expect(byId.get(unsealedApp.id)?.seal.status).toBe('unsealed');
     const alert = await waitFor(
-      'seal.missing',
-      (e) => e.rule?.id === 'seal.missing' && e.container?.id === unsealedApp.id,
+      'seal.unsealed',
+      (e) => e.rule?.id === 'seal.unsealed' && e.container?.id === unsealedApp.id,
     );
     expect(alert.container?.name).toBe(unsealedApp.name);
     expect(status.execSource).toBe(connectorHere ? 'proc-connector' : 'proc-poll');
