@@ -29,7 +29,13 @@ COPY bin/ ./bin/
 COPY dist/ ./dist/
 COPY deploy/image/healthcheck.mjs ./deploy/image/healthcheck.mjs
 RUN ln -s /opt/sealwatch/bin/sealwatch.js /usr/local/bin/sealwatch
+# The outputs' disk spool (the default --spool-dir), owned by the runtime user; mount a volume here to keep
+# undelivered events across restarts. Made with node, which every base has (a bare base may lack mkdir/chown).
+RUN node -e "const fs=require('fs');fs.mkdirSync('/var/lib/sealwatch/spool',{recursive:true});for(const d of ['/var/lib/sealwatch','/var/lib/sealwatch/spool'])fs.chownSync(d,10001,10001)"
+# --max-semi-space-size=2: V8's young generation is most of an idle watcher's memory; 2 MiB semi-spaces keep
+# RSS near 88 MiB with 100 processes and 1,000 sockets watched (measured by hand; 141 MiB without it).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=2 \
     HOME=/tmp \
     SEALWATCH_LISTEN=127.0.0.1:9464
 # Non-root by default. A watcher only reads /proc entries of processes with its own uid unless it holds
