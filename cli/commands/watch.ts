@@ -5,7 +5,7 @@ import { formatIssues } from '../../shared/config/index.ts';
 import { ConfigError, UsageError } from '../../shared/errors/index.ts';
 import { SeverityInput, toSeverityScore } from '../../shared/severity/index.ts';
 import type { RunWatchOptions } from '../../sidecar/run-watch.ts';
-import { bindEnvironment } from '../env-options.ts';
+import { bindConfigFile, bindEnvironment } from '../env-options.ts';
 import { ExitWith } from '../exit-codes.ts';
 import type { CliIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
@@ -133,11 +133,13 @@ export function registerWatch(program: Command, io: CliIo): void {
       'keep-watching',
     )
     .option('--no-proc-connector', 'with --docker: poll /proc instead of opening the kernel proc connector');
-  bindEnvironment(addWatchOptions(cmd), io.env).action(async (command: string[], raw: Record<string, unknown>) => {
-    // `watch -- COMMAND`: the command's exit code is sealwatch's; a target stopped for its seal is 1
-    const code = await execute({ ...raw, command }, io);
-    if (code !== undefined && code !== 0) throw new ExitWith(code);
-  });
+  bindConfigFile(bindEnvironment(addWatchOptions(cmd), io.env), io).action(
+    async (command: string[], raw: Record<string, unknown>) => {
+      // `watch -- COMMAND`: the command's exit code is sealwatch's; a target stopped for its seal is 1
+      const code = await execute({ ...raw, command }, io);
+      if (code !== undefined && code !== 0) throw new ExitWith(code);
+    },
+  );
 }
 
 export async function execute(
