@@ -69,6 +69,9 @@ describe('built-in catalog', () => {
     expect(
       ids(started({ pid: 8, name: 'wget', exe: '/bin/busybox', args: ['wget', '-O', '-', 'http://x/health'] })),
     ).toEqual([]);
+    // arguments not captured (read after exit): no claim that it wrote a file (the soak's false positive)
+    expect(ids(started({ pid: 8, name: 'wget', exe: '/bin/busybox', args: [] }))).toEqual([]);
+    expect(ids(started({ pid: 8, name: 'scp', exe: '/usr/bin/scp', args: [] }))).toEqual(['remote-copy-tool']);
     expect(ids(started({ pid: 8, name: 'curl', exe: '/usr/bin/curl', args: ['curl', '-o', 'x', 'http://y'] }))).toEqual(
       ['remote-copy-tool'],
     );

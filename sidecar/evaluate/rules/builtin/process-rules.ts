@@ -161,6 +161,9 @@ export const remoteCopy = builtinRule(
     const names = programNames(e);
     const tool = has(names, REMOTE_COPY);
     if (tool) return `remote copy tool ${tool} ran: ${who(e)}`;
+    // The wget/curl checks are about arguments: when none were captured (the process was gone before its
+    // cmdline could be read, as a 1 ms health check often is) there is nothing to judge, so no claim is made.
+    if ((e.process?.args ?? []).length === 0) return undefined;
     const args = (e.process?.args ?? []).slice(1);
     if (names.includes('wget') && !args.some((a) => a === '-O-' || a === '--spider'))
       return `wget downloading to a file: ${who(e)}`;
