@@ -12,7 +12,7 @@ import { loadTrustedKeys } from '../shared/signing/index.ts';
 import { createApi, createWatchMetrics, listenApi } from './api/index.ts';
 import { createLearner, profileToYaml } from './learn/index.ts';
 import { createAggregator, createKiller, createResponder, stopTargetEvent } from './respond/index.ts';
-import { checkImageSeal, checkPodSeal, type SealCheck } from './seal/index.ts';
+import { checkImageSeal, checkPodSeal, sealSource, type SealCheck } from './seal/index.ts';
 import {
   containerScope,
   createDockerSource,
@@ -24,7 +24,6 @@ import {
   podScope,
   treeScope,
   type DockerSource,
-  type Observation,
   type Scope,
   type Source,
 } from './sources/index.ts';
@@ -167,18 +166,6 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
         : 'no profile loaded: only the built-in rules apply (pass --profile FILE, or --pub KEY for a sealed neighbour)',
     );
   }
-  const sealObserved: Observation[] = seal
-    ? [
-        {
-          type: 'seal',
-          status: seal.status,
-          detail: seal.detail,
-          identity: seal.identity,
-          keyHint: seal.keyHint,
-          source: seal.source,
-        },
-      ]
-    : [];
 
   // host-name egress entries: resolved before the first tick, refreshed every minute
   const hostResolver = createHostResolver({ hosts: egressHosts(profile), logger });
@@ -188,7 +175,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const hashes = createHashCache(proc);
   const tracker = createProcessTracker({ proc, scope, hashes, logger, countGaps: scope.kind === 'pod' });
   const sources: Source[] = [
-    { name: 'seal', poll: () => sealObserved.splice(0) },
+    sealSource(seal),
     { name: 'processes', poll: (now) => tracker.tick(now) },
     createSocketSource({
       proc,

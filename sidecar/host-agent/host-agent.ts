@@ -19,7 +19,7 @@ import {
   type Source,
 } from '../sources/index.ts';
 import { createWatcher, type Watcher } from '../watch.ts';
-import { checkImageSeal, type SealCheck } from '../seal/index.ts';
+import { checkImageSeal, sealSource, type SealCheck } from '../seal/index.ts';
 import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts';
 
 /**
@@ -306,23 +306,11 @@ function buildContainerPipeline(input: {
   const tracker = createProcessTracker({ proc, scope, hashes: input.hashes, logger, countGaps: false });
   const docker: Observation[] = [];
   const { seal } = input;
-  const sealObserved: Observation[] = seal
-    ? [
-        {
-          type: 'seal',
-          status: seal.status,
-          detail: seal.detail,
-          identity: seal.identity,
-          keyHint: seal.keyHint,
-          source: seal.source,
-        },
-      ]
-    : [];
   const sealState: SealState = seal
     ? { status: seal.status, ...(seal.detail ? { detail: seal.detail } : {}) }
     : { status: 'not-checked', detail: 'no trusted key given (--pub)' };
   const sources: Source[] = [
-    { name: 'seal', poll: () => sealObserved.splice(0) },
+    sealSource(seal),
     { name: 'processes', poll: (now) => tracker.tick(now) },
     // Sockets owned by this container's processes only (a container on the host network shares the host's tables).
     createSocketSource({ proc, tracker, anchor: () => scope.netAnchor(), requireOwner: true }),

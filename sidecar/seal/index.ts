@@ -1,2 +1,3 @@
 export { checkPodSeal, checkImageSeal } from './neighbour-seal.ts';
 export type { SealCheck, PodSealOptions } from './neighbour-seal.ts';
+export { sealSource } from './seal-source.ts';

@@ -1,15 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { Event } from '../../shared/events/index.ts';
 import { runCliCaptured } from '../harness/cli.ts';
 import { startContainer, useContainerCleanup } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { freePort } from '../harness/net.ts';
+import { waitFor, readEventsFile } from '../harness/wait.ts';
 
 /**
  * `--container` mode on the host, against the real engine: Docker events of the container reach the
@@ -17,24 +17,6 @@ import { freePort } from '../harness/net.ts';
  */
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve(fn()).catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
-
-function readEvents(file: string): Event[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Event);
-}
 
 describeDocker('watch and learn --container (real Docker engine)', () => {
   useContainerCleanup();
@@ -70,7 +52,7 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     const r = await app.exec(['sh', '-c', 'id']);
     expect(r.code).toBe(0);
     const exec = await waitFor('container-exec event', () =>
-      readEvents(file).find((e) => e.event.action === 'container-exec'),
+      readEventsFile(file).find((e) => e.event.action === 'container-exec'),
     );
     expect(exec.sealwatch.details?.command).toBe('sh -c id');
     expect(exec.container?.name).toBe(app.name);

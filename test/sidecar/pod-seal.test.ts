@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
 import { run } from '../harness/exec.ts';
 import { startContainer, startInPod, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
 import { buildFrom, cli, makeKeyFiles, removeTags, testTag } from '../harness/seal.ts';
+import { waitFor, readEventsFile } from '../harness/wait.ts';
 
 /**
  * The seal at runtime, for real: an app image sealed by the real `sealwatch seal` (with a profile),
@@ -27,24 +28,6 @@ processes:
 network:
   listen: []
 `;
-
-function readEvents(file: string): Event[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Event);
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 /** One base64 character of the first statement's payload changed: still a well-formed bundle, a bad signature. */
 function tamper(jsonl: string): string {
@@ -125,7 +108,7 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
         ...mounts,
       ],
     });
-    const events = () => readEvents(join(out, 'events.jsonl'));
+    const events = () => readEventsFile(join(out, 'events.jsonl'));
     await waitFor('seal-checked event', () => events().find((e) => e.event.action === 'seal-checked'));
     return { app, watcher, events };
   }

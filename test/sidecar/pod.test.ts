@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -6,6 +6,7 @@ import type { Event } from '../../shared/events/index.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
 import { startContainer, startInPod, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
+import { waitFor, readEventsFile } from '../harness/wait.ts';
 
 /**
  * The pod pattern, for real: an app container (busybox, FROM scratch) and the watcher in a second
@@ -29,24 +30,6 @@ processes:
 network:
   listen: []
 `;
-
-function readEvents(file: string): Event[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Event);
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 describeDocker('watch in a pod (real Docker, shared PID + network namespace)', () => {
   useContainerCleanup();
@@ -96,7 +79,7 @@ describeDocker('watch in a pod (real Docker, shared PID + network namespace)', (
       const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
       return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
     });
-    return { app, events: () => readEvents(join(out, 'events.jsonl')) };
+    return { app, events: () => readEventsFile(join(out, 'events.jsonl')) };
   }
 
   it('monitor: sees sh -c, nc -l / nc client, a binary run from /tmp and /etc/shadow held open', async () => {

@@ -7,6 +7,7 @@ import type { Event } from '../../shared/events/index.ts';
 import { freePort } from '../harness/net.ts';
 import { describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { runCliCaptured } from '../harness/cli.ts';
+import { waitFor } from '../harness/wait.ts';
 
 /**
  * The watcher's disk spool, end to end with real processes: `sealwatch watch` (the built CLI, its own
@@ -14,17 +15,6 @@ import { runCliCaptured } from '../harness/cli.ts';
  * a new watcher on the same --spool-dir, with the receiver up, delivers them (counted by run_id + seq).
  */
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
 
 describeRsyslog('watch --spool-dir: events survive a receiver outage and a SIGKILL of the watcher', () => {
   const dirs: string[] = [];
