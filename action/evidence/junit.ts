@@ -51,18 +51,13 @@ export function parseTestReport(file: ReportFile, isSecurity: (suite: string) =>
   return report;
 }
 
+function emptySuite(name: string, durationSeconds: number, isSecurity: (s: string) => boolean): TestSuiteSummary {
+  return { name, tests: 0, passed: 0, failed: 0, errored: 0, skipped: 0, durationSeconds, security: isSecurity(name) };
+}
+
 function readJunitSuite(suite: Node, parent: string, report: TestReport, isSecurity: (s: string) => boolean): void {
   const name = str(suite['@_name']) || parent || '(unnamed suite)';
-  const summary: TestSuiteSummary = {
-    name,
-    tests: 0,
-    passed: 0,
-    failed: 0,
-    errored: 0,
-    skipped: 0,
-    durationSeconds: num(suite['@_time']),
-    security: isSecurity(name),
-  };
+  const summary = emptySuite(name, num(suite['@_time']), isSecurity);
   for (const tc of list(suite.testcase)) {
     const testName = [str(tc['@_classname']), str(tc['@_name'])].filter((s) => s !== '').join('.') || '(unnamed test)';
     const full = `${name} › ${testName}`;
@@ -89,16 +84,7 @@ function readXunitAssembly(assembly: Node, report: TestReport, isSecurity: (s: s
   const assemblyName = str(assembly['@_name']);
   for (const collection of list(assembly.collection)) {
     const name = str(collection['@_name']) || assemblyName || '(unnamed collection)';
-    const summary: TestSuiteSummary = {
-      name,
-      tests: 0,
-      passed: 0,
-      failed: 0,
-      errored: 0,
-      skipped: 0,
-      durationSeconds: num(collection['@_time']),
-      security: isSecurity(name),
-    };
+    const summary = emptySuite(name, num(collection['@_time']), isSecurity);
     for (const test of list(collection.test)) {
       const full = `${name} › ${str(test['@_name']) || '(unnamed test)'}`;
       summary.tests += 1;

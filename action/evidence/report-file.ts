@@ -14,6 +14,18 @@ export interface ReportFile {
   sha256: string;
 }
 
+/** The report's JSON, or a ConfigError naming the file when it is not JSON. */
+export function parseJsonReport(file: ReportFile): unknown {
+  try {
+    return JSON.parse(file.text) as unknown;
+  } catch (error) {
+    throw new ConfigError(
+      'PARSE',
+      `${file.source}: not JSON (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+}
+
 export function readReportFile(path: string, cwd: string): ReportFile {
   const abs = resolve(cwd, path);
   const source = relative(cwd, abs) || abs;

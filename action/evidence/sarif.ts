@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../shared/errors/index.ts';
 import { formatIssues } from '../../shared/config/index.ts';
 import type { SarifSummaryPredicate } from '../../shared/seal/index.ts';
-import type { ReportFile } from './report-file.ts';
+import { parseJsonReport, type ReportFile } from './report-file.ts';
 
 const Level = z.enum(['error', 'warning', 'note', 'none']);
 const Sarif = z.looseObject({
@@ -40,15 +40,7 @@ const Sarif = z.looseObject({
 
 /** SARIF 2.1.0 → summary: tool, version, results by level, rule ids with counts, report digest. */
 export function parseSarif(file: ReportFile): SarifSummaryPredicate {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(file.text);
-  } catch (error) {
-    throw new ConfigError(
-      'PARSE',
-      `${file.source}: not JSON (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
+  const raw = parseJsonReport(file);
   const parsed = Sarif.safeParse(raw);
   if (!parsed.success) {
     const problems = formatIssues(parsed.error.issues, file.source);

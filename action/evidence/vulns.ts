@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ConfigError } from '../../shared/errors/index.ts';
 import { formatIssues } from '../../shared/config/index.ts';
 import type { VulnResult, VulnSeverityLabel, VulnsPredicate } from '../../shared/seal/index.ts';
-import type { ReportFile } from './report-file.ts';
+import { parseJsonReport, type ReportFile } from './report-file.ts';
 
 export interface VulnReport {
   file: ReportFile;
@@ -78,15 +78,7 @@ function emptyCounts(): Record<VulnSeverityLabel, number> {
 
 /** Trivy (`trivy image --format json`) or Grype (`grype -o json`) JSON, told apart by shape. */
 export function parseVulnReport(file: ReportFile): VulnReport {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(file.text);
-  } catch (error) {
-    throw new ConfigError(
-      'PARSE',
-      `${file.source}: not JSON (${error instanceof Error ? error.message : String(error)})`,
-    );
-  }
+  const raw = parseJsonReport(file);
   const isGrype = typeof raw === 'object' && raw !== null && 'matches' in raw;
   const isTrivy = typeof raw === 'object' && raw !== null && ('Results' in raw || 'SchemaVersion' in raw);
   if (!isGrype && !isTrivy) {
