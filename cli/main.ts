@@ -20,11 +20,18 @@ export function buildProgram(io: CliIo): Command {
     })
     .exitOverride();
   for (const register of COMMANDS) register(program, io);
-  for (const command of program.commands) {
+  for (const command of [...program.commands, ...program.commands.flatMap((c) => c.commands)]) {
     command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
+    // The command list shows one line each: the description's first sentence; `--help` of the command shows it all.
+    if (command.summary() === '') command.summary(firstSentence(command.description()));
   }
   return program;
+}
+
+function firstSentence(text: string): string {
+  const line = text.split('\n')[0] ?? '';
+  const end = line.search(/[.:;](\s|$)/);
+  return (end > 0 ? line.slice(0, end) : line).trim();
 }
 
 /** Runs the CLI and returns the exit code; the only place errors turn into exit codes. */
