@@ -100,18 +100,65 @@ export interface SyslogHeader {
   procId?: string;
 }
 
-/** Wraps a message (CEF, LEEF, JSON, or our own text) in an RFC 5424 header; `sd` defaults to `-`. */
-export function formatRfc5424(event: Event, message: string, header: SyslogHeader, sd = '-'): string {
-  const head = [
-    `<${priority(event.event.severity, header.facility)}>1`,
-    rfc5424Timestamp(event['@timestamp']),
-    printableAscii(header.hostname, 255),
-    printableAscii(header.appName ?? APP_NAME, 48),
-    printableAscii(header.procId ?? '-', 128),
-    printableAscii(event.rule?.id ?? event.event.action, 32),
-    sd,
-  ].join(' ');
-  return message === '' ? head : `${head} ${wellFormed(message)}`;
+/** The last rendering of each per-event header piece: consecutive events usually repeat them. */
+const lastHeader = {
+  iso: '',
+  timestamp: '',
+  msgIdIn: '',
+  msgId: '',
+  hostname: '',
+  appName: '',
+  procId: '',
+  middle: '',
+};
+
+function cachedTimestamp(iso: string): string {
+  if (iso !== lastHeader.iso) {
+    lastHeader.timestamp = rfc5424Timestamp(iso);
+    lastHeader.iso = iso;
+  }
+  return lastHeader.timestamp;
+}
+
+/** `HOSTNAME APP-NAME PROCID`, rendered again only when one of them changes. */
+function cachedMiddle(hostname: string, appName: string, procId: string): string {
+  const c = lastHeader;
+  if (hostname !== c.hostname || appName !== c.appName || procId !== c.procId || c.middle === '') {
+    c.middle = `${printableAscii(hostname, 255)} ${printableAscii(appName, 48)} ${printableAscii(procId, 128)}`;
+    c.hostname = hostname;
+    c.appName = appName;
+    c.procId = procId;
+  }
+  return c.middle;
+}
+
+function cachedMsgId(value: string): string {
+  if (value !== lastHeader.msgIdIn || lastHeader.msgId === '') {
+    lastHeader.msgId = printableAscii(value, 32);
+    lastHeader.msgIdIn = value;
+  }
+  return lastHeader.msgId;
+}
+
+/**
+ * Wraps a message (CEF, LEEF, JSON, or our own text) in an RFC 5424 header; `sd` defaults to `-`.
+ * `messageWellFormed` skips the NUL/lone-surrogate pass over a message its formatter already made
+ * well-formed (CEF does, value by value).
+ */
+export function formatRfc5424(
+  event: Event,
+  message: string,
+  header: SyslogHeader,
+  sd = '-',
+  messageWellFormed = false,
+): string {
+  const head = `<${priority(event.event.severity, header.facility)}>1 ${cachedTimestamp(event['@timestamp'])} ${cachedMiddle(
+    header.hostname,
+    header.appName ?? APP_NAME,
+    header.procId ?? '-',
+  )} ${cachedMsgId(event.rule?.id ?? event.event.action)} ${sd}`;
+  if (message === '') return head;
+  return `${head} ${messageWellFormed ? message : wellFormed(message)}`;
 }
 
 /** `format=rfc5424`: the whole line, our fields in structured data and the event message as MSG. */

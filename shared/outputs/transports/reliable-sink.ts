@@ -125,7 +125,7 @@ export function createReliableSink(
         deps.now,
       ),
     );
-    enqueue(notice, { unbounded: true });
+    enqueue(notice, true);
   };
   const reportDrops = (counts: DropCounts): void => {
     let total = 0;
@@ -166,7 +166,7 @@ export function createReliableSink(
     scheduleSync();
   };
 
-  const enqueue = (event: Event, options: { unbounded?: boolean } = {}): void => {
+  const enqueue = (event: Event, unbounded = false): void => {
     let payload: Buffer;
     try {
       payload = render(event);
@@ -180,7 +180,7 @@ export function createReliableSink(
       spool!.append(item.severity, item.payload);
       scheduleSync();
     } else {
-      if (memory.length >= maxQueue && options.unbounded !== true) {
+      if (memory.length >= maxQueue && !unbounded) {
         if (spool !== undefined) {
           spillMemory();
           spool.append(item.severity, item.payload);

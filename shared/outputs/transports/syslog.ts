@@ -37,7 +37,9 @@ export function syslogRenderer(
       return Buffer.from(line, 'utf8');
     };
   }
-  return (event) => Buffer.from(formatRfc5424(event, body(event), header), 'utf8');
+  // CEF makes every value well-formed itself: no second pass over the whole message.
+  const wellFormedBody = spec.format === 'cef';
+  return (event) => Buffer.from(formatRfc5424(event, body(event), header, '-', wellFormedBody), 'utf8');
 }
 
 function readOption(spec: SyslogSpec, key: 'ca' | 'cert' | 'key'): Buffer | undefined {
