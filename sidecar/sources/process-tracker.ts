@@ -40,6 +40,8 @@ export interface ProcessTracker {
   socketOwner(inode: number): ProcessInfo | undefined;
   /** Re-read every watched process's fds to map sockets (called when an unknown inode shows up). */
   refreshSockets(): void;
+  /** The `/proc/<pid>/stat` this tracker read during its last tick, if it read one (so other sources need not read it again). */
+  tickStat(pid: number): ProcStat | undefined;
   readonly stats: { ticks: number; seen: number; gaps: number; skipped: number };
 }
 
@@ -55,8 +57,20 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   /** PIDs seen and out of scope, with their start ticks (so a reused PID is looked at again). */
   const ignored = new Map<number, number>();
   const openFiles = new Map<number, Set<string>>();
-  /** context switches at the last fd read, per single-threaded pid: a process that has not run since kept its fds */
-  const ranAt = new Map<number, number>();
+  /**
+   * what the process had run at the last fd read (context switches of a single-threaded pid, the threads'
+   * run times of a multi-threaded one): a process that has not run since kept its fds
+   */
+  const ranAt = new Map<number, number | string>();
+  /** the same, at the last fd read for the socket map (refreshSockets) */
+  const socketsReadAt = new Map<number, string>();
+  /** the stat records read during the current tick */
+  let tickStats = new Map<number, ProcStat>();
+  const readStat = (pid: number): ProcStat | undefined => {
+    const stat = proc.stat(pid);
+    if (stat) tickStats.set(pid, stat);
+    return stat;
+  };
   /** when each watched PID was (re)read, and its exe link then: to notice an exec in a known PID */
   const identity = new Map<number, { readMs: number; rawExe: string | undefined }>();
   const sockets = new Map<number, number>();
@@ -174,7 +188,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
    * Compare comm and the exe link; on a change read it again and report a new process-start.
    */
   const checkExec = (info: ProcessInfo, nowMs: number, out: Observation[]): void => {
-    const stat = proc.stat(info.pid);
+    const stat = readStat(info.pid);
     if (!stat) return;
     if (stat.startTicks !== info.startTicks) {
       // PID reused by another process: report the old one's exit; the next tick reads the new one
@@ -213,15 +227,17 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       }
       // Only a process that ran can have opened or closed a file (a shared fd table without a shared
       // thread group, CLONE_FILES alone, is the rare exception). Threads' switches are not in the
-      // main thread's counters, so multi-threaded processes are always read.
-      const ran = status.ctxtSwitches;
-      if (status.threads === 1 && ran !== undefined && ranAt.get(info.pid) === ran) continue;
+      // main thread's counters, so a multi-threaded process is judged by the run time of every thread
+      // (and read every time when that is not available).
+      const ran = status.threads === 1 ? status.ctxtSwitches : proc.threadActivity?.(info.pid);
+      if (ran !== undefined && ranAt.get(info.pid) === ran) continue;
       const fds = proc.fds(info.pid);
       if (fds) recordFds(info, fds, out);
-      if (status.threads === 1 && ran !== undefined) ranAt.set(info.pid, ran);
+      if (ran !== undefined) ranAt.set(info.pid, ran);
       else ranAt.delete(info.pid);
     }
     for (const pid of ranAt.keys()) if (!watched.has(pid)) ranAt.delete(pid);
+    for (const pid of socketsReadAt.keys()) if (!watched.has(pid)) socketsReadAt.delete(pid);
   };
 
   return {
@@ -232,9 +248,15 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       const pid = sockets.get(inode);
       return pid === undefined ? undefined : watched.get(pid);
     },
+    tickStat: (pid) => tickStats.get(pid),
     refreshSockets() {
       for (const info of watched.values()) {
+        // a process none of whose threads ran since its last read here has no new socket
+        const ran = proc.threadActivity?.(info.pid);
+        if (ran !== undefined && socketsReadAt.get(info.pid) === ran) continue;
         const fds = proc.fds(info.pid);
+        if (ran !== undefined && fds) socketsReadAt.set(info.pid, ran);
+        else socketsReadAt.delete(info.pid);
         if (!fds) continue;
         for (const target of fds.values()) {
           const inode = socketInode(target);
@@ -244,13 +266,14 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     },
     tick(nowMs) {
       stats.ticks++;
+      tickStats = new Map();
       const out: Observation[] = [];
       const pids = proc.listPids();
       const present = new Set(pids);
       const fresh = pids.filter((pid) => !watched.has(pid) && !ignored.has(pid)).sort((a, b) => a - b);
       const newNsPids: number[] = [];
       for (const pid of fresh) {
-        const stat = proc.stat(pid);
+        const stat = readStat(pid);
         if (!stat) continue;
         if (!scope.includes(stat, isWatched)) {
           ignored.set(pid, stat.startTicks);

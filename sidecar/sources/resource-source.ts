@@ -21,7 +21,8 @@ export function createResourceSource(options: { proc: ProcFs; tracker: ProcessTr
       let cpuDelta = 0;
       const ticks = new Map<number, number>();
       for (const info of tracker.processes().values()) {
-        const stat = proc.stat(info.pid);
+        // the tracker's rescan (same period, earlier in the same tick) has usually just read it
+        const stat = tracker.tickStat(info.pid) ?? proc.stat(info.pid);
         if (!stat || stat.startTicks !== info.startTicks) continue;
         const total = stat.utime + stat.stime;
         ticks.set(info.pid, total);

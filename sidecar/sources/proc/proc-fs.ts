@@ -30,6 +30,12 @@ export interface ProcFs {
   fds(pid: number): Map<number, string> | undefined;
   fdFlags(pid: number, fd: number): number | undefined;
   tasks(pid: number): number[] | undefined;
+  /**
+   * What every thread of the process has run so far (`task/<tid>/schedstat`, with the thread ids):
+   * unchanged text means no thread has run since, so nothing opened or closed a file. Optional: a view
+   * that lacks it (or a kernel without schedstat) makes the callers read the fds every time.
+   */
+  threadActivity?(pid: number): string | undefined;
   net(
     pid: number | 'self',
     protocol: NetProtocol,
@@ -150,6 +156,21 @@ export function createProcFs(root = '/proc'): ProcFs {
       } catch {
         return undefined;
       }
+    },
+    threadActivity(pid) {
+      let tids: string[];
+      try {
+        tids = readdirSync(path(pid, 'task'));
+      } catch {
+        return undefined;
+      }
+      let key = '';
+      for (const tid of tids) {
+        const run = text(path(pid, 'task', tid, 'schedstat'));
+        if (run === undefined) return undefined;
+        key += `${tid}:${run.trim()};`;
+      }
+      return key === '' ? undefined : key;
     },
     sockstat(pid) {
       const v4 = text(path(pid, 'net', 'sockstat'));
