@@ -35,23 +35,48 @@ export function parseNetTable(
 ): { sockets: NetSocket[]; skipped: number } {
   const sockets: NetSocket[] = [];
   let skipped = 0;
-  const lines = text.split('\n');
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]?.trim();
-    if (!line) continue;
+  // line by line without splitting the whole table: most lines of a busy table are known
+  let next = text.indexOf('\n') + 1;
+  while (next > 0 && next < text.length) {
+    const end = text.indexOf('\n', next);
+    const start = next;
+    next = end === -1 ? text.length : end + 1;
     if (known) {
-      const f = line.split(/\s+/, 10);
-      const hit = known.get(`${f[9]}:${f[3]}`);
+      const hit = known.get(stateKey(text, start, end === -1 ? text.length : end));
       if (hit && hit.protocol === protocol) {
         sockets.push(hit);
         continue;
       }
     }
+    const line = text.slice(start, end === -1 ? text.length : end).trim();
+    if (!line) continue;
     const socket = parseNetLine(line, protocol, family);
     if (socket) sockets.push(socket);
     else skipped++;
   }
   return { sockets, skipped };
+}
+
+/** `inode:st` (the 10th and 4th fields) of the line text[from, to), as the socket source keys decoded sockets. */
+function stateKey(text: string, from: number, to: number): string {
+  let field = 0;
+  let state = '';
+  let i = from;
+  while (i < to) {
+    while (i < to && isBlank(text.charCodeAt(i))) i++;
+    const start = i;
+    while (i < to && !isBlank(text.charCodeAt(i))) i++;
+    if (start === i) break;
+    if (field === 3) state = text.slice(start, i);
+    else if (field === 9) return `${text.slice(start, i)}:${state}`;
+    field++;
+  }
+  return '';
+}
+
+/** the characters `\s` matches in a table line: space, tab, CR (and the rest of ASCII whitespace) */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
 }
 
 function parseNetLine(line: string, protocol: NetProtocol, family: NetFamily): NetSocket | undefined {
