@@ -156,6 +156,11 @@ async function dockerDemo(): Promise<void> {
         'SYS_PTRACE',
         '--cap-add',
         'KILL',
+        // The public key the image was sealed with: the sidecar verifies the app's seal before trusting it.
+        '--volume',
+        `${keys.publicKeyPath}:/etc/sealwatch/trust/sealwatch.pub:ro`,
+        '--env',
+        'SEALWATCH_PUB=/etc/sealwatch/trust/sealwatch.pub',
         '--env',
         `SEALWATCH_OUTPUT=syslog+tcp://127.0.0.1:${receiver.port}?format=cef`,
         '--env',

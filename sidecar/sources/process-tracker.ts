@@ -206,7 +206,9 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     identity.set(info.pid, { readMs: nowMs, rawExe });
     openFiles.delete(info.pid);
     stats.seen++;
-    out.push({ type: 'process-start', process: details.info, parent: parentOf(details.info) });
+    if (!isRuntimeExecStage(details.info)) {
+      out.push({ type: 'process-start', process: details.info, parent: parentOf(details.info) });
+    }
     recordFds(details.info, details.fds, out);
   };
 
@@ -288,7 +290,8 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
         stats.seen++;
         newNsPids.push(info.nsPid);
         for (const tid of proc.tasks(pid) ?? []) if (tid !== pid) newNsPids.push(tid - pid + info.nsPid);
-        out.push({ type: 'process-start', process: info, parent: parentOf(info) });
+        // The runtime's exec stage is not a workload process: the program it becomes is reported by checkExec.
+        if (!isRuntimeExecStage(info)) out.push({ type: 'process-start', process: info, parent: parentOf(info) });
         recordFds(info, details.fds, out);
       }
       for (const [pid, info] of watched) {
@@ -346,4 +349,16 @@ export function countGap(previousMax: number, newPids: readonly number[]): numbe
   const top = Math.max(...above);
   const seen = new Set(above);
   return top - previousMax - seen.size;
+}
+
+/**
+ * `runc init`: the container runtime's stage of a `docker exec`/`kubectl exec` (or a container start) for the
+ * few milliseconds before it execs the requested program in the same PID. Its binary lives outside the
+ * container's root, so its exe link does not resolve to a file in it (it reads `/`). Reporting it would put a
+ * runtime binary into profiles and raise "not in the sealed image" on every exec; the program it becomes is
+ * reported instead (and the exec itself by the Docker source). A workload binary named runc has a real path
+ * and is reported as usual.
+ */
+export function isRuntimeExecStage(info: Pick<ProcessInfo, 'name' | 'args' | 'exe'>): boolean {
+  return info.name === 'runc' && info.args[1] === 'init' && (info.exe === undefined || info.exe === '/');
 }

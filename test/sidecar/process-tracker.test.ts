@@ -120,6 +120,19 @@ describe('process tracker on a fixture /proc', () => {
     }
   });
 
+  it("does not report the runtime's exec stage (runc init, exe outside the root) but the program it becomes", () => {
+    const g = new FixtureProc();
+    try {
+      g.add({ pid: 61, comm: 'runc:[2:INIT]', cmdline: ['runc', 'init'], exe: '/' });
+      const { t } = tracker(g.root);
+      expect(of(t.tick(0), 'process-start')).toHaveLength(0);
+      g.add({ pid: 61, comm: 'sh', cmdline: ['sh', '-c', 'id'], exe: '/bin/busybox' });
+      expect(of(t.tick(100), 'process-start').map((s) => [s.process.pid, s.process.name])).toEqual([[61, 'sh']]);
+    } finally {
+      g.cleanup();
+    }
+  });
+
   it('maps connections to their owning pid through fds', () => {
     const g = new FixtureProc();
     try {
