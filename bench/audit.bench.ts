@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createEvent } from '../shared/events/index.ts';
+import { makeEvent } from '../test/audit/events-fixture.ts';
 import { figure, report } from './lib/report.ts';
 
 const self = fileURLToPath(import.meta.url);
@@ -73,17 +73,11 @@ async function generate(file: string, count: number): Promise<void> {
   const out = createWriteStream(file);
   const t0 = Date.UTC(2026, 9, 1);
   for (let i = 0; i < count; i++) {
-    const event = createEvent({
-      '@timestamp': new Date(t0 + Math.floor((i * 30 * 86_400_000) / count) + ((i * 7919) % 60_000)).toISOString(),
-      event: {
-        id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-        kind: 'alert',
-        category: ['process'],
-        type: ['start'],
-        action: 'process-started',
-        severity: (i * 7) % 11,
-      },
-      rule: { id: RULES[i % RULES.length]!, name: `Rule ${RULES[i % RULES.length]!}` },
+    // The test suite's deterministic event, spread over 30 days, all severities, six rules, two namespaces.
+    const event = makeEvent(i, {
+      at: new Date(t0 + Math.floor((i * 30 * 86_400_000) / count) + ((i * 7919) % 60_000)).toISOString(),
+      severity: (i * 7) % 11,
+      ruleId: RULES[i % RULES.length]!,
       message: `process started: sh -c "id; uname -a" #${i}`,
       process: {
         pid: 1000 + (i % 30000),
@@ -95,7 +89,6 @@ async function generate(file: string, count: number): Promise<void> {
       destination: i % 3 === 0 ? { ip: '10.0.0.9', port: 443 } : undefined,
       container: { id: 'c0ffee', name: 'app', image: { name: 'local/app:1.4.2' } },
       orchestrator: { namespace: i % 2 ? 'prod' : 'staging' },
-      sealwatch: { outcome: 'alerted' },
     });
     if (!out.write(`${JSON.stringify(event)}\n`)) await once(out, 'drain');
   }
