@@ -1,15 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Event } from '../../shared/events/index.ts';
 import { createDockerClient } from '../../shared/docker/index.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
 import { run } from '../harness/exec.ts';
-import { startContainer, startInPod, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
+import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
 import { buildFrom, cli, makeKeyFiles, removeTags, testTag } from '../harness/seal.ts';
-import { waitFor, readEventsFile } from '../harness/wait.ts';
+import { waitFor } from '../harness/wait.ts';
+import { startWatcherInPod } from './pod-watcher.ts';
 
 /**
  * The seal at runtime, for real: an app image sealed by the real `sealwatch seal` (with a profile),
@@ -17,8 +18,6 @@ import { waitFor, readEventsFile } from '../harness/wait.ts';
  * the neighbour's seal read through /proc/<pid>/root, verified before use; a seal with one changed
  * byte and an unsealed image are alerts of their own.
  */
-const REPO = resolve(import.meta.dirname, '../..');
-
 const SEALED_PROFILE = `apiVersion: sealwatch.dev/v1
 kind: Profile
 processes:
@@ -85,30 +84,12 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
     const out = mkdtempSync(join(tmpdir(), 'sw-pod-seal-out-'));
     dirs.push(out);
     const app = await startContainer({ image, cmd: ['sleep', '3600'] });
-    const watcher = await startInPod(app, {
-      image: nodeImage,
-      cmd: [
-        'node',
-        '/repo/dist/cli.mjs',
-        'watch',
-        '--pub',
-        '/keys/sealwatch.pub',
-        '--emit',
-        'all',
-        '--output',
-        'file:///out/events.jsonl',
-        '--listen',
-        '127.0.0.1:9464',
-        ...extra,
-      ],
-      mounts: [
-        { host: REPO, container: '/repo', readonly: true },
-        { host: keys.dir, container: '/keys', readonly: true },
-        { host: out, container: '/out' },
-        ...mounts,
-      ],
+    const { watcher, events } = await startWatcherInPod(app, {
+      nodeImage,
+      out,
+      args: ['--pub', '/keys/sealwatch.pub', ...extra],
+      mounts: [{ host: keys.dir, container: '/keys', readonly: true }, ...mounts],
     });
-    const events = () => readEventsFile(join(out, 'events.jsonl'));
     await waitFor('seal-checked event', () => events().find((e) => e.event.action === 'seal-checked'));
     return { app, watcher, events };
   }

@@ -1,12 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Event } from '../../shared/events/index.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
-import { startContainer, startInPod, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
-import { waitFor, readEventsFile } from '../harness/wait.ts';
+import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
+import { waitFor } from '../harness/wait.ts';
+import { startWatcherInPod } from './pod-watcher.ts';
 
 /**
  * The pod pattern, for real: an app container (busybox, FROM scratch) and the watcher in a second
@@ -17,8 +18,6 @@ import { waitFor, readEventsFile } from '../harness/wait.ts';
  * and it proves PID-namespace-local PIDs, /proc/<pid>/net of the shared namespace and kill across
  * containers of one pod.
  */
-const REPO = resolve(import.meta.dirname, '../..');
-
 const PROFILE = `apiVersion: sealwatch.dev/v1
 kind: Profile
 processes:
@@ -51,35 +50,17 @@ describeDocker('watch in a pod (real Docker, shared PID + network namespace)', (
     dirs.push(out);
     writeFileSync(join(out, 'profile.yaml'), PROFILE);
     const app = await startContainer({ image: appImage, cmd: ['sleep', '3600'] });
-    await startInPod(app, {
-      image: nodeImage,
-      cmd: [
-        'node',
-        '/repo/dist/cli.mjs',
-        'watch',
-        '--profile',
-        '/out/profile.yaml',
-        '--mode',
-        mode,
-        '--emit',
-        'all',
-        '--output',
-        'file:///out/events.jsonl',
-        '--listen',
-        '127.0.0.1:9464',
-        ...extra,
-      ],
-      mounts: [
-        { host: REPO, container: '/repo', readonly: true },
-        { host: out, container: '/out' },
-      ],
+    const { events } = await startWatcherInPod(app, {
+      nodeImage,
+      out,
+      args: ['--profile', '/out/profile.yaml', '--mode', mode, ...extra],
     });
     // readiness through the API, from inside the pod's network namespace (loopback only)
     await waitFor('/readyz', async () => {
       const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
       return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
     });
-    return { app, events: () => readEventsFile(join(out, 'events.jsonl')) };
+    return { app, events };
   }
 
   it('monitor: sees sh -c, nc -l / nc client, a binary run from /tmp and /etc/shadow held open', async () => {

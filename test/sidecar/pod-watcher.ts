@@ -1,0 +1,38 @@
+import { join, resolve } from 'node:path';
+import type { Event } from '../../shared/events/index.ts';
+import { startInPod, type ContainerSpec, type TestContainer } from '../harness/containers.ts';
+import { readEventsFile } from '../harness/wait.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+
+/**
+ * The watcher of this checkout (dist/cli.mjs, mounted read-only) in a Node base container that shares the
+ * app's PID and network namespaces (the pod pattern), writing every event to OUT/events.jsonl and serving
+ * its API on the pod's loopback at 127.0.0.1:9464. OUT is mounted at /out; `args` are the watch flags.
+ */
+export async function startWatcherInPod(
+  app: TestContainer,
+  options: { nodeImage: string; out: string; args: string[]; mounts?: ContainerSpec['mounts'] },
+): Promise<{ watcher: TestContainer; events: () => Event[] }> {
+  const watcher = await startInPod(app, {
+    image: options.nodeImage,
+    cmd: [
+      'node',
+      '/repo/dist/cli.mjs',
+      'watch',
+      '--emit',
+      'all',
+      '--output',
+      'file:///out/events.jsonl',
+      '--listen',
+      '127.0.0.1:9464',
+      ...options.args,
+    ],
+    mounts: [
+      { host: REPO, container: '/repo', readonly: true },
+      { host: options.out, container: '/out' },
+      ...(options.mounts ?? []),
+    ],
+  });
+  return { watcher, events: () => readEventsFile(join(options.out, 'events.jsonl')) };
+}
