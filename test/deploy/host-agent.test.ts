@@ -13,6 +13,7 @@ import { startContainer, useContainerCleanup, type TestContainer } from '../harn
 import { describeDocker } from '../harness/docker.ts';
 import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
+import { readEventsFile, waitFor as waitUntil } from '../harness/wait.ts';
 
 /**
  * `sealwatch watch --docker` against the real engine and the real kernel: containers found by the
@@ -30,22 +31,12 @@ describeDocker('host agent (watch --docker)', () => {
   let unsealedApp: TestContainer;
   let connectorHere = false;
 
-  const read = async (): Promise<Event[]> => {
-    const text = (await runOk('cat', [events]).catch(() => '')).trim();
-    return text === '' ? [] : text.split('\n').map((l) => JSON.parse(l) as Event);
-  };
-  const waitFor = async (what: string, match: (e: Event) => boolean, timeoutMs = 20_000): Promise<Event> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = (await read()).find(match);
-      if (hit) return hit;
-      if (Date.now() > deadline)
-        throw new Error(
-          `no ${what} event; got ${JSON.stringify((await read()).map((e) => e.rule?.id ?? e.event.action))}`,
-        );
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const read = (): Event[] => readEventsFile(events);
+  const waitFor = (what: string, match: (e: Event) => boolean, timeoutMs = 20_000): Promise<Event> =>
+    waitUntil(`${what} event`, () => read().find(match), timeoutMs).catch((error: unknown) => {
+      const got = JSON.stringify(read().map((e) => e.rule?.id ?? e.event.action));
+      throw new Error(`${error instanceof Error ? error.message : String(error)}; got ${got}`);
+    });
 
   beforeAll(async () => {
     connectorHere = await openProcConnector({ onEvents: () => undefined, onError: () => undefined }).then(
@@ -132,9 +123,7 @@ describeDocker('host agent (watch --docker)', () => {
     expect(alert.process?.executable).toBe('/tmp/sleep');
     expect(alert.container?.name).toBe(unsealedApp.name);
     // Nothing of it is attributed to the other container.
-    expect((await read()).filter((e) => e.rule?.id === 'exec-from-tmp' && e.container?.id === sealedApp.id)).toEqual(
-      [],
-    );
+    expect(read().filter((e) => e.rule?.id === 'exec-from-tmp' && e.container?.id === sealedApp.id)).toEqual([]);
     const exec = await waitFor(
       'container-exec',
       (e) => e.event.action === 'container-exec' && e.container?.id === unsealedApp.id,

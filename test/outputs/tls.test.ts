@@ -3,14 +3,7 @@ import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
 import { makeTestPki, describeRsyslog, startRsyslog, type RsyslogReceiver, type TestPki } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
-
-async function until(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitFor } from '../harness/wait.ts';
 
 describeRsyslog('syslog over TLS against a real rsyslog with a test CA', () => {
   let pki: TestPki;
@@ -54,7 +47,7 @@ describeRsyslog('syslog over TLS against a real rsyslog with a test CA', () => {
         runId,
       });
       for (let i = 0; i < 3; i++) d.dispatch(plainEvent(5));
-      await until(() => d.stats()[0]!.retried >= 3, 'a failed delivery attempt');
+      await waitFor('a failed delivery attempt', () => d.stats()[0]!.retried >= 3, 15_000);
       const s = d.stats()[0]!;
       expect(s.sent).toBe(0);
       expect(s.connected).toBe(false);
