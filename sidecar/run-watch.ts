@@ -15,6 +15,7 @@ import { createAggregator, createKiller, createResponder, stopTargetEvent } from
 import { checkImageSeal, checkPodSeal, sealSource, type SealCheck } from './seal/index.ts';
 import {
   containerScope,
+  createContainerFollower,
   createDockerSource,
   createHashCache,
   createProcessTracker,
@@ -23,6 +24,8 @@ import {
   createSocketSource,
   podScope,
   treeScope,
+  type ContainerFollower,
+  type ContainerScope,
   type DockerSource,
   type Scope,
   type Source,
@@ -108,6 +111,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   let child: ChildProcess | undefined;
   let childExit: Promise<number> | undefined;
   let scope: Scope;
+  let followed: { scope: ContainerScope; initPid: number } | undefined;
   let target: string;
   let container: { id: string; name: string; image: string } | undefined;
   let imageId: string | undefined;
@@ -116,7 +120,9 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     const inspect = await deps.docker().inspectContainer(options.container);
     if (!inspect.State.Running)
       throw new EnvironmentError('NOT_FOUND', `container ${options.container} is not running`);
-    scope = containerScope(proc, inspect.Id, inspect.State.Pid);
+    const cscope = containerScope(proc, inspect.Id, inspect.State.Pid);
+    scope = cscope;
+    followed = { scope: cscope, initPid: inspect.State.Pid };
     target = `container ${inspect.Name.replace(/^\//, '')} (${inspect.Id.slice(0, 12)})`;
     container = { id: inspect.Id, name: inspect.Name.replace(/^\//, ''), image: inspect.Config.Image };
     imageId = inspect.Image;
@@ -187,17 +193,39 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     createResourceSource({ proc, tracker }),
     createSetuidScan({ proc, tracker }),
   ];
+  // --container: followed across restarts (re-anchored on the new init), told by its Docker events
+  let follower: ContainerFollower | undefined;
+  if (container && followed && deps.docker) {
+    follower = createContainerFollower({
+      docker: deps.docker(),
+      proc,
+      tracker,
+      scope: followed.scope,
+      container,
+      initPid: followed.initPid,
+      logger,
+    });
+  }
   // Docker events of the target: --container, or the pod's app container when the socket was given
   const eventsOf = container?.id ?? (scope.kind === 'pod' && options.podDocker ? podContainerIdOf(proc) : undefined);
   let dockerSource: DockerSource | undefined;
   if (eventsOf && deps.docker) {
-    dockerSource = createDockerSource({ docker: deps.docker(), containerId: eventsOf, logger, signal: deps.signal });
+    dockerSource = createDockerSource({
+      docker: deps.docker(),
+      containerId: eventsOf,
+      logger,
+      signal: deps.signal,
+      // the follower reports a restart once it found the new init (also a restart by policy, which has no event)
+      onChange: follower && ((change) => follower.onChange(change)),
+      omit: follower ? ['restart'] : undefined,
+    });
     sources.push(dockerSource);
   } else if (scope.kind === 'pod' && options.podDocker) {
     logger.warn(
       '--docker-socket: the app container was not found through the cgroup of its processes; no Docker events',
     );
   }
+  if (follower) sources.push(follower);
   const metrics = createWatchMetrics();
   const dispatcher = createDispatcher(specs, {
     logger,
@@ -228,6 +256,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     inventory: seal?.status === 'verified' ? seal.inventory : undefined,
     resolvedHosts: hostResolver.resolved,
     seal: seal ? { status: seal.status, detail: seal.detail } : undefined,
+    container: follower && (() => follower.state()),
     learner,
     emitAll: options.emitAll,
     context: {
@@ -278,6 +307,8 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     deps.signal.addEventListener('abort', stop, { once: true });
     if (options.durationMs !== undefined) setTimeout(stop, options.durationMs).unref();
     void childExit?.then(stop);
+    // the container was removed: nothing left to watch (the event goes out with the last tick)
+    void follower?.removed.then(stop);
   });
   watcher.tick(Date.now());
   let stopped = false;
@@ -315,6 +346,14 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   await watcher.close();
   await dispatcher.close();
   if (api) await new Promise<void>((resolve) => api.server.close(() => resolve()));
+  const followedState = follower?.state();
+  if (followedState?.state === 'removed' && !deps.signal.aborted)
+    throw new EnvironmentError(
+      'NOT_FOUND',
+      `container ${followedState.name} (${followedState.id.slice(0, 12)}) was removed: nothing left to watch${
+        profileOut && options.learnOut ? `; the profile learned until then is in ${options.learnOut}` : ''
+      }`,
+    );
   return { commandExit, profile: profileOut, watcher, stopped, seal };
 
   /**

@@ -28,6 +28,8 @@ export interface WatcherDeps {
   /** egress host names → addresses, kept current by a HostResolver (a live map) */
   resolvedHosts?: RuleContext['resolvedHosts'];
   seal?: WatchStatus['seal'];
+  /** `--container`: the container's state as followed (not running: not ready) */
+  container?: () => NonNullable<WatchStatus['container']>;
   learner?: Learner;
   /** ship every observation as an event, not only alerts and state (default false) */
   emitAll?: boolean;
@@ -47,7 +49,14 @@ export interface Watcher {
   close(): Promise<void>;
 }
 
-const ALWAYS_SHIPPED = new Set(['pid-gap', 'container-exec', 'container-restart', 'container-oom', 'container-die']);
+const ALWAYS_SHIPPED = new Set([
+  'pid-gap',
+  'container-exec',
+  'container-restart',
+  'container-oom',
+  'container-die',
+  'container-removed',
+]);
 
 export function createWatcher(deps: WatcherDeps): Watcher {
   const { tracker, sources, responder, dispatcher, metrics } = deps;
@@ -125,10 +134,19 @@ export function createWatcher(deps: WatcherDeps): Watcher {
     status() {
       const sourcesRunning = ticks > 0;
       const profileLoaded = profile !== undefined;
+      const container = deps.container?.();
+      const reason = !sourcesRunning
+        ? 'the sources have not run yet'
+        : !(profileLoaded || context.mode === 'learn' || deps.seal !== undefined)
+          ? 'no profile loaded'
+          : container && container.state !== 'running'
+            ? (container.reason ?? `container ${container.name} is ${container.state}`)
+            : undefined;
       return {
         mode: context.mode,
         target: deps.target,
-        ready: sourcesRunning && (profileLoaded || context.mode === 'learn' || deps.seal !== undefined),
+        ready: reason === undefined,
+        ...(reason !== undefined ? { reason } : {}),
         sourcesRunning,
         profileLoaded,
         profileSource,
@@ -138,6 +156,7 @@ export function createWatcher(deps: WatcherDeps): Watcher {
         processesWatched: tracker.processes().size,
         processesSeen: tracker.stats.seen,
         pidGaps: tracker.stats.gaps,
+        ...(container ? { container } : {}),
         ...responder.stats,
         outputs: dispatcher.stats(),
         watcherRssMiB: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,

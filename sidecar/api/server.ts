@@ -16,6 +16,8 @@ export interface WatchStatus {
   mode: 'learn' | 'monitor' | 'enforce';
   target: string;
   ready: boolean;
+  /** why it is not ready, when it is not */
+  reason?: string;
   sourcesRunning: boolean;
   profileLoaded: boolean;
   profileSource?: string;
@@ -30,6 +32,15 @@ export interface WatchStatus {
   killed: number;
   killFailed: number;
   outputs: unknown[];
+  /** `--container`: the container as followed across restarts (stopped: not ready; removed: the run ends) */
+  container?: {
+    id: string;
+    name: string;
+    state: 'running' | 'stopped' | 'removed';
+    initPid?: number;
+    restarts: number;
+    reason?: string;
+  };
   /** the watcher's own resident memory */
   watcherRssMiB: number;
 }
@@ -68,9 +79,12 @@ export function createApi(deps: ApiDeps): express.Express {
   });
   app.get('/readyz', (_req, res) => {
     const s = deps.status();
-    res
-      .status(s.ready ? 200 : 503)
-      .json({ ready: s.ready, sourcesRunning: s.sourcesRunning, profileLoaded: s.profileLoaded });
+    res.status(s.ready ? 200 : 503).json({
+      ready: s.ready,
+      ...(s.reason !== undefined ? { reason: s.reason } : {}),
+      sourcesRunning: s.sourcesRunning,
+      profileLoaded: s.profileLoaded,
+    });
   });
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', deps.metrics.registry.contentType);

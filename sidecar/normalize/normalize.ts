@@ -178,10 +178,10 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
           category: ['process'],
           type: ['info'],
           action: `container-${obs.action}`,
-          severity: obs.action === 'exec' ? 3 : obs.action === 'oom' ? 6 : 1,
+          severity: obs.action === 'exec' || obs.action === 'removed' ? 3 : obs.action === 'oom' ? 6 : 1,
         },
         message: `container ${obs.container}: ${obs.action}${obs.detail ? ` (${obs.detail})` : ''}`,
-        sealwatch: sw(obs.detail ? { command: obs.detail } : {}),
+        sealwatch: sw(dockerDetails(obs)),
       });
     case 'seal':
       return ev({
@@ -200,4 +200,17 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
         ),
       });
   }
+}
+
+/** exec: the command; die: the exit code; restart: the new and the replaced init (host PIDs). */
+function dockerDetails(obs: Extract<Observation, { type: 'docker' }>): Details {
+  const d: Details = {};
+  if (obs.detail !== undefined) {
+    if (obs.action === 'exec') d.command = obs.detail;
+    else if (obs.action === 'die' && /^\d+$/.test(obs.detail)) d.exit_code = Number(obs.detail);
+    else d.detail = obs.detail;
+  }
+  if (obs.initPid !== undefined) d.init_pid = obs.initPid;
+  if (obs.previousInitPid !== undefined) d.previous_init_pid = obs.previousInitPid;
+  return d;
 }

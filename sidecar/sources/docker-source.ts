@@ -1,6 +1,6 @@
 import type { DockerClient } from '../../shared/docker/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
-import { classifyContainerEvent, DockerContainerEvent } from '../host-agent/docker-event.ts';
+import { classifyContainerEvent, DockerContainerEvent, type ContainerChange } from '../host-agent/docker-event.ts';
 import type { Observation, Source } from './types.ts';
 
 /**
@@ -20,6 +20,10 @@ export function createDockerSource(input: {
   containerId: string;
   logger: Logger;
   signal: AbortSignal;
+  /** every change of the container (start, stop, observations), as it arrives (`--container`: the follower) */
+  onChange?: (change: ContainerChange) => void;
+  /** observations someone else reports (`--container`: the follower reports a restart once it re-anchored) */
+  omit?: ReadonlyArray<Extract<ContainerChange, { kind: 'observe' }>['action']>;
 }): DockerSource {
   const buffer: Observation[] = [];
   const controller = new AbortController();
@@ -42,7 +46,8 @@ export function createDockerSource(input: {
           return;
         }
         for (const change of classifyContainerEvent(parsed.data)) {
-          if (change.kind !== 'observe') continue;
+          input.onChange?.(change);
+          if (change.kind !== 'observe' || input.omit?.includes(change.action)) continue;
           buffer.push({
             type: 'docker',
             action: change.action,

@@ -21,11 +21,28 @@ export function podScope(selfPid: number): Scope {
   };
 }
 
-export function containerScope(proc: ProcFs, containerId: string, initPid: number): Scope {
+/**
+ * `--container`: membership is by cgroup (the container id survives a restart, so the processes of a
+ * restarted container are watched as they appear); the network namespace is read through the
+ * container's init, which a restart replaces: `reanchor` moves to the new one (undefined while the
+ * container is not running, so no socket table of an unrelated process is read).
+ */
+export interface ContainerScope extends Scope {
+  readonly kind: 'container';
+  initPid(): number | undefined;
+  reanchor(initPid: number | undefined): void;
+}
+
+export function containerScope(proc: ProcFs, containerId: string, initPid: number): ContainerScope {
+  let anchor: number | undefined = initPid;
   return {
     kind: 'container',
     includes: (stat) => containerIdFromCgroup(proc.cgroup(stat.pid) ?? '') === containerId,
-    netAnchor: () => initPid,
+    netAnchor: () => anchor,
+    initPid: () => anchor,
+    reanchor: (pid) => {
+      anchor = pid;
+    },
   };
 }
 

@@ -56,7 +56,16 @@ export type Observation =
   | { type: 'connection'; socket: NetSocket; direction: 'listening' | 'ingress' | 'egress'; process?: ProcessInfo }
   | { type: 'resources'; processCount: number; rssKiB: number; cpuPercent: number }
   | { type: 'pid-gap'; missed: number; totalMissed: number }
-  | { type: 'docker'; action: 'exec' | 'restart' | 'oom' | 'die' | 'start'; container: string; detail?: string }
+  | {
+      type: 'docker';
+      action: 'exec' | 'restart' | 'oom' | 'die' | 'start' | 'removed';
+      container: string;
+      /** exec: the command; die: the exit code; restart, removed: what happened, in words */
+      detail?: string;
+      /** restart (`--container`): the container's new init and the one it replaced (host PIDs) */
+      initPid?: number;
+      previousInitPid?: number;
+    }
   | {
       type: 'seal';
       status: 'verified' | 'unsealed' | 'invalid' | 'unknown';

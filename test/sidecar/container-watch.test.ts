@@ -1,19 +1,22 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCliCaptured } from '../harness/cli.ts';
-import { startContainer, useContainerCleanup } from '../harness/containers.ts';
+import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
+import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { freePort } from '../harness/net.ts';
 import { waitFor, readEventsFile } from '../harness/wait.ts';
 
 /**
  * `--container` mode on the host, against the real engine: Docker events of the container reach the
- * pipeline (an exec names its command), and `learn --container` writes the profile of what ran.
+ * pipeline (an exec names its command), a restarted container is followed (new init, new PIDs, its
+ * sockets), a stopped one is not ready, a removed one ends the watch (exit 3), and `learn --container`
+ * writes the profile of what ran.
  */
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -31,35 +34,127 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('docker exec into the container is an event naming the command', async () => {
+  /** `watch --container NAME` of dist/cli.mjs, events to a file, the API on a free loopback port; after its first tick. */
+  async function watchContainer(app: TestContainer, extra: string[] = []) {
     const out = mkdtempSync(join(tmpdir(), 'sw-container-watch-'));
     dirs.push(out);
-    const app = await startContainer({ image, cmd: ['sleep', '3600'] });
     const port = await freePort();
     const file = join(out, 'events.jsonl');
     const watcher = spawn(
       process.execPath,
-      [CLI, 'watch', '--container', app.name, '--output', `file://${file}`, '--listen', `127.0.0.1:${port}`],
+      [CLI, 'watch', '--container', app.name, '--output', `file://${file}`, '--listen', `127.0.0.1:${port}`, ...extra],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     children.push(watcher);
     let stderr = '';
     watcher.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    await waitFor(`the watcher's first tick (${stderr})`, async () => {
-      const s = (await (await fetch(`http://127.0.0.1:${port}/v1/status`)).json()) as { ticks: number };
-      return s.ticks > 0 ? true : undefined;
-    });
+    const exited = new Promise<number | null>((res) => watcher.once('exit', res));
+    const api = async (path: string): Promise<{ code: number; body: Record<string, unknown> }> => {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
+      return { code: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    await waitFor(`the watcher's first tick (${stderr})`, async () =>
+      ((await api('/v1/status')).body.ticks as number) > 0 ? true : undefined,
+    );
+    return { watcher, exited, api, events: () => readEventsFile(file), stderr: () => stderr };
+  }
+
+  it('docker exec into the container is an event naming the command', async () => {
+    const app = await startContainer({ image, cmd: ['sleep', '3600'] });
+    const { watcher, exited, events } = await watchContainer(app);
     const r = await app.exec(['sh', '-c', 'id']);
     expect(r.code).toBe(0);
-    const exec = await waitFor('container-exec event', () =>
-      readEventsFile(file).find((e) => e.event.action === 'container-exec'),
-    );
+    const exec = await waitFor('container-exec event', () => events().find((e) => e.event.action === 'container-exec'));
     expect(exec.sealwatch.details?.command).toBe('sh -c id');
     expect(exec.container?.name).toBe(app.name);
     expect(exec.message).toContain('sh -c id');
-    const exited = new Promise((res) => watcher.once('exit', res));
     watcher.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('a restarted container is followed: new init, and a forbidden program in it is caught with its new PIDs and sockets', async () => {
+    const app = await startContainer({ image, cmd: ['sleep', '3600'] });
+    const { watcher, exited, api, events } = await watchContainer(app, ['--emit', 'all']);
+    const oldInit = await app.hostPid();
+
+    // docker restart: the engine says restart; the follower reports it once it found the new init
+    await runOk('docker', ['restart', '-t', '1', app.id]);
+    const newInit = await app.hostPid();
+    expect(newInit).not.toBe(oldInit);
+    const restart = await waitFor('container-restart', () =>
+      events().find((e) => e.event.action === 'container-restart'),
+    );
+    expect(restart.sealwatch.details).toMatchObject({ init_pid: newInit, previous_init_pid: oldInit });
+    expect(restart.container?.name).toBe(app.name);
+    expect((await api('/v1/status')).body.container).toMatchObject({ state: 'running', initPid: newInit, restarts: 1 });
+    expect((await api('/readyz')).code).toBe(200);
+
+    // nc -l in the restarted container: the alert names a process of the new PID namespace, and its
+    // listening socket is read through the new init's network namespace and mapped to the same process
+    await app.execDetached(['sh', '-c', 'sleep 40 | nc -l -p 9100']);
+    const nc = await waitFor('suspicious-network-tool alert for nc', () =>
+      events().find((e) => e.event.kind === 'alert' && e.rule?.id === 'suspicious-network-tool'),
+    );
+    expect(nc.process?.name).toBe('nc');
+    const ncPid = nc.process!.pid;
+    expect(readlinkSync(`/proc/${ncPid}/ns/pid`)).toBe(readlinkSync(`/proc/${newInit}/ns/pid`));
+    expect(readFileSync(`/proc/${ncPid}/cgroup`, 'utf8')).toContain(app.id);
+    const listening = await waitFor('connection-listening on 9100', () =>
+      events().find((e) => e.event.action === 'connection-listening' && e.source?.port === 9100),
+    );
+    // (a socket seen in the tick its process appeared in has no owner yet: the socket is what is asserted here)
+    if (listening.process) expect(listening.process.pid).toBe(ncPid);
+    // the new init itself is watched: its start was reported
+    expect(events().some((e) => e.event.action === 'process-started' && e.process?.pid === newInit)).toBe(true);
+
+    // a crash under a restart policy: no engine restart event (die, then start); followed all the same
+    await runOk('docker', ['update', '--restart', 'on-failure', app.id]);
+    process.kill(newInit, 'SIGKILL');
+    const crashed = await waitFor(
+      'second container-restart',
+      () => events().filter((e) => e.event.action === 'container-restart')[1],
+    );
+    const thirdInit = await app.hostPid();
+    expect(crashed.sealwatch.details).toMatchObject({ init_pid: thirdInit, previous_init_pid: newInit });
+    await waitFor('container-die with exit code 137', () =>
+      events().some((e) => e.event.action === 'container-die' && e.sealwatch.details?.exit_code === 137),
+    );
+    // one restart event per restart
+    expect(events().filter((e) => e.event.action === 'container-restart')).toHaveLength(2);
+    await app.execDetached(['sh', '-c', 'sleep 40 | nc -l -p 9101']);
+    const again = await waitFor('connection-listening on 9101', () =>
+      events().find((e) => e.event.action === 'connection-listening' && e.source?.port === 9101),
+    );
+    expect(readlinkSync(`/proc/${again.process!.pid}/ns/pid`)).toBe(readlinkSync(`/proc/${thirdInit}/ns/pid`));
+
+    watcher.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('a stopped container is not ready (with the reason) until it starts; a removed one ends the watch with exit 3', async () => {
+    const app = await startContainer({ image, cmd: ['sleep', '3600'] });
+    const { exited, api, events, stderr } = await watchContainer(app);
+    await runOk('docker', ['stop', '-t', '1', app.id]);
+    const notReady = await waitFor('/readyz 503', async () => {
+      const r = await api('/readyz');
+      return r.code === 503 ? r.body : undefined;
+    });
+    expect(notReady.reason).toMatch(new RegExp(`container ${app.name} is exited`));
+    expect((await api('/v1/status')).body.container).toMatchObject({ state: 'stopped', restarts: 0 });
+    // (the init gone can be noticed before the engine's die event arrives)
+    await waitFor('container-die', () => events().some((e) => e.event.action === 'container-die'));
+
+    await runOk('docker', ['start', app.id]);
+    await waitFor('/readyz 200 again', async () => ((await api('/readyz')).code === 200 ? true : undefined));
+    const newInit = await app.hostPid();
+    expect((await api('/v1/status')).body.container).toMatchObject({ state: 'running', initPid: newInit, restarts: 1 });
+
+    await app.remove();
+    expect(await exited).toBe(3);
+    expect(stderr()).toContain(`container ${app.name} (${app.id.slice(0, 12)}) was removed: nothing left to watch`);
+    const removed = events().filter((e) => e.event.action === 'container-removed');
+    expect(removed).toHaveLength(1);
+    expect(removed[0]!.container?.id).toBe(app.id);
   });
 
   it('learn --container writes the profile of what ran in the container', async () => {

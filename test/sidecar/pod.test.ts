@@ -45,22 +45,24 @@ describeDocker('watch in a pod (real Docker, shared PID + network namespace)', (
   async function pod(
     mode: 'monitor' | 'enforce',
     extra: string[] = [],
-  ): Promise<{ app: TestContainer; events: () => Event[] }> {
+    mounts: { host: string; container: string; readonly?: boolean }[] = [],
+  ): Promise<{ app: TestContainer; watcher: TestContainer; events: () => Event[] }> {
     const out = mkdtempSync(join(tmpdir(), 'sw-pod-'));
     dirs.push(out);
     writeFileSync(join(out, 'profile.yaml'), PROFILE);
     const app = await startContainer({ image: appImage, cmd: ['sleep', '3600'] });
-    const { events } = await startWatcherInPod(app, {
+    const { watcher, events } = await startWatcherInPod(app, {
       nodeImage,
       out,
       args: ['--profile', '/out/profile.yaml', '--mode', mode, ...extra],
+      mounts,
     });
     // readiness through the API, from inside the pod's network namespace (loopback only)
     await waitFor('/readyz', async () => {
       const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
       return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
     });
-    return { app, events };
+    return { app, watcher, events };
   }
 
   it('monitor: sees sh -c, nc -l / nc client, a binary run from /tmp and /etc/shadow held open', async () => {
@@ -156,5 +158,36 @@ describeDocker('watch in a pod (real Docker, shared PID + network namespace)', (
     expect(dry.message).toContain(`would SIGKILL pid ${dry.process!.pid}`);
     expect((await app.exec(['kill', '-0', String(dry.process!.pid)])).code).toBe(0);
     expect(events().some((e) => e.sealwatch.outcome === 'killed')).toBe(false);
+  });
+
+  it('with the Docker socket: docker exec into the app is a container-exec event naming its command, once', async () => {
+    const { app, watcher, events } = await pod(
+      'monitor',
+      ['--docker-socket', '/var/run/docker.sock'],
+      [{ host: '/var/run/docker.sock', container: '/var/run/docker.sock' }],
+    );
+    // an exec into another container (the watcher's own) is not the app's: the stream is filtered to the app
+    expect((await watcher.exec(['true'])).code).toBe(0);
+    expect((await app.exec(['sh', '-c', 'echo exec-seen'])).stdout).toContain('exec-seen');
+    await app.execDetached(['sleep', '7']);
+    // (the readiness probes of pod() are execs too: wget of /readyz)
+    const execs = (): Event[] =>
+      events().filter(
+        (e) => e.event.action === 'container-exec' && !String(e.sealwatch.details?.command).startsWith('wget '),
+      );
+    await waitFor('two container-exec events', () => (execs().length >= 2 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    // exec_create and exec_start of one exec are one event; the engine's events come in order, so the
+    // watcher's earlier exec would be here by now
+    expect(execs().map((e) => e.sealwatch.details?.command)).toEqual(['sh -c echo exec-seen', 'sleep 7']);
+    const first = execs()[0]!;
+    expect(first.message).toContain(app.id.slice(0, 12));
+    expect(first.event.severity).toBe(3);
+    // the program the exec ran is seen as a process of the pod too
+    await waitFor('process-started for the exec', () =>
+      events().some(
+        (e) => e.event.action === 'process-started' && e.process?.name === 'sleep' && e.process.args?.[1] === '7',
+      ),
+    );
   });
 });
