@@ -141,7 +141,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     scope = treeScope(child.pid, child.pid);
     target = `command ${options.command.join(' ')}`;
   } else {
-    scope = podScope(process.pid);
+    scope = podScope(process.pid, proc);
     target = `pid namespace of ${options.procRoot}`;
   }
 

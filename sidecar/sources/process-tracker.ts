@@ -200,6 +200,15 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     }
     const rawExe = proc.exe(info.pid);
     if (stat.comm === info.comm && rawExe === identity.get(info.pid)?.rawExe) return;
+    // The runtime's exec stage can be listed before the runtime moved it into the container's cgroup (pod mode: a
+    // HEALTHCHECK or docker exec into the sidecar's own container): decide again for the program it became.
+    if (isRuntimeExecStage(info) && !scope.includes(stat, isWatched)) {
+      watched.delete(info.pid);
+      openFiles.delete(info.pid);
+      identity.delete(info.pid);
+      ignored.set(info.pid, stat.startTicks);
+      return;
+    }
     const details = readDetails(stat);
     if (!details) return;
     watched.set(info.pid, details.info);

@@ -13,10 +13,25 @@ export interface Scope {
   netAnchor(): number | 'self' | undefined;
 }
 
-export function podScope(selfPid: number): Scope {
+/**
+ * With `proc`, processes of the watcher's own container are left out too (the image's HEALTHCHECK, a
+ * `docker exec` into the sidecar: not the app), known by a cgroup equal to the watcher's own; unless PID 1
+ * of the namespace shares it (the watcher runs inside the app's container: the cgroup tells nothing).
+ */
+export function podScope(selfPid: number, proc?: ProcFs): Scope {
+  let own: string | null | undefined;
+  const ownCgroup = (): string | null => {
+    if (own !== undefined) return own;
+    const mine = proc?.cgroup(selfPid);
+    own = mine === undefined || mine === proc?.cgroup(1) ? null : mine;
+    return own;
+  };
   return {
     kind: 'pod',
-    includes: (stat) => stat.pid !== selfPid && stat.ppid !== selfPid,
+    includes: (stat) =>
+      stat.pid !== selfPid &&
+      stat.ppid !== selfPid &&
+      (proc === undefined || ownCgroup() === null || proc.cgroup(stat.pid) !== ownCgroup()),
     netAnchor: () => 'self',
   };
 }
