@@ -15,7 +15,8 @@ import { figure, percentile, report } from './lib/report.ts';
 
 type Mode = 'host' | 'sidecar';
 interface WorkerResult {
-  observed: [number, string][];
+  /** pid, observation time (hrtime ns), and whether the program's exe link was read (full details) */
+  observed: [number, string, boolean][];
   cpuMs: number;
   wallMs: number;
   rssMiB: number;
@@ -30,7 +31,7 @@ async function worker(mode: Mode): Promise<void> {
   const connector = mode === 'host' ? await createProcConnector({ proc, logger: silentLogger() }) : undefined;
   const view = connector?.view() ?? proc;
   let tracker: ReturnType<typeof createProcessTracker> | undefined;
-  const observed = new Map<number, bigint>();
+  const observed = new Map<number, { at: bigint; full: boolean }>();
   let timer: NodeJS.Timeout | undefined;
   let cpu0 = process.cpuUsage();
   let wall0 = Date.now();
@@ -38,7 +39,10 @@ async function worker(mode: Mode): Promise<void> {
   const tick = (): void => {
     for (const o of tracker?.tick(Date.now()) ?? [])
       if (o.type === 'process-start' && !observed.has(o.process.pid))
-        observed.set(o.process.pid, process.hrtime.bigint());
+        observed.set(o.process.pid, {
+          at: process.hrtime.bigint(),
+          full: o.process.exe !== undefined && o.process.args.length > 0,
+        });
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   };
   process.on('message', (msg: { start?: number; stop?: boolean }) => {
@@ -69,7 +73,7 @@ async function worker(mode: Mode): Promise<void> {
       tick();
       const cpu = process.cpuUsage(cpu0);
       const result: WorkerResult = {
-        observed: [...observed].map(([pid, ns]) => [pid, ns.toString()]),
+        observed: [...observed].map(([pid, o]) => [pid, o.at.toString(), o.full]),
         cpuMs: (cpu.user + cpu.system) / 1000,
         wallMs: Date.now() - wall0,
         rssMiB: peakRss / 1048576,
@@ -87,7 +91,15 @@ async function measure(
   mode: Mode,
   command: string,
   count: number,
-): Promise<{ caught: number; execs: number; latencies: number[]; cpuPercent: number; rssMiB: number; source: string }> {
+): Promise<{
+  caught: number;
+  partial: number;
+  execs: number;
+  latencies: number[];
+  cpuPercent: number;
+  rssMiB: number;
+  source: string;
+}> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['worker', mode], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -120,17 +132,23 @@ async function measure(
   const result = await started;
   reference.close();
 
-  const observed = new Map(result.observed.map(([pid, ns]) => [pid, BigInt(ns)]));
+  const observed = new Map(result.observed.map(([pid, ns, full]) => [pid, { at: BigInt(ns), full }]));
   const latencies: number[] = [];
   let caught = 0;
+  let partial = 0;
   for (const [pid, execNs] of execs) {
-    const at = observed.get(pid);
-    if (at === undefined) continue;
+    const o = observed.get(pid);
+    if (o === undefined) continue;
+    if (!o.full) {
+      partial++;
+      continue;
+    }
     caught++;
-    latencies.push(Number(at - execNs) / 1e6);
+    latencies.push(Number(o.at - execNs) / 1e6);
   }
   return {
     caught,
+    partial,
     execs: execs.size,
     latencies,
     cpuPercent: (result.cpuMs / result.wallMs) * 100,
@@ -162,8 +180,9 @@ async function main(): Promise<void> {
     const host = await measure('host', w.command, w.count);
     const side = await measure('sidecar', w.command, w.count);
     if (host.source !== 'proc-connector') console.log(`host-vs-sidecar: host worker fell back to ${host.source}`);
-    // Every exec reaches the kernel connector; a 1 ms process may be gone (reaped) before its /proc entries are read,
-    // so "caught" below counts processes that reached the tracker with their details.
+    // Every exec reaches the kernel connector; a 1 ms process may have exited before its /proc entries are read,
+    // so "caught" below counts processes that reached the tracker with their details (exe link and argv read);
+    // those that reached it with only what a zombie keeps (comm, ppid, uids) are counted apart.
     figure(
       `host-vs-sidecar ${w.name}: execs reported by the kernel connector (reference socket)`,
       (100 * host.execs) / w.count,
@@ -176,6 +195,11 @@ async function main(): Promise<void> {
       (100 * side.caught) / Math.max(1, side.execs),
       '%',
       'higher',
+    );
+    figure(
+      `host-vs-sidecar ${w.name}: host mode, exec seen but only the zombie's comm/ppid/uids read (exe and argv gone)`,
+      (100 * host.partial) / Math.max(1, host.execs),
+      '%',
     );
     for (const m of ['host', 'sidecar'] as const) {
       const r = m === 'host' ? host : side;

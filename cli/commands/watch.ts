@@ -164,7 +164,10 @@ export async function execute(
   if (f.onUnsealed === 'stop' && f.mode !== 'enforce')
     throw new UsageError('CONFLICT', '--on-unsealed stop only makes sense with --mode enforce');
   if (f.docker && f.mode === 'learn')
-    throw new UsageError('CONFLICT', '--docker runs in monitor or enforce mode; learn one container with --container');
+    throw new UsageError(
+      'CONFLICT',
+      '--docker runs in monitor or enforce mode; learn one container with: sealwatch learn --docker --container NAME --duration 60s --out FILE',
+    );
   const apiToken = f.apiTokenEnv ? io.env[f.apiTokenEnv] : undefined;
   if (f.apiTokenEnv && !apiToken)
     throw new ConfigError('INVALID', `--api-token-env ${f.apiTokenEnv}: the variable is empty or unset`);
@@ -237,6 +240,71 @@ export async function execute(
     });
     // stopped for a missing or invalid seal: a policy violation
     return result.stopped ? 1 : result.commandExit;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
+
+/**
+ * `sealwatch learn --docker --container X --duration D --out FILE`: one container learned from the host through
+ * the kernel proc connector (sidecar/host-agent/host-learn.ts). Combinations that do not fit are usage errors.
+ */
+export async function executeHostLearn(raw: Record<string, unknown> & { command: string[] }, io: CliIo): Promise<void> {
+  const parsed = WatchFlags.safeParse(raw);
+  if (!parsed.success) {
+    const problems = formatIssues(parsed.error.issues, 'flags').map((l) => l.replace(/^flags: /, '--'));
+    throw new UsageError('BAD_ARGUMENT', problems.join('; '));
+  }
+  const f = parsed.data;
+  if (raw.command.length > 0)
+    throw new UsageError('CONFLICT', 'learn --docker learns a container: it cannot be combined with -- COMMAND');
+  if (!f.container)
+    throw new UsageError('MISSING_ARGUMENT', 'learn --docker learns one container: give --container ID|NAME');
+  if (f.duration === undefined) throw new UsageError('MISSING_ARGUMENT', 'learn --docker needs --duration (e.g. 60s)');
+  if (f.listen || f.apiTokenEnv)
+    throw new UsageError(
+      'CONFLICT',
+      'learn --docker serves no API (--listen, --api-token-env): it ends after --duration or on SIGINT/SIGTERM',
+    );
+  if (!f.out) throw new UsageError('MISSING_ARGUMENT', 'learn needs --out FILE');
+  const [{ createLogger }, { createDockerClient }, { runHostLearn }] = await Promise.all([
+    import('../../shared/logging/index.ts'),
+    import('../../shared/docker/index.ts'),
+    import('../../sidecar/host-agent/index.ts'),
+  ]);
+  const logger = createLogger({ stream: io.stderr });
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const result = await runHostLearn(
+      {
+        procRoot: f.procRoot,
+        container: f.container,
+        durationMs: f.duration,
+        out: resolve(io.cwd, f.out),
+        headroom: f.headroom,
+        tickMs: f.tick,
+        outputs: f.output,
+        procConnector: f.procConnector,
+        version: packageVersion(),
+      },
+      {
+        logger,
+        docker: createDockerClient({ socketPath: f.dockerSocket ?? DEFAULT_DOCKER_SOCKET }),
+        stdout: io.stdout,
+        env: io.env,
+        signal: controller.signal,
+      },
+    );
+    const c = result.connector;
+    logger.info(
+      result.execSource === 'proc-connector'
+        ? `learned from ${result.processesSeen} process starts; kernel proc connector: ${c.execs} execs on the host, ${c.partial} of this container read after exit (no exe/argv), ${c.unreadable} gone before any read`
+        : `learned from ${result.processesSeen} process starts by /proc polling (${result.execSourceReason ?? ''}): programs shorter than a tick can be missing`,
+    );
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

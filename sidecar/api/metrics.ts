@@ -55,3 +55,70 @@ export function createWatchMetrics(): WatchMetrics {
     }),
   };
 }
+
+/** What /metrics shows of the kernel proc connector (host agent): its counters and whether it is in use. */
+export interface ConnectorMetricsSource {
+  readonly mode: 'proc-connector' | 'proc-poll';
+  readonly stats: { execs: number; unreadable: number; partial: number; skipped: number; errors: number };
+}
+
+/**
+ * Adds the connector's counts to the registry (read at scrape time; the connector keeps plain counters):
+ * execs seen, execs whose details were missed (reaped before any read, or exited before the exe link and argv
+ * were read), unparsable records, socket errors, and the exec source (connector, or the /proc polling fallback).
+ */
+export function bindConnectorMetrics(metrics: WatchMetrics, connector: ConnectorMetricsSource): void {
+  const registers = [metrics.registry];
+  const counter = (name: string, help: string, read: () => number): void => {
+    let last = 0;
+    new Counter({
+      name,
+      help,
+      registers,
+      collect() {
+        const value = read();
+        if (value > last) this.inc(value - last);
+        last = value;
+      },
+    });
+  };
+  counter(
+    'sealwatch_proc_connector_execs_total',
+    'exec events received from the kernel proc connector',
+    () => connector.stats.execs,
+  );
+  let lastMissed = { reaped: 0, exited: 0 };
+  new Counter({
+    name: 'sealwatch_proc_connector_details_missed_total',
+    help: 'execs seen without full details: reaped (gone before any /proc read) or exited (exe link and argv gone, comm/ppid/uids read)',
+    labelNames: ['why'],
+    registers,
+    collect() {
+      const now = { reaped: connector.stats.unreadable, exited: connector.stats.partial };
+      for (const why of ['reaped', 'exited'] as const) {
+        this.inc({ why }, Math.max(0, now[why] - lastMissed[why]));
+      }
+      lastMissed = now;
+    },
+  });
+  counter(
+    'sealwatch_proc_connector_records_skipped_total',
+    'proc connector records that did not parse',
+    () => connector.stats.skipped,
+  );
+  counter(
+    'sealwatch_proc_connector_errors_total',
+    'proc connector socket errors (ENOBUFS: the kernel dropped events)',
+    () => connector.stats.errors,
+  );
+  new Gauge({
+    name: 'sealwatch_exec_source',
+    help: 'where exec events come from: 1 for the source in use (proc-connector, or proc-poll when the connector is unavailable or off)',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      this.set({ source: 'proc-connector' }, connector.mode === 'proc-connector' ? 1 : 0);
+      this.set({ source: 'proc-poll' }, connector.mode === 'proc-poll' ? 1 : 0);
+    },
+  });
+}

@@ -4,7 +4,14 @@ import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl, type Dispatcher } from '../../shared/outputs/index.ts';
 import { loadTrustedKeys } from '../../shared/signing/index.ts';
-import { createApi, createWatchMetrics, listenApi, type WatchMetrics, type WatchStatus } from '../api/index.ts';
+import {
+  bindConnectorMetrics,
+  createApi,
+  createWatchMetrics,
+  listenApi,
+  type WatchMetrics,
+  type WatchStatus,
+} from '../api/index.ts';
 import { createAggregator, createKiller, createResponder } from '../respond/index.ts';
 import { containerIdFromCgroup, createProcFs, type ProcFs } from '../sources/proc/index.ts';
 import { createProcConnector, type ProcConnector } from '../sources/proc-connector.ts';
@@ -18,6 +25,7 @@ import {
   type Observation,
   type Source,
 } from '../sources/index.ts';
+import type { Learner } from '../learn/index.ts';
 import { createWatcher, type Watcher } from '../watch.ts';
 import { checkImageSeal, sealSource, type SealCheck } from '../seal/index.ts';
 import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts';
@@ -77,6 +85,8 @@ interface WatchedContainer {
 export interface HostAgentStatus extends WatchStatus {
   execSource: 'proc-connector' | 'proc-poll';
   execSourceReason?: string;
+  /** scheduling of the connector's socket thread: 'SCHED_FIFO 1', 'nice -20' or 'normal' */
+  execReaderPriority?: string;
   connector: ProcConnector['stats'];
   containers: {
     id: string;
@@ -113,6 +123,7 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
   });
   const hashes = createHashCache(connector.view());
   const metrics = createWatchMetrics();
+  bindConnectorMetrics(metrics, connector);
   const dispatcher = createDispatcher(specs, { logger, version: options.version, stdout: deps.stdout, env: deps.env });
   const startedAt = new Date().toISOString();
   let ticks = 0;
@@ -208,6 +219,7 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
         watcherRssMiB: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,
         execSource: connector.mode,
         execSourceReason: connector.reason,
+        execReaderPriority: connector.readerPriority,
         connector: { ...connector.stats },
         dockerEventsSkipped: eventsSkipped,
         containers: per.map(({ c, s }) => ({
@@ -286,7 +298,14 @@ function warn(logger: Logger, id: string, error: unknown): void {
   logger.warn(`container ${id.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-function buildContainerPipeline(input: {
+/** What a container's pipeline takes from the agent's options (learn mode: see host-learn.ts). */
+export type PipelineOptions = Pick<
+  HostAgentOptions,
+  'dryRun' | 'killMinSeverity' | 'aggregateWindowMs' | 'emitAll' | 'version'
+> & { mode: 'learn' | 'monitor' | 'enforce' };
+
+/** One container's watcher, fed by the shared /proc view (with the connector's snapshots). */
+export function buildContainerPipeline(input: {
   id: string;
   name: string;
   imageName: string;
@@ -296,10 +315,12 @@ function buildContainerPipeline(input: {
   hashes: HashCache;
   /** undefined when no key is trusted (--pub): seals are then not checked, and that is reported. */
   seal: SealCheck | undefined;
-  options: HostAgentOptions;
+  options: PipelineOptions;
   dispatcher: Dispatcher;
   metrics: WatchMetrics;
   logger: Logger;
+  /** learn mode: every observation goes to it as well */
+  learner?: Learner;
 }): WatchedContainer {
   const { proc, options, logger } = input;
   const scope = containerScope(proc, input.id, input.initPid);
@@ -336,6 +357,7 @@ function buildContainerPipeline(input: {
     profileSource: seal?.profile ? `seal of ${input.imageName}` : undefined,
     inventory: seal?.inventory,
     seal: sealState,
+    learner: input.learner,
     emitAll: options.emitAll,
     context: {
       mode: options.mode,

@@ -1,3 +1,3 @@
 export { createLearner, powerOfTwo } from './learner.ts';
 export type { Learner, LearnOptions } from './learner.ts';
-export { profileToYaml } from './profile-yaml.ts';
+export { profileToYaml, writeProfileFile } from './profile-yaml.ts';

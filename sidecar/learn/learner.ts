@@ -30,6 +30,9 @@ export function createLearner(options: LearnOptions = {}): Learner {
   let seen = 0;
   const seeProcess = (p: Extract<Observation, { type: 'process-start' }>['process']): void => {
     if (!p.exe || p.exeDeleted || p.exeMemfd) return;
+    // No argv: read after it exited (or exec'd with an empty argv), so its program name is unknown; comm is no
+    // substitute (busybox sh runs applets as /proc/self/exe: comm "exe"), and learning it would allow that name.
+    if (p.args.length === 0) return;
     const base = p.exe.slice(p.exe.lastIndexOf('/') + 1);
     // `busybox sleep 1`: the applet is argv[1]; a multi-call binary is always learned with its name
     const applet = (base === 'busybox' || base === 'toybox') && p.name === base ? p.args[1] : undefined;

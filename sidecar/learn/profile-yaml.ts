@@ -1,3 +1,5 @@
+import { renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Profile } from '../../shared/profile/index.ts';
 
 /**
@@ -53,4 +55,20 @@ export function profileToYaml(profile: Profile, header: readonly string[] = []):
   lines.push(`  disable: [${profile.rules.disable.map(q).join(', ')}]`);
   lines.push(profile.rules.custom.length === 0 ? '  custom: []' : `  custom: ${JSON.stringify(profile.rules.custom)}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Writes a learned profile to a temp file beside `file`, then renames it: never a half-written profile.
+ * The header is the one `sealwatch learn` writes in every mode.
+ */
+export function writeProfileFile(file: string, profile: Profile, target: string): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  writeFileSync(
+    tmp,
+    profileToYaml(profile, [
+      'Learned by `sealwatch learn`. Review it, edit it, commit it; `sealwatch seal --profile` seals it into the image.',
+      `Target: ${target}`,
+    ]),
+  );
+  renameSync(tmp, file);
 }

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
+import { bindConnectorMetrics, createApi, createWatchMetrics, listenApi } from '../../sidecar/api/index.ts';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 import {
   CN_IDX_PROC,
@@ -96,6 +97,21 @@ describe('proc connector: fallback', () => {
     connector.close();
   });
 
+  it('/metrics says the exec source is /proc polling when the connector could not be opened', async () => {
+    const connector = await createProcConnector({
+      proc: createProcFs('/proc'),
+      logger: silentLogger(),
+      open: () => Promise.reject(new Error('EPERM')),
+    });
+    const metrics = createWatchMetrics();
+    bindConnectorMetrics(metrics, connector);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('sealwatch_exec_source{source="proc-poll"} 1');
+    expect(text).toContain('sealwatch_exec_source{source="proc-connector"} 0');
+    expect(text).toContain('sealwatch_proc_connector_execs_total 0');
+    connector.close();
+  });
+
   it('is off when disabled by configuration', async () => {
     const connector = await createProcConnector({
       proc: createProcFs('/proc'),
@@ -182,6 +198,52 @@ describeKernel('proc connector: the real kernel (host namespaces)', () => {
     console.log(
       `1 ms /bin/true x${RUNS}: kernel execs seen ${execs.length}, tracker process-start via connector ${started.connector.size}, via /proc polling ${started.poll.size}; unreadable ${connector.stats.unreadable}`,
     );
+  });
+
+  it('serves its counts on /metrics: execs seen, details missed, the exec source', async () => {
+    const connector = await createProcConnector({ proc: createProcFs('/proc'), logger: silentLogger() });
+    const metrics = createWatchMetrics();
+    bindConnectorMetrics(metrics, connector);
+    const app = createApi({
+      status: () => {
+        throw new Error('not used');
+      },
+      events: () => [],
+      profile: () => undefined,
+      metrics,
+      logger: silentLogger(),
+    });
+    const { server, port } = await listenApi(app, '127.0.0.1', 0);
+    const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const value = (text: string, series: string): number =>
+      Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    try {
+      const before = await scrape();
+      expect(before).toContain('sealwatch_exec_source{source="proc-connector"} 1');
+      const execs0 = value(before, 'sealwatch_proc_connector_execs_total');
+      await new Promise((resolve) =>
+        spawn('/bin/sh', ['-c', 'for i in 1 2 3 4 5 6 7 8 9 10; do /bin/true; done'], { stdio: 'ignore' }).once(
+          'exit',
+          resolve,
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const after = await scrape();
+      // at least the ten /bin/true (the host runs other programs too)
+      expect(value(after, 'sealwatch_proc_connector_execs_total') - execs0).toBeGreaterThanOrEqual(10);
+      // the counters as of the scrape (the host may have exec'd more since)
+      expect(value(after, 'sealwatch_proc_connector_execs_total')).toBeLessThanOrEqual(connector.stats.execs);
+      expect(value(after, 'sealwatch_proc_connector_details_missed_total{why="reaped"}')).toBeLessThanOrEqual(
+        connector.stats.unreadable,
+      );
+      expect(value(after, 'sealwatch_proc_connector_details_missed_total{why="exited"}')).toBeLessThanOrEqual(
+        connector.stats.partial,
+      );
+      expect(after).toMatch(/^sealwatch_proc_connector_errors_total 0$/m);
+    } finally {
+      connector.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("reports a program exec'd in place in a PID the tracker already knew (exit of the old, start of the new)", async () => {

@@ -1,0 +1,151 @@
+import type { DockerClient } from '../../shared/docker/index.ts';
+import { EnvironmentError } from '../../shared/errors/index.ts';
+import type { Logger } from '../../shared/logging/index.ts';
+import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
+import type { Profile } from '../../shared/profile/index.ts';
+import { createWatchMetrics } from '../api/index.ts';
+import { createLearner, writeProfileFile } from '../learn/index.ts';
+import { containerIdFromCgroup, createProcFs } from '../sources/proc/index.ts';
+import { createProcConnector, type ProcConnectorStats } from '../sources/proc-connector.ts';
+import { createHashCache } from '../sources/index.ts';
+import { buildContainerPipeline } from './host-agent.ts';
+
+/**
+ * `sealwatch learn --docker --container X --duration 60s --out profile.yaml`: learn one container from the host,
+ * through the kernel proc connector, so programs that live a millisecond (a periodic job's `date`) are in the
+ * profile; a sidecar's /proc poller cannot see them reliably and would alert on them later.
+ * Composition only: the host agent's per-container pipeline (same tracker, scope, sources) with the same learner
+ * as `sealwatch learn --container` (sidecar/learn), and the profile written the same way.
+ */
+export interface HostLearnOptions {
+  procRoot: string;
+  /** container id or name */
+  container: string;
+  durationMs: number;
+  out: string;
+  headroom?: number;
+  tickMs: number;
+  outputs: readonly string[];
+  /** false: do not open the kernel proc connector (poll /proc only, reported) */
+  procConnector: boolean;
+  version: string;
+}
+
+export interface HostLearnDeps {
+  logger: Logger;
+  docker: DockerClient;
+  stdout: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  signal: AbortSignal;
+  /** called after the first tick (tests use it) */
+  onReady?: () => void;
+}
+
+export interface HostLearnResult {
+  profile: Profile;
+  target: string;
+  execSource: 'proc-connector' | 'proc-poll';
+  execSourceReason?: string;
+  connector: ProcConnectorStats;
+  /** process-start observations the learner saw */
+  processesSeen: number;
+}
+
+/** Delay of the extra tick after an exec snapshot, as in the host agent. */
+const EXEC_TICK_MS = 5;
+
+export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDeps): Promise<HostLearnResult> {
+  const { logger, docker } = deps;
+  const inspect = await docker.inspectContainer(options.container);
+  if (!inspect.State.Running || inspect.State.Pid <= 0)
+    throw new EnvironmentError('NOT_FOUND', `container ${options.container} is not running`);
+  const name = inspect.Name.replace(/^\//, '');
+  const target = `container ${name} (${inspect.Id.slice(0, 12)})`;
+  const proc = createProcFs(options.procRoot);
+  const connector = await createProcConnector({
+    proc,
+    logger,
+    enabled: options.procConnector,
+    interesting: (cgroup) => cgroup !== undefined && containerIdFromCgroup(cgroup) === inspect.Id,
+  });
+  const view = connector.view();
+  const learner = createLearner({ headroom: options.headroom });
+  const dispatcher = createDispatcher(options.outputs.map(parseOutputUrl), {
+    logger,
+    version: options.version,
+    stdout: deps.stdout,
+    env: deps.env,
+  });
+  const { watcher } = buildContainerPipeline({
+    id: inspect.Id,
+    name,
+    imageName: inspect.Config.Image,
+    imageId: inspect.Image,
+    initPid: inspect.State.Pid,
+    proc: view,
+    hashes: createHashCache(view),
+    seal: undefined,
+    options: {
+      mode: 'learn',
+      dryRun: false,
+      killMinSeverity: 10,
+      aggregateWindowMs: 60_000,
+      emitAll: false,
+      version: options.version,
+    },
+    dispatcher,
+    metrics: createWatchMetrics(),
+    logger,
+    learner,
+  });
+  logger.info(
+    `learning ${target} for ${options.durationMs / 1000} s; exec events: ${
+      connector.mode === 'proc-connector' ? 'kernel proc connector' : `/proc polling (${connector.reason ?? 'off'})`
+    }`,
+  );
+
+  const tick = (): void => {
+    try {
+      watcher.tick(Date.now());
+    } catch (error) {
+      logger.error('tick failed', { error: String(error) });
+    }
+  };
+  tick();
+  deps.onReady?.();
+  const timer = setInterval(tick, options.tickMs);
+  let soon: NodeJS.Timeout | undefined;
+  const unsubscribe = connector.onSnapshot(() => {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      tick();
+    }, EXEC_TICK_MS);
+  });
+  await new Promise<void>((resolve) => {
+    const timeout = setTimeout(resolve, options.durationMs);
+    const stop = (): void => {
+      clearTimeout(timeout);
+      resolve();
+    };
+    if (deps.signal.aborted) stop();
+    deps.signal.addEventListener('abort', stop, { once: true });
+  });
+  clearInterval(timer);
+  unsubscribe();
+  clearTimeout(soon);
+  tick();
+  const profile = learner.profile();
+  writeProfileFile(options.out, profile, target);
+  const result: HostLearnResult = {
+    profile,
+    target,
+    execSource: connector.mode,
+    execSourceReason: connector.reason,
+    connector: { ...connector.stats },
+    processesSeen: learner.observed.processes,
+  };
+  connector.close();
+  await watcher.close();
+  await dispatcher.close();
+  return result;
+}

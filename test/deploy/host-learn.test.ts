@@ -1,0 +1,79 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { loadConfigFile } from '../../shared/config/index.ts';
+import { profileSpec } from '../../shared/profile/index.ts';
+import { openProcConnector } from '../../sidecar/sources/proc-connector.ts';
+import { runCliCaptured } from '../harness/cli.ts';
+import { startContainer, useContainerCleanup } from '../harness/containers.ts';
+import { describeDocker } from '../harness/docker.ts';
+import { buildAppImage } from '../harness/images.ts';
+
+/**
+ * `sealwatch learn --docker --container X`: a container learned from the host through the kernel proc connector,
+ * against the real engine and kernel. The workload runs a program that lives about a millisecond (busybox `cat`
+ * of a small file; `date` would not do: busybox sh runs it in-process, no exec) between 200 ms sleeps: a /proc
+ * poller at 100 ms sees it now and then at best; the connector every time.
+ */
+const connectorHere = await openProcConnector({ onEvents: () => undefined, onError: () => undefined }).then(
+  (s) => (s.close(), true),
+  () => false,
+);
+
+describeDocker('learn --docker (host learn mode)', () => {
+  useContainerCleanup();
+
+  it.runIf(connectorHere)(
+    'learns a 1 ms program run in a loop into the profile, in the same format as the sidecar learner',
+    async () => {
+      const image = await buildAppImage({ cmd: ['sleep', '3600'], repository: 'sealwatch-test/host-learn-app' });
+      const app = await startContainer({
+        image,
+        cmd: ['sh', '-c', 'while true; do cat /etc/hostname > /dev/null; sleep 0.2; done'],
+      });
+      const dir = mkdtempSync(join(tmpdir(), 'sw-host-learn-'));
+      const out = join(dir, 'profile.yaml');
+      const run = await runCliCaptured([
+        'learn',
+        '--docker',
+        '--container',
+        app.name,
+        '--duration',
+        '4s',
+        '--out',
+        out,
+      ]);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toMatch(/kernel proc connector/);
+      const text = readFileSync(out, 'utf8');
+      expect(text).toMatch(/^# Learned by `sealwatch learn`/);
+      expect(text).toContain(`# Target: container ${app.name}`);
+      const { value: profile } = loadConfigFile(profileSpec, out);
+      const names = profile.processes.map((p) => `${p.exe} ${p.name ?? ''}`.trim());
+      expect(names).toContain('/bin/busybox cat');
+      expect(names).toContain('/bin/busybox sleep');
+      expect(names).toContain('/bin/busybox sh');
+      expect(profile.metadata.source).toBe('learned');
+    },
+    120_000,
+  );
+
+  it('rejects combinations that do not fit, in one line', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'sw-host-learn-')), 'p.yaml');
+    const cases: [string[], RegExp][] = [
+      [['--duration', '5s'], /learn --docker learns one container: give --container/],
+      [['--container', 'x', '--duration', '5s', '--', 'ls'], /cannot be combined with -- COMMAND/],
+      [['--container', 'x', '--duration', '5s', '--listen', '127.0.0.1:0'], /serves no API/],
+    ];
+    for (const [args, message] of cases) {
+      const run = await runCliCaptured(['learn', '--docker', '--out', out, ...args]);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    const watch = await runCliCaptured(['watch', '--docker', '--mode', 'learn']);
+    expect(watch.code).toBe(2);
+    expect(watch.stderr).toMatch(/sealwatch learn --docker --container NAME/);
+  });
+});
