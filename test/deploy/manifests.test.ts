@@ -154,7 +154,7 @@ describe('deployment examples (shape, not a real cluster)', () => {
     expect(unknownOptions(sidecar.args ?? [], env)).toEqual([]);
   });
 
-  it('Kubernetes host agent: DaemonSet in the host PID and network namespaces, NET_ADMIN for the proc connector', () => {
+  it('Kubernetes host agent: DaemonSet in the host PID and network namespaces, NET_ADMIN and SYS_NICE for the proc connector', () => {
     const { workload } = workloads('deploy/kubernetes/host-agent-daemonset.yaml');
     expect(workload.kind).toBe('DaemonSet');
     const pod = workload.spec.template.spec;
@@ -162,7 +162,10 @@ describe('deployment examples (shape, not a real cluster)', () => {
     expect(pod.hostNetwork).toBe(true);
     const agent = pod.containers[0]!;
     expect(agent.args).toContain('--docker');
-    expect(agent.securityContext?.capabilities).toEqual({ drop: ['ALL'], add: ['SYS_PTRACE', 'KILL', 'NET_ADMIN'] });
+    expect(agent.securityContext?.capabilities).toEqual({
+      drop: ['ALL'],
+      add: ['SYS_PTRACE', 'KILL', 'NET_ADMIN', 'SYS_NICE'],
+    });
     expect(agent.securityContext?.privileged).toBeUndefined();
     expect(agent.volumeMounts?.map((m) => m.mountPath)).toContain('/var/run/docker.sock');
     expect(
