@@ -42,6 +42,11 @@ export interface ProcessTracker {
   refreshSockets(): void;
   /** The `/proc/<pid>/stat` this tracker read during its last tick, if it read one (so other sources need not read it again). */
   tickStat(pid: number): ProcStat | undefined;
+  /**
+   * True when this tick's rescan found the process had not run since the previous one (its CPU time and RSS are
+   * those already in its ProcessInfo), so other sources need not read it either.
+   */
+  idle(pid: number): boolean;
   readonly stats: { ticks: number; seen: number; gaps: number; skipped: number };
 }
 
@@ -62,6 +67,10 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
    * run times of a multi-threaded one): a process that has not run since kept its fds
    */
   const ranAt = new Map<number, number | string>();
+  /** threads of each watched process at its last status read: one thread is judged by its own schedstat */
+  const threadCount = new Map<number, number>();
+  /** processes this tick's rescan found idle (not run since the last rescan) */
+  let idleThisTick = new Set<number>();
   /** the same, at the last fd read for the socket map (refreshSockets) */
   const socketsReadAt = new Map<number, string>();
   /** the stat records read during the current tick */
@@ -118,6 +127,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     const exeMemfd = exe?.startsWith('/memfd:') ?? false;
     const exeStat = exe === undefined ? undefined : proc.exeStat(stat.pid);
     const fds = proc.fds(stat.pid);
+    threadCount.set(stat.pid, status.threads);
     const info: ProcessInfo = {
       pid: stat.pid,
       nsPid: status.nsPids[status.nsPids.length - 1] ?? stat.pid,
@@ -221,10 +231,39 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     recordFds(details.info, details.fds, out);
   };
 
-  const rescan = (out: Observation[]): void => {
-    for (const info of watched.values()) {
+  /**
+   * What the process has run so far, from its schedstat (one thread) or every thread's (several), or
+   * undefined where the kernel or the /proc view does not offer it.
+   */
+  const activity = (pid: number): string | undefined =>
+    (threadCount.get(pid) ?? 1) === 1 ? proc.runTime?.(pid) : proc.threadActivity?.(pid);
+
+  /**
+   * Every `rescanMs`: each known process is checked for an exec, a uid change, a tracer, files opened since and
+   * its RSS. A process that has not run since the last rescan is skipped: exec, setuid(2) and open(2) all need
+   * it to run, and so does any use of a ptrace attach (a seized tracee must enter a ptrace-stop before it can be
+   * read or changed). Idle processes then cost one read of a ~60-byte file each instead of stat, the exe link,
+   * status and the fd table. Where schedstat is missing, the status context switches decide about the fds only.
+   */
+  const rescan = (nowMs: number, fresh: ReadonlySet<number>, out: Observation[]): void => {
+    for (const info of [...watched.values()]) {
+      if (fresh.has(info.pid)) continue;
+      const ran = activity(info.pid);
+      if (ran !== undefined && ranAt.get(info.pid) === ran) {
+        idleThisTick.add(info.pid);
+        continue;
+      }
+      checkExec(info, nowMs, out);
+      const current = watched.get(info.pid);
+      if (current === undefined) continue;
+      if (current !== info) {
+        // it exec'd: checkExec read it in full
+        if (ran !== undefined) ranAt.set(info.pid, ran);
+        continue;
+      }
       const status = proc.status(info.pid);
       if (!status) continue;
+      threadCount.set(info.pid, status.threads);
       info.rssKiB = status.vmRssKiB;
       if (status.uids[1] !== info.euid) {
         out.push({ type: 'process-uid-change', process: { ...info }, fromEuid: info.euid, toEuid: status.uids[1] });
@@ -240,14 +279,15 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       // thread group, CLONE_FILES alone, is the rare exception). Threads' switches are not in the
       // main thread's counters, so a multi-threaded process is judged by the run time of every thread
       // (and read every time when that is not available).
-      const ran = status.threads === 1 ? status.ctxtSwitches : proc.threadActivity?.(info.pid);
-      if (ran !== undefined && ranAt.get(info.pid) === ran) continue;
+      const switches = ran ?? (status.threads === 1 ? status.ctxtSwitches : undefined);
+      if (ran === undefined && switches !== undefined && ranAt.get(info.pid) === switches) continue;
       const fds = proc.fds(info.pid);
       if (fds) recordFds(info, fds, out);
-      if (ran !== undefined) ranAt.set(info.pid, ran);
+      if (switches !== undefined) ranAt.set(info.pid, switches);
       else ranAt.delete(info.pid);
     }
     for (const pid of ranAt.keys()) if (!watched.has(pid)) ranAt.delete(pid);
+    for (const pid of threadCount.keys()) if (!watched.has(pid)) threadCount.delete(pid);
     for (const pid of socketsReadAt.keys()) if (!watched.has(pid)) socketsReadAt.delete(pid);
   };
 
@@ -260,6 +300,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       return pid === undefined ? undefined : watched.get(pid);
     },
     tickStat: (pid) => tickStats.get(pid),
+    idle: (pid) => idleThisTick.has(pid),
     refreshSockets() {
       for (const info of watched.values()) {
         // a process none of whose threads ran since its last read here has no new socket
@@ -278,6 +319,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     tick(nowMs) {
       stats.ticks++;
       tickStats = new Map();
+      idleThisTick = new Set();
       const out: Observation[] = [];
       const pids = proc.listPids();
       const present = new Set(pids);
@@ -310,11 +352,14 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
         identity.delete(pid);
         out.push({ type: 'process-exit', process: info });
       }
-      // young processes (read < execWindowMs ago) every tick, all of them on the rescan
+      // young processes (read < execWindowMs ago) are checked for an exec every tick, all of them on the rescan
       const rescanDue = nowMs - lastRescan >= rescanMs;
-      for (const info of [...watched.values()]) {
-        if (fresh.includes(info.pid)) continue;
-        if (rescanDue || nowMs - (identity.get(info.pid)?.readMs ?? 0) < execWindowMs) checkExec(info, nowMs, out);
+      const freshSet = new Set(fresh);
+      if (!rescanDue) {
+        for (const info of [...watched.values()]) {
+          if (freshSet.has(info.pid)) continue;
+          if (nowMs - (identity.get(info.pid)?.readMs ?? 0) < execWindowMs) checkExec(info, nowMs, out);
+        }
       }
       for (const pid of ignored.keys()) if (!present.has(pid)) ignored.delete(pid);
       if (sockets.size > 4 * (watched.size + 256)) {
@@ -337,7 +382,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       }
       if (rescanDue) {
         lastRescan = nowMs;
-        rescan(out);
+        rescan(nowMs, freshSet, out);
       }
       stats.skipped = proc.skipped;
       if (out.length > 10_000) logger.debug('large tick', { observations: out.length });

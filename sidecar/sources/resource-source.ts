@@ -21,6 +21,12 @@ export function createResourceSource(options: { proc: ProcFs; tracker: ProcessTr
       let cpuDelta = 0;
       const ticks = new Map<number, number>();
       for (const info of tracker.processes().values()) {
+        if (tracker.idle(info.pid)) {
+          // the tracker's rescan found it has not run: CPU time and RSS are what was read last
+          ticks.set(info.pid, info.cpuTicks);
+          rssKiB += info.rssKiB;
+          continue;
+        }
         // the tracker's rescan (same period, earlier in the same tick) has usually just read it
         const stat = tracker.tickStat(info.pid) ?? proc.stat(info.pid);
         if (!stat || stat.startTicks !== info.startTicks) continue;

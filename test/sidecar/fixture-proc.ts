@@ -20,6 +20,8 @@ export interface FixtureProcess {
   net?: Partial<Record<'tcp' | 'tcp6' | 'udp' | 'udp6', string>>;
   stat?: string;
   startTicks?: number;
+  /** `/proc/<pid>/schedstat` (run ns, wait ns, slices); absent by default, like a kernel without schedstats */
+  schedstat?: string;
 }
 
 export class FixtureProc {
@@ -51,6 +53,7 @@ export class FixtureProc {
       ? Buffer.from(p.cmdline.map((a) => `${a}\0`).join(''), 'utf8')
       : (p.cmdline ?? Buffer.from(`${comm}\0`));
     writeFileSync(join(dir, 'cmdline'), cmd);
+    if (p.schedstat !== undefined) writeFileSync(join(dir, 'schedstat'), p.schedstat);
     if (p.exe) symlinkSync(p.exe, join(dir, 'exe'));
     symlinkSync('/', join(dir, 'cwd'));
     symlinkSync('/nonexistent-root', join(dir, 'root'));

@@ -25,8 +25,11 @@ async function learn(out: string, script: string): Promise<number> {
 
 describe('learn', () => {
   it('learns a real process tree (-- COMMAND) twice into the same, valid, commented profile', async () => {
-    // each step lives long enough (300 ms) to be seen at a 20 ms tick; a port and busybox applets
-    const script = 'busybox sleep 0.3; sleep 0.3 & busybox nc -l -p 39871 & sleep 0.4; kill $! 2>/dev/null; wait';
+    // each step lives long enough (300 ms) to be seen at a 20 ms tick; a port and busybox applets; the tree lives
+    // past the second resources sample (1 s): the first one can catch a shell a moment after its exec, with almost
+    // nothing resident yet, and a workload shorter than the sample period would learn no memory limit on some runs
+    const script =
+      'busybox sleep 0.3; sleep 0.3 & busybox nc -l -p 39871 & sleep 0.4; kill $! 2>/dev/null; wait; sleep 1.2';
     const a = join(dir, 'a.yaml');
     const b = join(dir, 'b.yaml');
     expect(await learn(a, script)).toBe(0);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createHashCache, createProcessTracker, podScope } from '../../sidecar/sources/index.ts';
 import { createProcFs, parseStatus } from '../../sidecar/sources/proc/index.ts';
+import { createResourceSource } from '../../sidecar/sources/resource-source.ts';
 import { createSocketSource } from '../../sidecar/sources/socket-source.ts';
 import type { Observation } from '../../sidecar/sources/types.ts';
 import { FixtureProc, TCP_HEADER } from './fixture-proc.ts';
@@ -98,6 +99,54 @@ describe('fds of idle processes: read again only after the process ran', () => {
       'Name:\tx\nPPid:\t1\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nThreads:\t1\nvoluntary_ctxt_switches:\t40\nnonvoluntary_ctxt_switches:\t2\n',
     );
     expect(s?.ctxtSwitches).toBe(42);
+  });
+});
+
+describe('idle processes: skipped on the rescan until their schedstat moves', () => {
+  it('an exec, a uid change and a new fd of a process that has not run are not looked for; once it ran they are', () => {
+    const g = new FixtureProc();
+    try {
+      g.add({ pid: 70, comm: 'app', exe: '/bin/sh', uid: 1000, schedstat: '5000 10 3\n' });
+      const { proc, tracker } = setup(g);
+      const resources = createResourceSource({ proc, tracker });
+      expect(of(tracker.tick(0), 'process-start').map((s) => s.process.pid)).toEqual([70]);
+      tracker.tick(1000); // first rescan: read in full, schedstat remembered
+      expect(tracker.idle(70)).toBe(false);
+      // behind the watcher's back, without the schedstat moving: uid 0, a new fd (a fixture can lie; a kernel cannot)
+      const status = join(g.root, '70', 'status');
+      writeFileSync(status, readFileSync(status, 'utf8').replace(/^Uid:.*$/m, 'Uid:\t0\t0\t0\t0'));
+      symlinkSync('/etc/shadow', join(g.root, '70', 'fd', '3'));
+      writeFileSync(join(g.root, '70', 'fdinfo', '3'), 'pos:\t0\nflags:\t0100000\nmnt_id:\t1\n');
+      const idleTick = tracker.tick(2000);
+      expect(tracker.idle(70)).toBe(true);
+      expect(idleTick.filter((o) => o.type === 'process-uid-change' || o.type === 'file-open')).toEqual([]);
+      // an idle process adds nothing to the container's CPU and keeps its last RSS
+      const [usage] = resources.poll(2000);
+      expect(usage).toMatchObject({ type: 'resources', processCount: 1, rssKiB: 1000, cpuPercent: 0 });
+      // it ran: everything is read again
+      writeFileSync(join(g.root, '70', 'schedstat'), '9000 10 4\n');
+      const ranTick = tracker.tick(3000);
+      expect(tracker.idle(70)).toBe(false);
+      expect(of(ranTick, 'process-uid-change').map((u) => [u.fromEuid, u.toEuid])).toEqual([[1000, 0]]);
+      expect(of(ranTick, 'file-open').map((f) => f.path)).toEqual(['/etc/shadow']);
+    } finally {
+      g.cleanup();
+    }
+  });
+
+  it('a PID reused by another process is noticed (its schedstat differs)', () => {
+    const g = new FixtureProc();
+    try {
+      g.add({ pid: 71, comm: 'old', exe: '/bin/sh', schedstat: '5000 10 3\n', startTicks: 1000 });
+      const { tracker } = setup(g);
+      tracker.tick(0);
+      tracker.tick(1000);
+      g.add({ pid: 71, comm: 'new', exe: '/bin/nc', schedstat: '300 1 1\n', startTicks: 2000 });
+      expect(of(tracker.tick(2000), 'process-exit').map((e) => e.process.comm)).toEqual(['old']);
+      expect(of(tracker.tick(2100), 'process-start').map((s) => s.process.comm)).toEqual(['new']);
+    } finally {
+      g.cleanup();
+    }
   });
 });
 

@@ -36,6 +36,11 @@ export interface ProcFs {
    * that lacks it (or a kernel without schedstat) makes the callers read the fds every time.
    */
   threadActivity?(pid: number): string | undefined;
+  /**
+   * What the main thread has run so far (`schedstat`: run time in ns, wait time, time slices; 0444, tiny, cheap
+   * for the kernel to write): unchanged text means the thread has not run since. Optional, like threadActivity.
+   */
+  runTime?(pid: number): string | undefined;
   net(
     pid: number | 'self',
     protocol: NetProtocol,
@@ -172,6 +177,7 @@ export function createProcFs(root = '/proc'): ProcFs {
       }
       return key === '' ? undefined : key;
     },
+    runTime: (pid) => text(path(pid, 'schedstat')),
     sockstat(pid) {
       const v4 = text(path(pid, 'net', 'sockstat'));
       const v6 = text(path(pid, 'net', 'sockstat6'));
