@@ -52,6 +52,8 @@ describeDocker('learn --docker (host learn mode)', () => {
       const { value: profile } = loadConfigFile(profileSpec, out);
       const names = profile.processes.map((p) => `${p.exe} ${p.name ?? ''}`.trim());
       expect(names).toContain('/bin/busybox cat');
+      // the user name of a process gone before the tick, from its parent's root (same container)
+      expect(profile.processes.find((p) => p.name === 'cat')?.users).toEqual(['root']);
       expect(names).toContain('/bin/busybox sleep');
       expect(names).toContain('/bin/busybox sh');
       expect(profile.metadata.source).toBe('learned');
