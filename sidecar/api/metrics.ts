@@ -90,7 +90,7 @@ export function bindConnectorMetrics(metrics: WatchMetrics, connector: Connector
   let lastMissed = { reaped: 0, exited: 0 };
   new Counter({
     name: 'sealwatch_proc_connector_details_missed_total',
-    help: 'execs seen without full details: reaped (gone before any /proc read) or exited (exe link and argv gone, comm/ppid/uids read)',
+    help: 'execs seen without full details, by why: reaped (gone before any /proc read: any process of the host, its container unknown) or exited (a watched process read after it exited: exe link or argv gone, comm/ppid/uids read)',
     labelNames: ['why'],
     registers,
     collect() {
