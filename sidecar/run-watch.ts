@@ -8,11 +8,12 @@ import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.
 import type { Logger } from '../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
-import { loadTrustedKeys } from '../shared/signing/index.ts';
 import { createApi, createWatchMetrics, listenApi } from './api/index.ts';
 import { createLearner, profileToYaml } from './learn/index.ts';
 import { createAggregator, createKiller, createResponder, stopTargetEvent } from './respond/index.ts';
-import { checkImageSeal, checkPodSeal, sealSource, type SealCheck } from './seal/index.ts';
+// the seal checks (sigstore) load only when a trusted key is given: a watcher without one stays ~10 MB smaller
+import type { SealCheck } from './seal/index.ts';
+import { sealSource } from './seal/seal-source.ts';
 import {
   containerScope,
   createContainerFollower,
@@ -105,7 +106,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const fileProfile = options.profileFile ? loadProfile(options.profileFile, logger) : undefined;
   const trusted =
     options.trustedKeyFiles && options.trustedKeyFiles.length > 0
-      ? loadTrustedKeys(options.trustedKeyFiles)
+      ? (await import('../shared/signing/index.ts')).loadTrustedKeys(options.trustedKeyFiles)
       : undefined;
   const proc = createProcFs(options.procRoot);
   let child: ChildProcess | undefined;
@@ -152,8 +153,10 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       seal = { status: 'unknown', detail: 'no trusted key given (--pub): the seal is not checked' };
       logger.warn(`${seal.detail}`);
     } else if (container && imageId && deps.docker) {
+      const { checkImageSeal } = await import('./seal/index.ts');
       seal = await checkImageSeal(deps.docker(), imageId, trusted);
     } else {
+      const { checkPodSeal } = await import('./seal/index.ts');
       const pids = await neighbourPids(proc, options.sealWaitMs ?? 10_000, deps.signal);
       seal = checkPodSeal({ procRoot: options.procRoot, pids, selfPid: process.pid, trusted });
     }

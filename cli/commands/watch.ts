@@ -195,10 +195,16 @@ export async function execute(
     spoolDir: f.spoolDir === undefined ? undefined : resolve(io.cwd, f.spoolDir),
     version: packageVersion(),
   };
-  // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
-  const [{ createLogger }, { createDockerClient }, { runWatch }] = await Promise.all([
+  // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs); the Docker client
+  // (dockerode pulls in gRPC and ssh2, ~24 MB resident) only when the engine is used
+  const usesDocker = f.docker || f.container !== undefined || f.dockerSocket !== undefined;
+  const [{ createLogger }, docker, { runWatch }] = await Promise.all([
     import('../../shared/logging/index.ts'),
-    import('../../shared/docker/index.ts'),
+    usesDocker
+      ? import('../../shared/docker/index.ts').then(({ createDockerClient }) =>
+          once(() => createDockerClient({ socketPath: f.dockerSocket ?? DEFAULT_DOCKER_SOCKET })),
+        )
+      : undefined,
     import('../../sidecar/run-watch.ts'),
   ]);
   const logger = createLogger({ stream: io.stderr });
@@ -206,7 +212,7 @@ export async function execute(
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  if (f.docker && f.mode !== 'learn') {
+  if (f.docker && docker && f.mode !== 'learn') {
     try {
       const { runHostAgent } = await import('../../sidecar/host-agent/index.ts');
       await runHostAgent(
@@ -218,7 +224,7 @@ export async function execute(
         },
         {
           logger,
-          docker: createDockerClient({ socketPath: f.dockerSocket ?? DEFAULT_DOCKER_SOCKET }),
+          docker: docker(),
           stdout: io.stdout,
           env: io.env,
           signal: controller.signal,
@@ -233,7 +239,7 @@ export async function execute(
   try {
     const result = await runWatch(options, {
       logger,
-      docker: once(() => createDockerClient({ socketPath: f.dockerSocket ?? DEFAULT_DOCKER_SOCKET })),
+      docker,
       stdout: io.stdout,
       env: io.env,
       signal: controller.signal,
