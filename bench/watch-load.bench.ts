@@ -2,14 +2,14 @@
 // Overhead: the pod case. A PID + network namespace of its own (unshare --pid --net --mount-proc, lo up) holds
 // N idle `sleep`s, a Node helper with 1,000 loopback TCP sockets (500 connections) and the watcher in pod mode
 // (it watches every process of the namespace but its own), so the numbers do not move with whatever else the
-// host runs. Measured over 15 s from /proc/<pid>/stat (CPU % of one core) and VmRSS. Baseline: a minimal
+// host runs. Measured over 30 s from /proc/<pid>/stat (CPU % of one core) and VmRSS. Baseline: a minimal
 // full-scan poller (stat + cmdline + exe of every PID and the tcp tables, every 100 ms) in the same kind of
 // namespace over the same workload. N = 100, then 1,000.
 // Fork storm: the watcher in its own PID namespace (unshare --pid --mount-proc: the pod case), while a
 // shell starts ~1,000 short processes a second for 10 s; the watcher's RSS before/after and its PID-gap
 // count come from its own API on 127.0.0.1.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { figure, report } from './lib/report.ts';
@@ -17,7 +17,9 @@ import { figure, report } from './lib/report.ts';
 const REPO = resolve(import.meta.dirname, '..');
 // SEALWATCH_BENCH_CLI: another build's cli.mjs, to compare two versions on the same machine state
 const CLI = process.env.SEALWATCH_BENCH_CLI ?? join(REPO, 'dist/cli.mjs');
-const dir = mkdtempSync(join(tmpdir(), 'sw-load-'));
+// outside /tmp: the namespaces below get empty /tmp, /var/tmp and /dev/shm of their own, as a pod's app has (the
+// watcher's setuid scan walks them; the host's /tmp, crowded by test runs, is not what a sidecar sees)
+const dir = mkdtempSync(join(existsSync('/run') ? '/run' : tmpdir(), 'sw-load-'));
 const run = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' });
 const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,7 +57,7 @@ function rssMiB(pid: number): number {
 }
 
 async function measure(pid: number, seconds: number): Promise<{ cpu: number; rss: number }> {
-  await sleepMs(3000); // warm-up: first full read of every process, exe hashes
+  await sleepMs(8000); // warm-up: first full read of every process, exe hashes, the JIT compiling the hot paths
   const t0 = cpuTicks(pid);
   await sleepMs(seconds * 1000);
   const cpu = ((cpuTicks(pid) - t0) / 100 / seconds) * 100;
@@ -77,7 +79,7 @@ async function inNamespace(n: number, command: string, marker: string): Promise<
       '--mount-proc',
       '/bin/sh',
       '-c',
-      `ip link set lo up; ${workload(n)} ${command} & wait`,
+      `ip link set lo up; for d in /tmp /var/tmp /dev/shm; do mount -t tmpfs tmpfs $d; done; ${workload(n)} ${command} & wait`,
     ],
     { stdio: 'ignore', detached: true },
   );
@@ -109,11 +111,11 @@ async function overhead(n: number, nodeFlags: readonly string[] = []): Promise<v
     `${process.execPath} ${nodeFlags.join(' ')} ${CLI} watch --output file://${events}`,
     events,
   );
-  const ours = await measure(watcher.pid, 15);
+  const ours = await measure(watcher.pid, 30);
   watcher.stop();
   const baseScript = join(dir, 'baseline.cjs');
   const base = await inNamespace(n, `${process.execPath} ${baseScript}`, baseScript);
-  const baseline = await measure(base.pid, 15);
+  const baseline = await measure(base.pid, 30);
   base.stop();
   const how = nodeFlags.length > 0 ? ` (node ${nodeFlags.join(' ')})` : '';
   report(`overhead CPU, ${n} idle processes + 1,000 sockets${how}`, ours.cpu, baseline.cpu, '% of one core');
