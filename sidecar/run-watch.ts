@@ -8,7 +8,7 @@ import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.
 import type { Logger } from '../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
-import { createApi, createWatchMetrics, listenApi } from './api/index.ts';
+import { bindDockerEventMetrics, createApi, createWatchMetrics, listenApi } from './api/index.ts';
 import { createLearner, profileToYaml } from './learn/index.ts';
 import { createAggregator, createKiller, createResponder, stopTargetEvent } from './respond/index.ts';
 // the seal checks (sigstore) load only when a trusted key is given: a watcher without one stays ~10 MB smaller
@@ -230,6 +230,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   }
   if (follower) sources.push(follower);
   const metrics = createWatchMetrics();
+  if (dockerSource) bindDockerEventMetrics(metrics, dockerSource);
   const dispatcher = createDispatcher(specs, {
     logger,
     version: options.version,

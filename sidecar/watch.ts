@@ -56,6 +56,7 @@ const ALWAYS_SHIPPED = new Set([
   'container-oom',
   'container-die',
   'container-removed',
+  'container-events-interrupted',
 ]);
 
 export function createWatcher(deps: WatcherDeps): Watcher {

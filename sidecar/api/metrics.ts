@@ -67,21 +67,43 @@ export interface ConnectorMetricsSource {
  * execs seen, execs whose details were missed (reaped before any read, or exited before the exe link and argv
  * were read), unparsable records, socket errors, and the exec source (connector, or the /proc polling fallback).
  */
+/** A counter read at scrape time from a plain running total kept by a source. */
+function scrapedCounter(metrics: WatchMetrics, name: string, help: string, read: () => number): void {
+  let last = 0;
+  new Counter({
+    name,
+    help,
+    registers: [metrics.registry],
+    collect() {
+      const value = read();
+      if (value > last) this.inc(value - last);
+      last = value;
+    },
+  });
+}
+
+/** What /metrics shows of a container's Docker event stream: how often it ended and was subscribed again. */
+export function bindDockerEventMetrics(
+  metrics: WatchMetrics,
+  source: { readonly interruptions: number; readonly skipped: number },
+): void {
+  scrapedCounter(
+    metrics,
+    'sealwatch_docker_event_stream_interruptions_total',
+    'times the Docker engine event stream ended (engine restart, dropped connection) and was subscribed again',
+    () => source.interruptions,
+  );
+  scrapedCounter(
+    metrics,
+    'sealwatch_docker_event_records_skipped_total',
+    'Docker engine event records that did not parse or fit',
+    () => source.skipped,
+  );
+}
+
 export function bindConnectorMetrics(metrics: WatchMetrics, connector: ConnectorMetricsSource): void {
   const registers = [metrics.registry];
-  const counter = (name: string, help: string, read: () => number): void => {
-    let last = 0;
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const value = read();
-        if (value > last) this.inc(value - last);
-        last = value;
-      },
-    });
-  };
+  const counter = (name: string, help: string, read: () => number): void => scrapedCounter(metrics, name, help, read);
   counter(
     'sealwatch_proc_connector_execs_total',
     'exec events received from the kernel proc connector',

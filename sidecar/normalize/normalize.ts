@@ -178,7 +178,12 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
           category: ['process'],
           type: ['info'],
           action: `container-${obs.action}`,
-          severity: obs.action === 'exec' || obs.action === 'removed' ? 3 : obs.action === 'oom' ? 6 : 1,
+          severity:
+            obs.action === 'exec' || obs.action === 'removed' || obs.action === 'events-interrupted'
+              ? 3
+              : obs.action === 'oom'
+                ? 6
+                : 1,
         },
         message: `container ${obs.container}: ${obs.action}${obs.detail ? ` (${obs.detail})` : ''}`,
         sealwatch: sw(dockerDetails(obs)),

@@ -58,9 +58,9 @@ export type Observation =
   | { type: 'pid-gap'; missed: number; totalMissed: number }
   | {
       type: 'docker';
-      action: 'exec' | 'restart' | 'oom' | 'die' | 'start' | 'removed';
+      action: 'exec' | 'restart' | 'oom' | 'die' | 'start' | 'removed' | 'events-interrupted';
       container: string;
-      /** exec: the command; die: the exit code; restart, removed: what happened, in words */
+      /** exec: the command; die: the exit code; restart, removed, events-interrupted: what happened, in words */
       detail?: string;
       /** restart (`--container`): the container's new init and the one it replaced (host PIDs) */
       initPid?: number;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { runCliCaptured } from '../harness/cli.ts';
 import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
+import { startDockerProxy } from '../harness/docker-proxy.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
@@ -56,7 +57,7 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     await waitFor(`the watcher's first tick (${stderr})`, async () =>
       ((await api('/v1/status')).body.ticks as number) > 0 ? true : undefined,
     );
-    return { watcher, exited, api, events: () => readEventsFile(file), stderr: () => stderr };
+    return { watcher, exited, api, port, events: () => readEventsFile(file), stderr: () => stderr };
   }
 
   it('docker exec into the container is an event naming the command', async () => {
@@ -70,6 +71,38 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     expect(exec.message).toContain('sh -c id');
     watcher.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('an event stream that breaks is subscribed again: the break is an event and a metric, and later execs still arrive', async () => {
+    const proxy = await startDockerProxy();
+    try {
+      const app = await startContainer({ image, cmd: ['sleep', '3600'] });
+      const { watcher, exited, port, events } = await watchContainer(app, ['--docker-socket', proxy.socketPath]);
+      await app.exec(['sh', '-c', 'echo before']);
+      await waitFor('the exec before the break', () =>
+        events().find((e) => e.sealwatch.details?.command === 'sh -c echo before'),
+      );
+      proxy.cut();
+      const gap = await waitFor('container-events-interrupted', () =>
+        events().find((e) => e.event.action === 'container-events-interrupted'),
+      );
+      expect(gap.event.severity).toBe(3);
+      expect(gap.message).toMatch(/may be missing/);
+      // subscribed again (first retry after 1 s): an exec after the break is reported, the one before not twice
+      await sleep(1500);
+      await app.exec(['sh', '-c', 'echo after']);
+      await waitFor('the exec after the break', () =>
+        events().find((e) => e.sealwatch.details?.command === 'sh -c echo after'),
+      );
+      const execs = events().filter((e) => e.event.action === 'container-exec');
+      expect(execs.map((e) => e.sealwatch.details?.command)).toEqual(['sh -c echo before', 'sh -c echo after']);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^sealwatch_docker_event_stream_interruptions_total 1$/m);
+      watcher.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a restarted container is followed: new init, and a forbidden program in it is caught with its new PIDs and sockets', async () => {
