@@ -37,11 +37,6 @@ export interface DockerClient {
   /** `docker ps`: the running containers. */
   listContainers(): Promise<ContainerSummary[]>;
   /**
-   * The engine's container events (start, die, exec_start, oom, …) until `signal` aborts. Each record is
-   * handed over as parsed JSON, unvalidated: the caller validates it (it is engine input).
-   */
-  containerEvents(signal: AbortSignal, onEvent: (record: unknown) => void): Promise<void>;
-  /**
    * The engine's event stream with engine-side filters, until `options.signal` aborts. Records are
    * validated (`DockerEvent`); one that does not fit is skipped and reported to `onSkipped`.
    */
@@ -162,12 +157,6 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
           State: c.State,
           Labels: c.Labels,
         }));
-      }),
-    containerEvents: (signal, onEvent) =>
-      call('events', async () => {
-        const stream = await openEvents(docker, { type: ['container'] }, signal);
-        // not JSON: skipped (the caller counts what it cannot use)
-        await readJsonLines(stream, signal, onEvent, () => undefined);
       }),
     events: (options, onEvent) =>
       call('events', async () => {

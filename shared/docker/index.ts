@@ -1,5 +1,7 @@
 export { createDockerClient } from './client.ts';
 export { DockerEvent } from './events.ts';
+export { followEvents } from './follow-events.ts';
+export type { FollowEventsOptions } from './follow-events.ts';
 export type { DockerEventFilters, DockerEventsOptions } from './events.ts';
 export type {
   DockerClient,

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import type { DockerClient } from '../../shared/docker/index.ts';
+import { followEvents, type DockerClient } from '../../shared/docker/index.ts';
 import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl, type Dispatcher } from '../../shared/outputs/index.ts';
 import { loadTrustedKeys } from '../../shared/signing/index.ts';
 import {
   bindConnectorMetrics,
+  bindDockerEventMetrics,
   createApi,
   createWatchMetrics,
   listenApi,
@@ -88,6 +89,9 @@ export interface HostAgentStatus extends WatchStatus {
   /** scheduling of the connector's socket thread: 'SCHED_FIFO 1', 'nice -20' or 'normal' */
   execReaderPriority?: string;
   connector: ProcConnector['stats'];
+  /** engine event records that did not fit, and times the event stream ended and was subscribed again */
+  dockerEventsSkipped: number;
+  dockerEventsInterrupted: number;
   containers: {
     id: string;
     name: string;
@@ -162,12 +166,41 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
     logger.info(`stopped watching container ${entry.name} (${id.slice(0, 12)})`);
   };
 
-  // Subscribe to events first, then list: a container started in between is seen by one or the other.
+  // Subscribe to events first, then list: a container started in between is seen by one or the other. The
+  // stream is kept open across engine restarts; after a break, the list is read again for what it missed.
   let eventsSkipped = 0;
+  let eventsInterrupted = 0;
   const changes: Promise<void>[] = [];
-  const events = docker
-    .containerEvents(deps.signal, (record) => {
-      const parsed = DockerContainerEvent.safeParse(record);
+  const reconcile = async (): Promise<void> => {
+    const running = new Set<string>();
+    for (const c of await docker.listContainers()) {
+      running.add(c.Id);
+      await add(c.Id).catch((e: unknown) => warn(logger, c.Id, e));
+    }
+    for (const id of [...watched.keys()]) if (!running.has(id)) await remove(id);
+  };
+  const events = followEvents(
+    docker,
+    {
+      filters: { type: ['container'] },
+      signal: deps.signal,
+      onSkipped: () => eventsSkipped++,
+      onBreak: (reason, retryMs) => {
+        eventsInterrupted++;
+        logger.warn(`Docker event stream ended (${reason}); subscribing again in ${retryMs} ms`);
+        for (const [id, entry] of watched)
+          entry.docker.push({
+            type: 'docker',
+            action: 'events-interrupted',
+            container: id.slice(0, 12),
+            detail: `${reason}; execs, restarts and OOM kills while the stream was down may be missing`,
+          });
+      },
+      onResubscribe: () =>
+        changes.push(reconcile().catch((e: unknown) => logger.warn(`listing containers: ${String(e)}`))),
+    },
+    (event) => {
+      const parsed = DockerContainerEvent.safeParse(event);
       if (!parsed.success) {
         eventsSkipped++;
         return;
@@ -183,10 +216,16 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
             detail: change.detail,
           });
       }
-    })
-    .catch((error: unknown) => {
-      if (!deps.signal.aborted) logger.error(`Docker event stream ended: ${String(error)}`);
-    });
+    },
+  );
+  bindDockerEventMetrics(metrics, {
+    get interruptions() {
+      return eventsInterrupted;
+    },
+    get skipped() {
+      return eventsSkipped;
+    },
+  });
   for (const c of await docker.listContainers()) await add(c.Id).catch((e: unknown) => warn(logger, c.Id, e));
 
   const agent: HostAgent = {
@@ -222,6 +261,7 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
         execReaderPriority: connector.readerPriority,
         connector: { ...connector.stats },
         dockerEventsSkipped: eventsSkipped,
+        dockerEventsInterrupted: eventsInterrupted,
         containers: per.map(({ c, s }) => ({
           id: c.id,
           name: c.name,

@@ -11,6 +11,7 @@ import { runHostAgent, type HostAgent, type HostAgentOptions } from '../../sidec
 import { openProcConnector } from '../../sidecar/sources/proc-connector.ts';
 import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
+import { startDockerProxy } from '../harness/docker-proxy.ts';
 import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { readEventsFile, waitFor as waitUntil } from '../harness/wait.ts';
@@ -29,6 +30,7 @@ describeDocker('host agent (watch --docker)', () => {
   let done: Promise<HostAgent> | undefined;
   let sealedApp: TestContainer;
   let unsealedApp: TestContainer;
+  let sealedImage: string;
   let connectorHere = false;
 
   const read = (): Event[] => readEventsFile(events);
@@ -56,6 +58,7 @@ describeDocker('host agent (watch --docker)', () => {
       '--tag',
       sealedTag,
     ]);
+    sealedImage = sealedTag;
     sealedApp = await startContainer({ image: sealedTag, cmd: ['sleep', '3600'] });
     const options: HostAgentOptions = {
       procRoot: '/proc',
@@ -138,5 +141,56 @@ describeDocker('host agent (watch --docker)', () => {
       await new Promise((r) => setTimeout(r, 100));
     expect(agent!.containers()).not.toContain(sealedApp.id);
     writeFileSync(join(dir, 'done'), '');
+  });
+
+  it('keeps following the engine when its event stream breaks: the break is reported, a container started meanwhile is found', async () => {
+    const proxy = await startDockerProxy();
+    const out = join(dir, 'events-proxy.jsonl');
+    const stop = new AbortController();
+    let second: HostAgent | undefined;
+    const running = runHostAgent(
+      {
+        procRoot: '/proc',
+        mode: 'monitor',
+        dryRun: false,
+        tickMs: 100,
+        outputs: [`file://${out}`],
+        emitAll: false,
+        killMinSeverity: 7,
+        aggregateWindowMs: 60_000,
+        trustedKeyFiles: [],
+        procConnector: false,
+        version: 'test',
+      },
+      {
+        logger: silentLogger(),
+        docker: createDockerClient({ socketPath: proxy.socketPath }),
+        stdout: new PassThrough(),
+        env: {},
+        signal: stop.signal,
+        onReady: ({ agent: a }) => void (second = a),
+      },
+    );
+    try {
+      await waitUntil('the second agent', () => (second?.containers().includes(unsealedApp.id) ? second : undefined));
+      proxy.cut();
+      // started while the stream is down (the first retry is after 1 s)
+      const late = await startContainer({ image: sealedImage, cmd: ['sleep', '3600'] });
+      await waitUntil(
+        'the container started during the break',
+        () => second!.containers().includes(late.id) || undefined,
+      );
+      const gap = await waitUntil('container-events-interrupted', () =>
+        readEventsFile(out).find(
+          (e) => e.event.action === 'container-events-interrupted' && e.container?.id === unsealedApp.id,
+        ),
+      );
+      expect(gap.message).toMatch(/may be missing/);
+      expect(second!.status().dockerEventsInterrupted).toBe(1);
+    } finally {
+      stop.abort();
+      await running.catch(() => undefined);
+      await proxy.close();
+    }
   });
 });
