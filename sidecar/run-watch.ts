@@ -156,9 +156,17 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       const { checkImageSeal } = await import('./seal/index.ts');
       seal = await checkImageSeal(deps.docker(), imageId, trusted);
     } else {
-      const { checkPodSeal } = await import('./seal/index.ts');
+      const { checkImageSeal, checkPodSeal } = await import('./seal/index.ts');
       const pids = await neighbourPids(proc, options.sealWaitMs ?? 10_000, deps.signal);
-      seal = checkPodSeal({ procRoot: options.procRoot, pids, selfPid: process.pid, trusted });
+      // With the engine (--docker-socket), the app's image is known: its seal is checked against the image
+      // itself, as in --container mode, so a valid seal of another image copied into the app's files is caught.
+      // Without it (Kubernetes), the seal in the app's root is verified and its identity only reported.
+      const appId = options.podDocker && deps.docker ? podContainerIdOf(proc) : undefined;
+      const appImage = appId && deps.docker ? (await deps.docker().inspectContainer(appId)).Image : undefined;
+      seal =
+        appImage && deps.docker
+          ? await checkImageSeal(deps.docker(), appImage, trusted)
+          : checkPodSeal({ procRoot: options.procRoot, pids, selfPid: process.pid, trusted });
     }
     logger.info(`seal ${seal.status}${seal.detail ? `: ${seal.detail}` : ''}`);
   }

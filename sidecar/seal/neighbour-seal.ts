@@ -12,8 +12,8 @@ import type { TrustedKeys } from '../../shared/signing/index.ts';
  *    each distinct root tried until one has a seal (the app's PID 1, or in Kubernetes the app
  *    container's processes beside the pause container). Statements are checked, not the image
  *    identity: inside a pod there is no engine to ask what the image is.
- *  - container (Docker socket): `verifyImageSeal` of the container's image (label, top seal layer,
- *    statements, identity recomputed from the image).
+ *  - container (`--container`, or a pod given the Docker socket): `verifyImageSeal` of the container's
+ *    image (label, top seal layer, statements, identity recomputed from the image).
  */
 export interface SealCheck {
   status: 'verified' | 'unsealed' | 'invalid' | 'unknown';

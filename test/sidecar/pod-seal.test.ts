@@ -47,6 +47,7 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
   let plain: string;
   let sealed: string;
   let tampered: string;
+  let borrowed: string;
   let nodeImage: string;
 
   beforeAll(async () => {
@@ -70,6 +71,16 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
     const jsonl = (await createDockerClient().readImageFile(sealed, '/.sealwatch/seal.jsonl'))!.toString('utf8');
     tampered = testTag(created, 'pod-tampered');
     await buildFrom(sealed, ['COPY seal.jsonl /.sealwatch/seal.jsonl'], tampered, { 'seal.jsonl': tamper(jsonl) });
+    // another image carrying the sealed image's valid seal file and seal label, byte for byte
+    const label = (await createDockerClient().inspectImage(sealed)).Config.Labels?.['dev.sealwatch.seal'];
+    expect(label).toBeTruthy();
+    borrowed = testTag(created, 'pod-borrowed');
+    await buildFrom(
+      plain,
+      [`LABEL dev.sealwatch.seal=${JSON.stringify(label)}`, 'COPY seal.jsonl /.sealwatch/seal.jsonl'],
+      borrowed,
+      { 'seal.jsonl': jsonl },
+    );
   });
   afterAll(async () => {
     await removeTags(created);
@@ -141,6 +152,24 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
     await waitFor('nc seen', () => alerts(events(), 'suspicious-network-tool')[0]);
     expect(alerts(events(), 'profile.exe-not-allowed')).toEqual([]);
     for (const e of events()) expect(e.sealwatch.seal?.status).toBe('invalid');
+  });
+
+  it("a valid seal copied into another image: verified by its signatures alone; with the Docker socket, invalid (not this image's seal)", async () => {
+    const alone = await pod(borrowed, ['--mode', 'monitor']);
+    const checked = alone.events().find((e) => e.event.action === 'seal-checked')!;
+    expect(checked.sealwatch.seal?.status).toBe('verified');
+    const withEngine = await pod(
+      borrowed,
+      ['--mode', 'monitor', '--docker-socket', '/var/run/docker.sock'],
+      [{ host: '/var/run/docker.sock', container: '/var/run/docker.sock' }],
+    );
+    const invalid = await waitFor('seal.invalid', () => alerts(withEngine.events(), 'seal.invalid')[0]);
+    expect(invalid.sealwatch.seal?.status).toBe('invalid');
+    expect(invalid.message).toMatch(/copied from another image/);
+    // its profile is not used: nc, outside the sealed profile, raises no drift alert (only the built-in rule)
+    await withEngine.app.execDetached(['sh', '-c', 'sleep 30 | nc -l -p 9003']);
+    await waitFor('nc seen', () => alerts(withEngine.events(), 'suspicious-network-tool')[0]);
+    expect(alerts(withEngine.events(), 'profile.exe-not-allowed')).toEqual([]);
   });
 
   it('an unsealed image: seal.unsealed alert; in enforce mode --on-unsealed stop kills the app', async () => {
