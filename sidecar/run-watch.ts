@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join, basename } from 'node:path';
+import { dirname } from 'node:path';
 import { loadConfigFile } from '../shared/config/index.ts';
 import type { DockerClient } from '../shared/docker/index.ts';
 import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.ts';
@@ -9,7 +9,7 @@ import type { Logger } from '../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
 import { bindDockerEventMetrics, createApi, createWatchMetrics, listenApi } from './api/index.ts';
-import { createLearner, profileToYaml } from './learn/index.ts';
+import { createLearner, writeProfileFile } from './learn/index.ts';
 import { createAggregator, createKiller, createResponder, stopTargetEvent } from './respond/index.ts';
 // the seal checks (sigstore) load only when a trusted key is given: a watcher without one stays ~10 MB smaller
 import type { SealCheck } from './seal/index.ts';
@@ -285,7 +285,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const finishLearning = (): Profile | undefined => {
     if (!learner || learned) return learned;
     learned = learner.profile();
-    if (options.learnOut) writeProfileAtomically(options.learnOut, learned, target);
+    if (options.learnOut) writeProfileFile(options.learnOut, learned, target);
     return learned;
   };
 
@@ -489,19 +489,6 @@ function loadProfile(file: string, logger: Logger): Profile {
   const { value, warnings } = loadConfigFile(profileSpec, file);
   for (const w of warnings) logger.warn(w);
   return value;
-}
-
-/** Writes to a temp file beside the target, then renames: never a half-written profile. */
-function writeProfileAtomically(file: string, profile: Profile, target: string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  writeFileSync(
-    tmp,
-    profileToYaml(profile, [
-      'Learned by `sealwatch learn`. Review it, edit it, commit it; `sealwatch seal --profile` seals it into the image.',
-      `Target: ${target}`,
-    ]),
-  );
-  renameSync(tmp, file);
 }
 
 function orchestratorFromEnv(

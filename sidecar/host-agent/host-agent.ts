@@ -41,6 +41,24 @@ import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts'
 /** Delay of the extra tick after an exec snapshot (batches a burst of execs into one tick). */
 const EXEC_TICK_MS = 5;
 
+/**
+ * An exec in a watched container: tick soon (at most one extra tick per EXEC_TICK_MS) rather than on the next
+ * period, so detection latency is milliseconds, not half a period. Returns the function that stops it.
+ */
+export function tickOnExec(connector: Pick<ProcConnector, 'onSnapshot'>, tick: () => void): () => void {
+  let soon: NodeJS.Timeout | undefined;
+  const unsubscribe = connector.onSnapshot(() => {
+    soon ??= setTimeout(() => {
+      soon = undefined;
+      tick();
+    }, EXEC_TICK_MS);
+  });
+  return () => {
+    unsubscribe();
+    clearTimeout(soon);
+  };
+}
+
 export interface HostAgentOptions {
   procRoot: string;
   mode: 'monitor' | 'enforce';
@@ -308,22 +326,13 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
   tick();
   deps.onReady?.({ port: api?.port, agent });
   const timer = setInterval(tick, options.tickMs);
-  // An exec in a watched container: tick soon (at most one extra tick per EXEC_TICK_MS) rather than on the
-  // next period, so detection latency is milliseconds, not half a period.
-  let soon: NodeJS.Timeout | undefined;
-  const unsubscribe = connector.onSnapshot(() => {
-    soon ??= setTimeout(() => {
-      soon = undefined;
-      tick();
-    }, EXEC_TICK_MS);
-  });
+  const stopExecTicks = tickOnExec(connector, tick);
   await new Promise<void>((resolve) => {
     if (deps.signal.aborted) resolve();
     deps.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   clearInterval(timer);
-  unsubscribe();
-  clearTimeout(soon);
+  stopExecTicks();
   tick();
   await Promise.allSettled(changes);
   await events;

@@ -8,7 +8,7 @@ import { createLearner, writeProfileFile } from '../learn/index.ts';
 import { containerIdFromCgroup, createProcFs } from '../sources/proc/index.ts';
 import { createProcConnector, type ProcConnectorStats } from '../sources/proc-connector.ts';
 import { createHashCache } from '../sources/index.ts';
-import { buildContainerPipeline } from './host-agent.ts';
+import { buildContainerPipeline, tickOnExec } from './host-agent.ts';
 
 /**
  * `sealwatch learn --docker --container X --duration 60s --out profile.yaml`: learn one container from the host,
@@ -50,9 +50,6 @@ export interface HostLearnResult {
   /** process-start observations the learner saw */
   processesSeen: number;
 }
-
-/** Delay of the extra tick after an exec snapshot, as in the host agent. */
-const EXEC_TICK_MS = 5;
 
 export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDeps): Promise<HostLearnResult> {
   const { logger, docker } = deps;
@@ -114,13 +111,7 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
   tick();
   deps.onReady?.();
   const timer = setInterval(tick, options.tickMs);
-  let soon: NodeJS.Timeout | undefined;
-  const unsubscribe = connector.onSnapshot(() => {
-    soon ??= setTimeout(() => {
-      soon = undefined;
-      tick();
-    }, EXEC_TICK_MS);
-  });
+  const stopExecTicks = tickOnExec(connector, tick);
   await new Promise<void>((resolve) => {
     const timeout = setTimeout(resolve, options.durationMs);
     const stop = (): void => {
@@ -131,8 +122,7 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
     deps.signal.addEventListener('abort', stop, { once: true });
   });
   clearInterval(timer);
-  unsubscribe();
-  clearTimeout(soon);
+  stopExecTicks();
   tick();
   const profile = learner.profile();
   writeProfileFile(options.out, profile, target);

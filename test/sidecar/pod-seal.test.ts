@@ -72,7 +72,7 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
     tampered = testTag(created, 'pod-tampered');
     await buildFrom(sealed, ['COPY seal.jsonl /.sealwatch/seal.jsonl'], tampered, { 'seal.jsonl': tamper(jsonl) });
     // another image carrying the sealed image's valid seal file and seal label, byte for byte
-    const label = (await createDockerClient().inspectImage(sealed)).Config.Labels?.['dev.sealwatch.seal'];
+    const label = (await createDockerClient().inspectImage(sealed)).Config?.Labels?.['dev.sealwatch.seal'];
     expect(label).toBeTruthy();
     borrowed = testTag(created, 'pod-borrowed');
     await buildFrom(
