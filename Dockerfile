@@ -32,8 +32,9 @@ RUN ln -s /opt/sealwatch/bin/sealwatch.js /usr/local/bin/sealwatch
 # The outputs' disk spool (the default --spool-dir), owned by the runtime user; mount a volume here to keep
 # undelivered events across restarts. Made with node, which every base has (a bare base may lack mkdir/chown).
 RUN node -e "const fs=require('fs');fs.mkdirSync('/var/lib/sealwatch/spool',{recursive:true});for(const d of ['/var/lib/sealwatch','/var/lib/sealwatch/spool'])fs.chownSync(d,10001,10001)"
-# --max-semi-space-size=2: V8's young generation is most of an idle watcher's memory; 2 MiB semi-spaces keep
-# RSS near 88 MiB with 100 processes and 1,000 sockets watched (measured by hand; 141 MiB without it).
+# --max-semi-space-size=2: caps V8's young generation (32 MiB by default) for bursts (a fork storm, an event
+# flood). An idle watcher no longer needs it: with 100 processes and 1,000 sockets it stays near 66 MiB either
+# way since /proc is read into one reused buffer (bench/watch-load.bench.ts).
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=2 \
     HOME=/tmp \
