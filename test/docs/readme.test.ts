@@ -44,7 +44,7 @@ describe('README', () => {
     const scripts = (
       JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
     ).scripts;
-    for (const [, name] of README.matchAll(/npm run ([a-z:-]+)/g)) expect(Object.keys(scripts)).toContain(name);
+    for (const [, name] of README.matchAll(/npm run ([a-z0-9:-]+)/g)) expect(Object.keys(scripts)).toContain(name);
     for (const script of ['scripts/setup.sh', 'scripts/start-docker.sh', '.ci/run'])
       expect(existsSync(join(ROOT, script))).toBe(true);
   });
