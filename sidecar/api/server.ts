@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
+import type { ContainerState } from '../sources/index.ts';
 import type { WatchMetrics } from './metrics.ts';
 
 /**
@@ -33,14 +34,7 @@ export interface WatchStatus {
   killFailed: number;
   outputs: unknown[];
   /** `--container`: the container as followed across restarts (stopped: not ready; removed: the run ends) */
-  container?: {
-    id: string;
-    name: string;
-    state: 'running' | 'stopped' | 'removed';
-    initPid?: number;
-    restarts: number;
-    reason?: string;
-  };
+  container?: ContainerState;
   /** the watcher's own resident memory */
   watcherRssMiB: number;
 }

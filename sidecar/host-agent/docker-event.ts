@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Observation } from '../sources/types.ts';
 
 /**
  * A container event from the Docker engine's event stream (engine input: validated here, a record
@@ -45,4 +46,20 @@ export function classifyContainerEvent(event: DockerContainerEvent): ContainerCh
     default:
       return [];
   }
+}
+
+/** What an engine event record means (see classifyContainerEvent), or undefined when it does not fit (count it). */
+export function containerChangesOf(record: unknown): ContainerChange[] | undefined {
+  const parsed = DockerContainerEvent.safeParse(record);
+  return parsed.success ? classifyContainerEvent(parsed.data) : undefined;
+}
+
+/** The event stream of the engine broke: for one container (12-hex id), what may be missing. */
+export function streamBreakObservation(container: string, reason: string): Observation {
+  return {
+    type: 'docker',
+    action: 'events-interrupted',
+    container,
+    detail: `${reason}; execs, restarts and OOM kills while the stream was down may be missing`,
+  };
 }

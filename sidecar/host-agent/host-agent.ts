@@ -29,7 +29,7 @@ import {
 import type { Learner } from '../learn/index.ts';
 import { createWatcher, type Watcher } from '../watch.ts';
 import { checkImageSeal, sealSource, type SealCheck } from '../seal/index.ts';
-import { classifyContainerEvent, DockerContainerEvent } from './docker-event.ts';
+import { containerChangesOf, streamBreakObservation } from './docker-event.ts';
 
 /**
  * `sealwatch watch --docker`: one agent per host, every running container of the engine.
@@ -206,24 +206,18 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
       onBreak: (reason, retryMs) => {
         eventsInterrupted++;
         logger.warn(`Docker event stream ended (${reason}); subscribing again in ${retryMs} ms`);
-        for (const [id, entry] of watched)
-          entry.docker.push({
-            type: 'docker',
-            action: 'events-interrupted',
-            container: id.slice(0, 12),
-            detail: `${reason}; execs, restarts and OOM kills while the stream was down may be missing`,
-          });
+        for (const [id, entry] of watched) entry.docker.push(streamBreakObservation(id.slice(0, 12), reason));
       },
       onResubscribe: () =>
         changes.push(reconcile().catch((e: unknown) => logger.warn(`listing containers: ${String(e)}`))),
     },
     (event) => {
-      const parsed = DockerContainerEvent.safeParse(event);
-      if (!parsed.success) {
+      const meant = containerChangesOf(event);
+      if (!meant) {
         eventsSkipped++;
         return;
       }
-      for (const change of classifyContainerEvent(parsed.data)) {
+      for (const change of meant) {
         if (change.kind === 'start') changes.push(add(change.id).catch((e: unknown) => warn(logger, change.id, e)));
         else if (change.kind === 'stop') changes.push(remove(change.id));
         else

@@ -1,6 +1,6 @@
 import { followEvents, type DockerClient } from '../../shared/docker/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
-import { classifyContainerEvent, DockerContainerEvent, type ContainerChange } from '../host-agent/docker-event.ts';
+import { containerChangesOf, streamBreakObservation, type ContainerChange } from '../host-agent/docker-event.ts';
 import type { Observation, Source } from './types.ts';
 
 /**
@@ -47,21 +47,16 @@ export function createDockerSource(input: {
       onBreak: (reason, retryMs) => {
         interruptions++;
         input.logger.warn(`Docker event stream of ${short} ended (${reason}); subscribing again in ${retryMs} ms`);
-        buffer.push({
-          type: 'docker',
-          action: 'events-interrupted',
-          container: short,
-          detail: `${reason}; execs, restarts and OOM kills while the stream was down may be missing`,
-        });
+        buffer.push(streamBreakObservation(short, reason));
       },
     },
     (event) => {
-      const parsed = DockerContainerEvent.safeParse(event);
-      if (!parsed.success) {
+      const changes = containerChangesOf(event);
+      if (!changes) {
         skipped++;
         return;
       }
-      for (const change of classifyContainerEvent(parsed.data)) {
+      for (const change of changes) {
         input.onChange?.(change);
         if (change.kind !== 'observe' || input.omit?.includes(change.action)) continue;
         buffer.push({ type: 'docker', action: change.action, container: short, detail: change.detail });
