@@ -583,19 +583,6 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
     return live.startTicks === snap.stat.startTicks && live.state === 'Z';
   };
 
-  /**
-   * A file of the root filesystem of a process that is gone (its /etc/passwd, for the user name), through its
-   * parent when that is alive and in the same cgroup (the same container: the same root). Not through a parent
-   * elsewhere (a `docker exec`'s parent is the runtime's shim, on the host).
-   */
-  const viaParentRoot = <T>(pid: number, read: (parent: number) => T | undefined): T | undefined => {
-    const snap = snapFor(pid);
-    if (!snap?.stat || snap.cgroup === undefined) return undefined;
-    const parent = snap.stat.ppid;
-    if (parent <= 0 || proc.cgroup(parent) !== snap.cgroup) return undefined;
-    return read(parent);
-  };
-
   const view = (): ProcFs => {
     let cursor = seq;
     let listed = new Set<number>();
@@ -665,9 +652,8 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
       fdFlags: (pid, fd) => proc.fdFlags(pid, fd),
       tasks: (pid) => proc.tasks(pid),
       net: (pid, protocol, family) => proc.net(pid, protocol, family),
-      readRootFile: (pid, path) =>
-        proc.readRootFile(pid, path) ?? viaParentRoot(pid, (p) => proc.readRootFile(p, path)),
-      rootStat: (pid, path) => proc.rootStat(pid, path) ?? viaParentRoot(pid, (p) => proc.rootStat(p, path)),
+      readRootFile: (pid, path) => proc.readRootFile(pid, path),
+      rootStat: (pid, path) => proc.rootStat(pid, path),
       listRootDir: (pid, path) => proc.listRootDir(pid, path),
       bootTimeMs: () => proc.bootTimeMs(),
     };

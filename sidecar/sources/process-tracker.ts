@@ -89,7 +89,8 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   const stats = { ticks: 0, seen: 0, gaps: 0, skipped: 0 };
   const isWatched = (pid: number): boolean => watched.has(pid);
 
-  const userName = (pid: number, uid: number): string | undefined => {
+  /** The passwd table of a process's root filesystem, cached by the file's identity. */
+  const passwdOf = (pid: number): Map<number, string> | undefined => {
     const st = proc.rootStat(pid, 'etc/passwd');
     if (!st) return undefined;
     const key = `${st.dev}:${st.ino}:${st.mtimeMs}`;
@@ -99,8 +100,16 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       if (users.size > 64) users.clear();
       users.set(key, table);
     }
-    return table.get(uid);
+    return table;
   };
+  /**
+   * The user name of `uid` in the process's root; for a process already gone (a 1 ms `cat`), in its parent's
+   * when the parent is watched too (the same container, so the same root; a `docker exec`'s parent is the
+   * runtime's shim, outside). Without it a learned profile said `users: ["0"]` for the short-lived programs and
+   * `["root"]` for the rest, and monitoring raised profile.user-not-allowed when the two met.
+   */
+  const userName = (pid: number, uid: number, ppid: number): string | undefined =>
+    (passwdOf(pid) ?? (watched.has(ppid) ? passwdOf(ppid) : undefined))?.get(uid);
 
   const fdKind = (target: string | undefined): FdKind => {
     if (target === undefined) return 'none';
@@ -145,7 +154,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       uid: status.uids[0],
       euid: status.uids[1],
       gid: status.gids[0],
-      user: userName(stat.pid, status.uids[1]),
+      user: userName(stat.pid, status.uids[1], stat.ppid),
       tracerPid: status.tracerPid,
       startTicks: stat.startTicks,
       start: startIso(stat.startTicks),
@@ -269,7 +278,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
         out.push({ type: 'process-uid-change', process: { ...info }, fromEuid: info.euid, toEuid: status.uids[1] });
         info.euid = status.uids[1];
         info.uid = status.uids[0];
-        info.user = userName(info.pid, info.euid);
+        info.user = userName(info.pid, info.euid, info.ppid);
       }
       if (status.tracerPid !== info.tracerPid) {
         info.tracerPid = status.tracerPid;

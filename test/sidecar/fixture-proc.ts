@@ -22,6 +22,8 @@ export interface FixtureProcess {
   startTicks?: number;
   /** `/proc/<pid>/schedstat` (run ns, wait ns, slices); absent by default, like a kernel without schedstats */
   schedstat?: string;
+  /** where `/proc/<pid>/root` points (default: a path that does not exist, like the root of a process gone) */
+  root?: string;
 }
 
 export class FixtureProc {
@@ -56,7 +58,7 @@ export class FixtureProc {
     if (p.schedstat !== undefined) writeFileSync(join(dir, 'schedstat'), p.schedstat);
     if (p.exe) symlinkSync(p.exe, join(dir, 'exe'));
     symlinkSync('/', join(dir, 'cwd'));
-    symlinkSync('/nonexistent-root', join(dir, 'root'));
+    symlinkSync(p.root ?? '/nonexistent-root', join(dir, 'root'));
     writeFileSync(join(dir, 'cgroup'), '0::/\n');
     for (const [fd, target] of Object.entries(p.fds ?? {})) {
       symlinkSync(target, join(dir, 'fd', fd));

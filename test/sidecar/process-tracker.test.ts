@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createHashCache } from '../../sidecar/sources/hash-cache.ts';
@@ -95,6 +98,26 @@ describe('process tracker on a fixture /proc', () => {
       expect(of(obs, 'file-open')[0]?.path).toBe('/etc/sudoers');
     } finally {
       g.cleanup();
+    }
+  });
+
+  it("names the user of a process whose root is gone through its watched parent's root, not through an unwatched one", () => {
+    const g = new FixtureProc();
+    const rootfs = mkdtempSync(join(tmpdir(), 'sw-rootfs-'));
+    try {
+      mkdirSync(join(rootfs, 'etc'));
+      writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n');
+      g.add({ pid: 50, comm: 'sh', uid: 1000, root: rootfs });
+      // a 1 ms program: by the time it is read its root link no longer resolves
+      g.add({ pid: 51, ppid: 50, comm: 'cat', uid: 1000 });
+      // the same, but its parent (a runtime shim outside the container) is not watched
+      g.add({ pid: 52, ppid: 7777, comm: 'cat', uid: 1000 });
+      const { t } = tracker(g.root);
+      const users = Object.fromEntries(of(t.tick(0), 'process-start').map((s) => [s.process.pid, s.process.user]));
+      expect(users).toEqual({ 50: 'app', 51: 'app', 52: undefined });
+    } finally {
+      g.cleanup();
+      rmSync(rootfs, { recursive: true, force: true });
     }
   });
 
