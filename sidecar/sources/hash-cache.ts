@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { ProcFs } from './proc/index.ts';
 
 /**
@@ -29,9 +28,8 @@ export function createHashCache(proc: ProcFs, options: { maxBytes?: number; maxE
       const key = `${exe}\0${st.dev}:${st.ino}:${st.mtimeMs}:${st.size}`;
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
-      const bytes = proc.readExeBytes(pid);
-      if (!bytes) return undefined;
-      const digest = createHash('sha256').update(bytes).digest('hex');
+      const digest = proc.exeSha256(pid);
+      if (digest === undefined) return undefined;
       hashed++;
       if (cache.size >= maxEntries) cache.delete(cache.keys().next().value as string);
       cache.set(key, digest);

@@ -645,7 +645,7 @@ export async function createProcConnector(options: ProcConnectorOptions): Promis
       },
       exe: (pid) => proc.exe(pid) ?? snapFor(pid)?.exe,
       exeStat: (pid) => proc.exeStat(pid) ?? snapFor(pid)?.exeStat,
-      readExeBytes: (pid) => proc.readExeBytes(pid),
+      exeSha256: (pid) => proc.exeSha256(pid),
       cwd: (pid) => proc.cwd(pid) ?? snapFor(pid)?.cwd,
       cgroup: (pid) => proc.cgroup(pid) ?? snapFor(pid)?.cgroup,
       fds: (pid) => proc.fds(pid) ?? snapFor(pid)?.fds,

@@ -63,8 +63,8 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   const ignored = new Map<number, number>();
   const openFiles = new Map<number, Set<string>>();
   /**
-   * what the process had run at the last fd read (context switches of a single-threaded pid, the threads'
-   * run times of a multi-threaded one): a process that has not run since kept its fds
+   * what the process had run at the last full read (its schedstat, or every thread's for a multi-threaded one;
+   * without schedstat, the context switches from status): a process that has not run since is skipped
    */
   const ranAt = new Map<number, number | string>();
   /** threads of each watched process at its last status read: one thread is judged by its own schedstat */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,6 +185,13 @@ describe('process tracker on a fixture /proc', () => {
 });
 
 describe('process tracker on the real /proc (tree scope)', () => {
+  it('hashes an executable of many chunks as sha256sum does', () => {
+    const proc = createProcFs('/proc');
+    const digest = createHashCache(proc).hashOf(process.pid, process.execPath);
+    const expected = execFileSync('sha256sum', [process.execPath], { encoding: 'utf8' }).split(' ')[0];
+    expect(digest).toBe(expected);
+  });
+
   it('sees a child tree started by us, hashes each executable once, and sees exits', async () => {
     const child = spawn('/bin/sh', ['-c', 'sleep 2 & sleep 2 & wait'], { stdio: 'ignore' });
     const proc = createProcFs('/proc');

@@ -1,4 +1,5 @@
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { parseCmdline } from './parse-cmdline.ts';
 import { parseFdinfoFlags } from './parse-misc.ts';
@@ -23,7 +24,8 @@ export interface ProcFs {
   exe(pid: number): string | undefined;
   /** stat(2) of the executable behind /proc/<pid>/exe (works for deleted files and other mount namespaces). */
   exeStat(pid: number): Stats | undefined;
-  readExeBytes(pid: number): Buffer | undefined;
+  /** sha256 (hex) of the executable behind /proc/<pid>/exe, read in 1 MiB chunks (a 100 MB binary is not held whole). */
+  exeSha256(pid: number): string | undefined;
   cwd(pid: number): string | undefined;
   cgroup(pid: number): string | undefined;
   /** fd number → link target (`/etc/shadow`, `socket:[123]`, `pipe:[9]`). */
@@ -151,11 +153,22 @@ export function createProcFs(root = '/proc'): ProcFs {
         return undefined;
       }
     },
-    readExeBytes(pid) {
+    exeSha256(pid) {
+      let fd: number;
       try {
-        return readFileSync(path(pid, 'exe'));
+        fd = openSync(path(pid, 'exe'), 'r');
       } catch {
         return undefined;
+      }
+      try {
+        const hash = createHash('sha256');
+        const chunk = Buffer.allocUnsafe(1024 * 1024);
+        for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0;) hash.update(chunk.subarray(0, n));
+        return hash.digest('hex');
+      } catch {
+        return undefined;
+      } finally {
+        closeSync(fd);
       }
     },
     cwd: (pid) => link(path(pid, 'cwd')),
