@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcFs } from './proc/index.ts';
 import type { ProcessTracker } from './process-tracker.ts';
@@ -13,7 +13,9 @@ import type { Observation, Source } from './types.ts';
  * inventory). Cost: a few readdir + lstat calls every 5 s per distinct root (no hashing, no recursion
  * beyond two levels, at most `maxEntries` entries per scan), and the pause after a scan is at least
  * 400 times the scan's own duration, so a crowded /tmp never takes more than 0.25% of a core.
- * Each (path, inode, mode) is reported once.
+ * A crowd cannot hide a file: a directory listing cut short by the budget resumes where it stopped on the
+ * next scan, and second-level directories whose mtime changed since their last full visit (a file was
+ * added, renamed or removed there) come first. Each (path, inode, mode) is reported once.
  */
 export const WRITABLE_DIRS = ['/tmp', '/var/tmp', '/dev/shm'] as const;
 
@@ -43,7 +45,14 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
       const root = join(proc.root, String(pid), 'root');
       try {
         const s = statSync(root);
-        const key = `${s.dev}:${s.ino}`;
+        // the same root directory in another mount namespace can hold other mounts (a /tmp of its own)
+        let mounts = '';
+        try {
+          mounts = readlinkSync(join(proc.root, String(pid), 'ns', 'mnt'));
+        } catch {
+          // a /proc view without ns links: the root alone tells
+        }
+        const key = `${mounts}:${s.dev}:${s.ino}`;
         if (!byRoot.has(key)) byRoot.set(key, root);
       } catch {
         // gone, or not ours to read
@@ -52,19 +61,35 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
     return [...byRoot.values()];
   };
 
+  /** where the listing of a directory (root + path) was cut short by the budget: the next scan goes on from there */
+  const resumeAt = new Map<string, number>();
+  /** mtime of each second-level directory at its last full visit */
+  const visitedMtime = new Map<string, number>();
+  /** where the turn of unchanged second-level directories goes on */
+  let turn = 0;
+
   const scan = (): Observation[] => {
     const out: Observation[] = [];
     let budget = maxEntries;
-    const visit = (root: string, dir: string, depth: number): void => {
+    /** lstat the entries of one directory within the budget: special files reported, subdirectories returned */
+    const list = (root: string, dir: string): Array<{ dir: string; mtimeMs: number }> => {
+      const subdirs: Array<{ dir: string; mtimeMs: number }> = [];
       let names: string[];
       try {
         names = readdirSync(join(root, dir));
       } catch {
-        return;
+        return subdirs;
       }
-      for (const name of names) {
-        if (budget-- <= 0) return;
-        const path = `${dir}/${name}`;
+      const key = `${root}\0${dir}`;
+      const from = (resumeAt.get(key) ?? 0) % Math.max(1, names.length);
+      resumeAt.delete(key);
+      for (let i = 0; i < names.length; i++) {
+        if (budget <= 0) {
+          resumeAt.set(key, from + i);
+          break;
+        }
+        budget--;
+        const path = `${dir}/${names[(from + i) % names.length]!}`;
         let s;
         try {
           s = lstatSync(join(root, path));
@@ -72,17 +97,43 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
           continue;
         }
         if (s.isDirectory()) {
-          if (depth < 2) visit(root, path, depth + 1);
+          subdirs.push({ dir: path, mtimeMs: s.mtimeMs });
           continue;
         }
         if (!s.isFile() || (s.mode & SPECIAL) === 0) continue;
-        const key = `${s.dev}:${s.ino}:${s.mode}:${path}`;
-        if (reported.has(key)) continue;
-        reported.add(key);
+        const seen = `${s.dev}:${s.ino}:${s.mode}:${path}`;
+        if (reported.has(seen)) continue;
+        reported.add(seen);
         out.push({ type: 'setuid-file', path, mode: s.mode & 0o7777 });
       }
+      return subdirs;
     };
-    for (const root of rootsToScan()) for (const dir of dirs) visit(root, dir, 1);
+    const second: Array<{ root: string; dir: string; mtimeMs: number }> = [];
+    for (const root of rootsToScan())
+      for (const dir of dirs) for (const d of list(root, dir)) second.push({ root, ...d });
+    // the second level (its own subdirectories are not walked): changed directories first
+    const key = (d: { root: string; dir: string }): string => `${d.root}\0${d.dir}`;
+    const changed = (d: (typeof second)[number]): boolean => visitedMtime.get(key(d)) !== d.mtimeMs;
+    // then the unchanged ones in turn, from where the last scan's budget ended (a chmod u+s leaves a directory's
+    // mtime as it was)
+    const unchanged = second.filter((d) => !changed(d));
+    const start = unchanged.length === 0 ? 0 : turn % unchanged.length;
+    const order = [...second.filter(changed), ...unchanged.slice(start), ...unchanged.slice(0, start)];
+    let visitedUnchanged = 0;
+    for (const d of order) {
+      if (budget <= 0) break;
+      const wasChanged = changed(d);
+      list(d.root, d.dir);
+      if (!resumeAt.has(key(d))) visitedMtime.set(key(d), d.mtimeMs);
+      // one cut short is where the next scan goes on (its listing resumes there too)
+      if (!wasChanged && !resumeAt.has(key(d))) visitedUnchanged++;
+    }
+    turn = start + visitedUnchanged;
+    if (resumeAt.size > 4096) resumeAt.clear();
+    if (visitedMtime.size > 4 * (second.length + 64)) {
+      const current = new Set(second.map(key));
+      for (const k of visitedMtime.keys()) if (!current.has(k)) visitedMtime.delete(k);
+    }
     return out;
   };
 

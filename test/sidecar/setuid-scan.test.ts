@@ -1,0 +1,66 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../shared/logging/index.ts';
+import { createHashCache, createProcessTracker, createSetuidScan, podScope } from '../../sidecar/sources/index.ts';
+import { createProcFs } from '../../sidecar/sources/proc/index.ts';
+import { FixtureProc } from './fixture-proc.ts';
+
+/**
+ * The setuid scan on a crowded /tmp (a real directory tree behind a fixture process's root), with a budget far
+ * below the number of entries: a crowd must not hide a file, it may only delay it by a bounded number of scans.
+ */
+describe('setuid scan of a crowded /tmp', () => {
+  const g = new FixtureProc();
+  const rootfs = mkdtempSync(join(tmpdir(), 'sw-crowd-'));
+  afterAll(() => {
+    g.cleanup();
+    rmSync(rootfs, { recursive: true, force: true });
+  });
+  const DIRS = 30;
+  const FILES = 9;
+  for (let d = 0; d < DIRS; d++) {
+    mkdirSync(join(rootfs, 'tmp', `d${d}`), { recursive: true });
+    for (let f = 0; f < FILES; f++) writeFileSync(join(rootfs, 'tmp', `d${d}`, `f${f}`), '');
+  }
+  g.add({ pid: 90, comm: 'app', root: rootfs });
+  const proc = createProcFs(g.root);
+  const tracker = createProcessTracker({
+    proc,
+    scope: podScope(999_999),
+    hashes: createHashCache(proc),
+    logger: silentLogger(),
+    countGaps: false,
+  });
+  tracker.tick(0);
+  // 300 entries in all, 40 looked at per scan
+  const scan = createSetuidScan({ proc, tracker, dirs: ['/tmp'], everyMs: 1, maxEntries: 40 });
+  let now = 0;
+  const found = (): string[] => {
+    now += 1_000_000; // past any pause
+    return scan.poll(now).flatMap((o) => (o.type === 'setuid-file' ? [o.path] : []));
+  };
+  const scansUntil = (path: string, most: number): number => {
+    for (let n = 1; n <= most; n++) if (found().includes(path)) return n;
+    return -1;
+  };
+
+  it('a file made setuid in place (chmod leaves its directory mtime as it was) is found within one turn of scans', () => {
+    for (let i = 0; i < 12; i++) found(); // every directory visited once and remembered
+    chmodSync(join(rootfs, 'tmp', 'd17', 'f4'), 0o4755);
+    // a turn: the second-level entries over what the budget leaves after the first level (30 entries), plus one
+    const turn = Math.ceil((DIRS * FILES) / (40 - DIRS)) + 1;
+    const n = scansUntil('/tmp/d17/f4', turn);
+    expect(n).toBeGreaterThanOrEqual(1);
+    expect(n).toBeLessThanOrEqual(turn);
+  });
+
+  it('a new setuid file in a directory is found by the next scan: its directory changed, so it comes first', () => {
+    for (let i = 0; i < 12; i++) found();
+    const target = join(rootfs, 'tmp', 'd29', 'dropped');
+    writeFileSync(target, '');
+    chmodSync(target, 0o4755);
+    expect(found()).toContain('/tmp/d29/dropped');
+  });
+});
