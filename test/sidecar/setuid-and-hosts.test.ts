@@ -18,7 +18,17 @@ describe('new setuid/setgid files (real /proc, real chmod)', () => {
     const work = mkdtempSync(join(tmpdir(), 'sw-setuid-'));
     dirs.push(work);
     const events = join(work, 'events.jsonl');
-    const script = `cp /bin/true ${work}/suid; cp /bin/true ${work}/plain; chmod 4755 ${work}/suid; sleep 6.5`;
+    // The files go to a /tmp of its own (a mount namespace with a fresh tmpfs, unshare -rm: no root needed where
+    // user namespaces are allowed; the watcher reads it through /proc/<pid>/root), so other tests' files in the
+    // host's /tmp do not count. The scan pauses 400 times its own duration, and the outer shell's root is the
+    // host's crowded /tmp: the command lives until the alert naming the file is written, 25 s at most (this
+    // script's own command line, quoted by other alerts, holds the pattern JSON-escaped: no match).
+    const inner =
+      "unshare -rm sh -c 'mount -t tmpfs tmpfs /tmp && cp /bin/true /tmp/suid && cp /bin/true /tmp/plain && " +
+      "chmod 4755 /tmp/suid && sleep 25'";
+    const script =
+      `${inner} & i=0; while [ $i -lt 100 ] && ! grep -qsF '"path":"/tmp/suid"' ${events}; do sleep 0.25; ` +
+      'i=$((i+1)); done; sleep 0.5; kill $!';
     const res = await runCliCaptured(['watch', '--output', `file://${events}`, '--', 'sh', '-c', script], {
       cwd: work,
     });
@@ -26,7 +36,7 @@ describe('new setuid/setgid files (real /proc, real chmod)', () => {
     const alerts = (existsSync(events) ? readFileSync(events, 'utf8').trim().split('\n') : [])
       .map((l) => JSON.parse(l) as Event)
       .filter((e) => e.rule?.id === 'setuid-file-created');
-    expect(alerts.map((e) => e.file?.path)).toEqual([`${work}/suid`]);
+    expect(alerts.map((e) => e.file?.path)).toEqual(['/tmp/suid']);
     expect(alerts[0]!.sealwatch.details?.mode).toBe('4755');
   }, 30_000);
 });
