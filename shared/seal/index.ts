@@ -49,6 +49,7 @@ export {
   SEAL_DIR,
   SEAL_FILE,
   SEAL_LABEL_MAX_BYTES,
+  SEAL_FILE_MAX_BYTES,
   SealLabel,
   formatSealLabel,
   parseSealLabel,

@@ -6,6 +6,11 @@ export const SEAL_LABEL = 'dev.sealwatch.seal';
 export const SEAL_DIR = '.sealwatch';
 export const SEAL_FILE = '.sealwatch/seal.jsonl';
 export const SEAL_LABEL_MAX_BYTES = 4096;
+/**
+ * The largest seal file read from an image or a root (64 MiB): a seal of 100,000 executables is ~20 MB. A
+ * larger one is refused before it is parsed, so a hostile seal cannot make a reader hold gigabytes.
+ */
+export const SEAL_FILE_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * The `dev.sealwatch.seal` label: small (< 4 KB), readable with `docker inspect` or from a

@@ -1,0 +1,10 @@
+export { readFileInRoot, statInRoot, walkInRoot, fileKind, MAX_LINKS } from './in-root.ts';
+export type {
+  InRootFailure,
+  InRootResult,
+  InRootOptions,
+  ReadInRootOptions,
+  RootEntry,
+  WalkInRootOptions,
+  WalkSummary,
+} from './in-root.ts';
