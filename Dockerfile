@@ -3,6 +3,7 @@
 #   npm ci && npm run build                       # node_modules/ and dist/ must exist in the context
 #   docker build -t sealwatch:dev .               # public base: node:24-bookworm-slim
 #   docker build --build-arg NODE_BASE=local/node-base -t sealwatch:dev .   # an air-gapped/local Node base
+#   npm run image                                 # all of the above in one command, offline if it must be
 #
 # Why node_modules comes from the build context instead of `npm ci` inside the build: builds must work
 # with no registry at all (this project's CI has none), and a bare Node base may not even carry npm.
@@ -19,7 +20,7 @@ WORKDIR /opt/sealwatch
 COPY package.json package-lock.json ./
 COPY node_modules/ ./node_modules/
 COPY deploy/image/prune-dev-deps.mjs /tmp/prune-dev-deps.mjs
-RUN node /tmp/prune-dev-deps.mjs /opt/sealwatch
+RUN ["node", "/tmp/prune-dev-deps.mjs", "/opt/sealwatch"]
 
 FROM ${NODE_BASE}
 WORKDIR /opt/sealwatch
@@ -28,10 +29,10 @@ COPY package.json ./
 COPY bin/ ./bin/
 COPY dist/ ./dist/
 COPY deploy/image/healthcheck.mjs ./deploy/image/healthcheck.mjs
-RUN ln -s /opt/sealwatch/bin/sealwatch.js /usr/local/bin/sealwatch
 # The outputs' disk spool (the default --spool-dir), owned by the runtime user; mount a volume here to keep
-# undelivered events across restarts. Made with node, which every base has (a bare base may lack mkdir/chown).
-RUN node -e "const fs=require('fs');fs.mkdirSync('/var/lib/sealwatch/spool',{recursive:true});for(const d of ['/var/lib/sealwatch','/var/lib/sealwatch/spool'])fs.chownSync(d,10001,10001)"
+# undelivered events across restarts; and the `sealwatch` command on PATH. Exec-form RUN with node, which
+# every base has: a bare base (`npm run image` without a registry) may have no shell, mkdir, chown or ln.
+RUN ["node", "-e", "const fs=require('fs');fs.mkdirSync('/var/lib/sealwatch/spool',{recursive:true});for(const d of ['/var/lib/sealwatch','/var/lib/sealwatch/spool'])fs.chownSync(d,10001,10001);fs.symlinkSync('/opt/sealwatch/bin/sealwatch.js','/usr/local/bin/sealwatch')"]
 # --max-semi-space-size=2: caps V8's young generation (32 MiB by default) for bursts (a fork storm, an event
 # flood). An idle watcher no longer needs it: with 100 processes and 1,000 sockets it stays near 66 MiB either
 # way since /proc is read into one reused buffer (bench/watch-load.bench.ts).

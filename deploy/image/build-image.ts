@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -13,22 +13,36 @@ import { fileURLToPath } from 'node:url';
 export interface SidecarImageOptions {
   nodeBase?: string;
   repository?: string;
+  /** also tag the image with this name (e.g. sealwatch/sealwatch:0.1.0) */
+  tag?: string;
   /** The repository root; default: two folders above this file. */
   root?: string;
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const INPUTS = [
+const INPUT_FILES = [
   'Dockerfile',
   '.dockerignore',
   'package.json',
   'package-lock.json',
-  'dist/cli.mjs',
-  'bin/sealwatch.js',
   'deploy/image/prune-dev-deps.mjs',
   'deploy/image/healthcheck.mjs',
 ];
+/** Folders copied into the image whole (source maps are not: .dockerignore). */
+const INPUT_DIRS = ['dist', 'bin'];
+
+function inputFiles(root: string): string[] {
+  const files = [...INPUT_FILES];
+  for (const dir of INPUT_DIRS) {
+    for (const entry of readdirSync(join(root, dir), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && !entry.name.endsWith('.map')) {
+        files.push(relative(root, join(entry.parentPath, entry.name)));
+      }
+    }
+  }
+  return files.sort();
+}
 
 function exec(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -42,17 +56,19 @@ function exec(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<st
 export async function buildSidecarImage(options: SidecarImageOptions = {}): Promise<string> {
   const root = options.root ?? REPO_ROOT;
   const hash = createHash('sha256').update(`base=${options.nodeBase ?? ''}\n`);
-  for (const file of INPUTS) hash.update(`${file}\n`).update(readFileSync(join(root, file)));
+  for (const file of inputFiles(root)) hash.update(`${file}\n`).update(readFileSync(join(root, file)));
   const tag = `${options.repository ?? 'sealwatch-local/sealwatch'}:${hash.digest('hex').slice(0, 16)}`;
   const exists = await exec('docker', ['image', 'inspect', '--format', '{{.Id}}', tag]).then(
     () => true,
     () => false,
   );
-  if (exists) return tag;
-  const args = ['build', '--quiet', '-t', tag];
-  if (options.nodeBase !== undefined) args.push('--build-arg', `NODE_BASE=${options.nodeBase}`);
-  args.push(root);
-  // The classic builder: no BuildKit or buildx needed; nothing is pulled when NODE_BASE is local.
-  await exec('docker', args, { ...process.env, DOCKER_BUILDKIT: '0' });
+  if (!exists) {
+    const args = ['build', '--quiet', '-t', tag];
+    if (options.nodeBase !== undefined) args.push('--build-arg', `NODE_BASE=${options.nodeBase}`);
+    args.push(root);
+    // The classic builder: no BuildKit or buildx needed; nothing is pulled when NODE_BASE is local.
+    await exec('docker', args, { ...process.env, DOCKER_BUILDKIT: '0' });
+  }
+  if (options.tag !== undefined) await exec('docker', ['tag', tag, options.tag]);
   return tag;
 }

@@ -4,6 +4,7 @@ import { describeDocker } from '../harness/docker.ts';
 import { run, runOk } from '../harness/exec.ts';
 import { startContainer, startInPod, useContainerCleanup } from '../harness/containers.ts';
 import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
+import { freePort } from '../harness/net.ts';
 
 describeDocker('the sealwatch image (Dockerfile, built on the local Node base)', () => {
   useContainerCleanup();
@@ -105,5 +106,38 @@ describeDocker('the sealwatch image (Dockerfile, built on the local Node base)',
       .map((l) => JSON.parse(l) as { rule?: { id: string }; process?: { executable?: string } })[0];
     expect(event?.rule?.id, logs.slice(-2000)).toBe('exec-from-tmp');
     expect(event?.process?.executable).toBe('/tmp/sleep');
+  });
+
+  it('`npm run image` falls back to a Node base made from the local node when the registry base cannot be pulled', async () => {
+    // A "registry" on a closed loopback port: the engine's pull fails at once, as it does with no network.
+    const base = `127.0.0.1:${await freePort()}/library/node:24-bookworm-slim`;
+    const tag = `sealwatch-test/npm-run-image:${process.pid}`;
+    // --no-build: dist/ was built by the test setup, and rebuilding it would race the other test files.
+    const result = await run('npx', [
+      'tsx',
+      'deploy/image/npm-run-image.ts',
+      '--base',
+      base,
+      '--tag',
+      tag,
+      '--no-build',
+    ]);
+    try {
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout.trim()).toBe(tag);
+      expect(result.stderr).toContain(`${base} cannot be pulled`);
+      expect(result.stderr).toContain(`building the Node base from this machine's node ${process.version}`);
+      const version = await runOk('docker', ['run', '--rm', '--network', 'none', tag, '--version']);
+      expect(version.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    } finally {
+      await run('docker', ['rmi', tag]);
+    }
+  }, 300_000);
+
+  it('`npm run image` with a bad flag says so in one line and exits 2', async () => {
+    const result = await run('npx', ['tsx', 'deploy/image/npm-run-image.ts', '--tga', 'x']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/--tga/);
   });
 });

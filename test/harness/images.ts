@@ -4,7 +4,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  realpathSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -174,56 +173,8 @@ export async function buildAppImage(spec: AppImageSpec = {}): Promise<string> {
   }
 }
 
-/** Libraries the host's node binary links against, as absolute paths (from ldd). */
-async function nodeLibraries(nodeBinary: string): Promise<string[]> {
-  const out = await runOk('ldd', [nodeBinary]);
-  const libs = new Set<string>();
-  for (const line of out.split('\n')) {
-    const m = /(\/[^\s)]+)/.exec(line.includes('=>') ? (line.split('=>')[1] ?? '') : line);
-    if (m?.[1]) libs.add(m[1]);
-  }
-  return [...libs];
-}
-
 /**
- * A Node base image from the host's node binary and its libraries (the public node images cannot be pulled
- * here), with busybox for /bin/sh. Used as the sidecar's base in tests: `--build-arg NODE_BASE=<this tag>`.
+ * The sidecar's Node base in tests (the public node images cannot be pulled here): the same builder as
+ * `npm run image` uses on a machine with no registry, from the host's node binary and its libraries.
  */
-export async function buildNodeBaseImage(): Promise<string> {
-  const node = realpathSync(process.execPath);
-  const libs = await nodeLibraries(node);
-  const key = sha256(
-    JSON.stringify({ v: 1, node: sha256(readFileSync(node)), libs, busybox: sha256(readFileSync(BUSYBOX)) }),
-  );
-  const tag = `sealwatch-test/node-base:${key.slice(0, 16)}`;
-  if (await imageExists(tag)) return tag;
-  const context = mkdtempSync(join(tmpdir(), 'sealwatch-node-image-'));
-  try {
-    const root = join(context, 'rootfs');
-    mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
-    mkdirSync(join(root, 'bin'), { recursive: true });
-    mkdirSync(join(root, 'etc'), { recursive: true });
-    mkdirSync(join(root, 'tmp'), { recursive: true });
-    chmodSync(join(root, 'tmp'), 0o1777);
-    copyFileSync(node, join(root, 'usr/local/bin/node'));
-    chmodSync(join(root, 'usr/local/bin/node'), 0o755);
-    for (const lib of libs) {
-      const target = join(root, lib);
-      mkdirSync(dirname(target), { recursive: true });
-      copyFileSync(realpathSync(lib), target);
-    }
-    copyFileSync(BUSYBOX, join(root, 'bin/busybox'));
-    chmodSync(join(root, 'bin/busybox'), 0o755);
-    for (const applet of BUSYBOX_APPLETS) symlinkSync('busybox', join(root, 'bin', applet));
-    writeFileSync(join(root, 'etc/passwd'), `${PASSWD}node:x:1001:1001:node:/home/node:/bin/sh\n`);
-    writeFileSync(join(root, 'etc/group'), `${GROUP}node:x:1001:\n`);
-    writeFileSync(
-      join(context, 'Dockerfile'),
-      'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/bin\nCMD ["node"]\n',
-    );
-    await dockerBuild(context, tag);
-    return tag;
-  } finally {
-    rmSync(context, { recursive: true, force: true });
-  }
-}
+export { buildNodeBaseImage } from '../../deploy/image/node-base.ts';
