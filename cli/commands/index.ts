@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
 import { registerAudit } from './audit.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerLearn } from './learn.ts';
 import { registerPolicy } from './policy.ts';
@@ -21,4 +22,5 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerWatch,
   registerLearn,
   registerSendTest,
+  registerDoctor,
 ];

@@ -45,6 +45,69 @@ export function testEvents(now: () => Date = () => new Date()): Event[] {
 const delivered = (s: SinkStats, expected: number): boolean =>
   s.sent >= expected && s.queued === 0 && s.spoolBytes === 0;
 
+export interface TestDelivery {
+  name: string;
+  ok: boolean;
+  /** `5/5 delivered, 0 retried, 0 dropped` (and a note for UDP) */
+  detail: string;
+}
+
+/**
+ * The send-test path: one test event of each severity to each output, then wait (up to `timeoutSeconds`) until
+ * each output took every event its min-severity admits. Used by `send-test` and `doctor`.
+ */
+export async function sendTestEvents(
+  specs: readonly OutputSpec[],
+  options: { io: CliIo; timeoutSeconds: number; spoolDir?: string; onSent?: (line: string) => void },
+): Promise<TestDelivery[]> {
+  // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
+  const [{ createLogger }, { createDispatcher }] = await Promise.all([
+    import('../../shared/logging/index.ts'),
+    import('../../shared/outputs/index.ts'),
+  ]);
+  const { io } = options;
+  const dispatcher = createDispatcher([...specs], {
+    logger: createLogger({ level: 'warn', stream: io.stderr }),
+    version: packageVersion(),
+    stdout: io.stdout,
+    env: io.env,
+    spoolDir: options.spoolDir,
+  });
+  const expected = specs.map(() => 0);
+  for (const event of testEvents()) {
+    const stamped = dispatcher.dispatch(event);
+    const to = specs.filter((s, i) => {
+      const admitted = stamped.event.severity >= s.minSeverity;
+      if (admitted) expected[i]!++;
+      return admitted;
+    });
+    options.onSent?.(
+      `sent ${stamped.sealwatch.severity.padEnd(8)} severity=${String(stamped.event.severity).padEnd(2)} ` +
+        `seq=${stamped.sealwatch.seq} rule=${stamped.rule!.id} run_id=${stamped.sealwatch.run_id} → ` +
+        (to.length === 0 ? '(no output admits it)' : to.map((s) => s.name).join(', ')),
+    );
+  }
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
+  await dispatcher.flush();
+  while (Date.now() < deadline && !dispatcher.stats().every((s, i) => delivered(s, expected[i]!))) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const stats = dispatcher.stats();
+  await dispatcher.close();
+  return stats.map((s, i) => {
+    const ok = delivered(s, expected[i]!);
+    const udp = specs[i]!.type === 'syslog' && (specs[i] as { transport: string }).transport === 'udp';
+    return {
+      name: s.name,
+      ok,
+      detail:
+        `${s.sent}/${expected[i]} delivered, ${s.retried} retried, ${s.dropped} dropped` +
+        (s.truncated > 0 ? `, ${s.truncated} truncated` : '') +
+        (ok && udp ? ' (UDP: handed to the network; arrival cannot be confirmed)' : ''),
+    };
+  });
+}
+
 export function registerSendTest(program: Command, io: CliIo): void {
   program
     .command('send-test')
@@ -57,56 +120,20 @@ export function registerSendTest(program: Command, io: CliIo): void {
     .option('--spool-dir <dir>', 'disk spool folder (default: none, so nothing is left behind)')
     .action(async (raw: { output: string[]; timeout: string; spoolDir?: string }) => {
       // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
-      const [{ createLogger }, { createDispatcher, parseOutputUrl }] = await Promise.all([
-        import('../../shared/logging/index.ts'),
-        import('../../shared/outputs/index.ts'),
-      ]);
+      const { parseOutputUrl } = await import('../../shared/outputs/index.ts');
       const parsed = Options.safeParse(raw);
       if (!parsed.success) throw new UsageError('BAD_ARGUMENT', parsed.error.issues.map((i) => i.message).join('; '));
       const opts = parsed.data;
       const specs: OutputSpec[] = opts.output.map(parseOutputUrl);
       const report = specs.some((s) => s.type === 'stdout') ? io.stderr : io.stdout;
-      const dispatcher = createDispatcher(specs, {
-        logger: createLogger({ level: 'warn', stream: io.stderr }),
-        version: packageVersion(),
-        stdout: io.stdout,
-        env: io.env,
+      const results = await sendTestEvents(specs, {
+        io,
+        timeoutSeconds: opts.timeout,
         spoolDir: opts.spoolDir === undefined ? undefined : resolve(io.cwd, opts.spoolDir),
+        onSent: (line) => println(report, line),
       });
-      const expected = specs.map(() => 0);
-      for (const event of testEvents()) {
-        const stamped = dispatcher.dispatch(event);
-        const to = specs.filter((s, i) => {
-          const admitted = stamped.event.severity >= s.minSeverity;
-          if (admitted) expected[i]!++;
-          return admitted;
-        });
-        println(
-          report,
-          `sent ${stamped.sealwatch.severity.padEnd(8)} severity=${String(stamped.event.severity).padEnd(2)} ` +
-            `seq=${stamped.sealwatch.seq} rule=${stamped.rule!.id} run_id=${stamped.sealwatch.run_id} → ` +
-            (to.length === 0 ? '(no output admits it)' : to.map((s) => s.name).join(', ')),
-        );
-      }
-      const deadline = Date.now() + opts.timeout * 1000;
-      await dispatcher.flush();
-      while (Date.now() < deadline && !dispatcher.stats().every((s, i) => delivered(s, expected[i]!))) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      const stats = dispatcher.stats();
-      await dispatcher.close();
-      const failed: string[] = [];
-      stats.forEach((s, i) => {
-        const ok = delivered(s, expected[i]!);
-        const udp = specs[i]!.type === 'syslog' && (specs[i] as { transport: string }).transport === 'udp';
-        println(
-          report,
-          `${ok ? 'ok  ' : 'FAIL'} ${s.name}: ${s.sent}/${expected[i]} delivered, ${s.retried} retried, ${s.dropped} dropped` +
-            (s.truncated > 0 ? `, ${s.truncated} truncated` : '') +
-            (ok && udp ? ' (UDP: handed to the network; arrival cannot be confirmed)' : ''),
-        );
-        if (!ok) failed.push(s.name);
-      });
+      for (const r of results) println(report, `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
+      const failed = results.filter((r) => !r.ok).map((r) => r.name);
       if (failed.length > 0) {
         throw new EnvironmentError(
           'IO',
