@@ -212,12 +212,16 @@ function resolveInRoot(
 const deadlineOf = (options: InRootOptions): number => Date.now() + (options.timeoutMs ?? 2_000);
 
 /**
- * Reads the regular file at `path` inside `root` (see the module comment): never a FIFO, device or directory,
- * never a file outside the root, at most `maxBytes` bytes.
+ * Opens the regular file at `path` inside `root` for reading, with readFileInRoot's checks (never a FIFO,
+ * device or directory, never a file outside the root, the file lstat saw, at most `maxBytes` bytes at open).
+ * For files read in chunks (hashing a large executable); the caller closes `fd`.
  */
-export function readFileInRoot(root: string, path: string, options: ReadInRootOptions): InRootResult<Buffer> {
-  const deadline = deadlineOf(options);
-  const resolved = resolveInRoot(root, path, options, true, deadline);
+export function openFileInRoot(
+  root: string,
+  path: string,
+  options: ReadInRootOptions,
+): InRootResult<{ fd: number; stat: Stats }> {
+  const resolved = resolveInRoot(root, path, options, true, deadlineOf(options));
   if (!resolved.ok) return resolved;
   const { dirs, name, stat } = resolved.value;
   try {
@@ -233,38 +237,57 @@ export function readFileInRoot(root: string, path: string, options: ReadInRootOp
     } catch (error) {
       return fromErrno(error, show(path));
     }
+    let opened: Stats;
     try {
-      const opened = fstatSync(fd);
-      if (!opened.isFile() || opened.ino !== stat.ino || opened.dev !== stat.dev) {
-        return failure('changed', `${show(path)}: replaced while it was opened`);
-      }
-      // one byte past the cap tells a file that grew after lstat
-      const buffer = Buffer.allocUnsafe(Math.min(options.maxBytes + 1, Math.max(opened.size + 1, 64 * 1024)));
-      let length = 0;
-      let data = buffer;
-      for (;;) {
-        if (Date.now() > deadline) return failure('timeout', `${show(path)}: reading took too long`);
-        if (length === data.length) {
-          if (data.length > options.maxBytes) break;
-          const bigger = Buffer.allocUnsafe(Math.min(options.maxBytes + 1, data.length * 2));
-          data.copy(bigger, 0, 0, length);
-          data = bigger;
-        }
-        const n = readSync(fd, data, length, data.length - length, null);
-        if (n === 0) break;
-        length += n;
-      }
-      if (length > options.maxBytes) {
-        return failure('too-large', `${show(path)}: over the ${options.maxBytes}-byte limit`);
-      }
-      return { ok: true, value: data.subarray(0, length) };
+      opened = fstatSync(fd);
     } catch (error) {
-      return fromErrno(error, show(path));
-    } finally {
       closeSync(fd);
+      return fromErrno(error, show(path));
     }
+    if (!opened.isFile() || opened.ino !== stat.ino || opened.dev !== stat.dev) {
+      closeSync(fd);
+      return failure('changed', `${show(path)}: replaced while it was opened`);
+    }
+    return { ok: true, value: { fd, stat: opened } };
   } finally {
     closeAll(dirs);
+  }
+}
+
+/**
+ * Reads the regular file at `path` inside `root` (see the module comment): never a FIFO, device or directory,
+ * never a file outside the root, at most `maxBytes` bytes.
+ */
+export function readFileInRoot(root: string, path: string, options: ReadInRootOptions): InRootResult<Buffer> {
+  const deadline = deadlineOf(options);
+  const open = openFileInRoot(root, path, options);
+  if (!open.ok) return open;
+  const { fd, stat: opened } = open.value;
+  try {
+    // one byte past the cap tells a file that grew after lstat
+    const buffer = Buffer.allocUnsafe(Math.min(options.maxBytes + 1, Math.max(opened.size + 1, 64 * 1024)));
+    let length = 0;
+    let data = buffer;
+    for (;;) {
+      if (Date.now() > deadline) return failure('timeout', `${show(path)}: reading took too long`);
+      if (length === data.length) {
+        if (data.length > options.maxBytes) break;
+        const bigger = Buffer.allocUnsafe(Math.min(options.maxBytes + 1, data.length * 2));
+        data.copy(bigger, 0, 0, length);
+        data = bigger;
+      }
+      const n = readSync(fd, data, length, data.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    if (length > options.maxBytes) {
+      return failure('too-large', `${show(path)}: over the ${options.maxBytes}-byte limit`);
+    }
+    return { ok: true, value: data.subarray(0, length) };
+  } catch (error) {
+    return fromErrno(error, show(path));
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -1,4 +1,4 @@
-export { readFileInRoot, statInRoot, walkInRoot, fileKind, MAX_LINKS } from './in-root.ts';
+export { openFileInRoot, readFileInRoot, statInRoot, walkInRoot, fileKind, MAX_LINKS } from './in-root.ts';
 export type {
   InRootFailure,
   InRootResult,
