@@ -23,6 +23,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# syslog-ng, the second real receiver of the output tests, unpacked beside rsyslog into .cache/ (they conflict as packages).
+bash scripts/unpack-syslog-ng.sh
 scripts/start-docker.sh
 npm ci --no-audit --no-fund
 echo "setup: done"

@@ -10,6 +10,8 @@ export {
   EventOrchestrator,
   EventUser,
   SealStatus,
+  EventChain,
+  EventCheckpoint,
 } from './schema.ts';
 export { createEvent } from './build.ts';
 export type { EventInput } from './build.ts';

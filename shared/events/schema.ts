@@ -86,6 +86,29 @@ export type SealStatus = z.infer<typeof SealStatus>;
 
 export const EventKind = z.enum(['alert', 'event', 'metric', 'state']);
 
+const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>');
+
+/** The event record's link fields, set by the record stage in front of the outputs. */
+export const EventChain = z.object({
+  prev: Digest.describe(
+    "hash of the previous event of this run; for seq 1, the previous run's last hash or sha256:0…0",
+  ),
+  hash: Digest.describe("sha256 of this event's canonical form (RFC 8785) without chain.hash"),
+  previous_run: z
+    .object({ run_id: z.string(), seq: z.number().int().positive(), hash: Digest })
+    .optional()
+    .describe('on seq 1: the last event of the run before this one, when the record state held it'),
+});
+export type EventChain = z.infer<typeof EventChain>;
+
+/** A checkpoint: the chain head (the event before this one) signed as an in-toto statement in a DSSE bundle. */
+export const EventCheckpoint = z.object({
+  seq: z.number().int().nonnegative().describe('seq of the signed head (0: nothing before it in this run)'),
+  head: Digest,
+  bundle: z.record(z.string(), z.unknown()).describe('Sigstore bundle v0.3 holding the DSSE envelope'),
+});
+export type EventCheckpoint = z.infer<typeof EventCheckpoint>;
+
 export const Event = z.object({
   '@timestamp': z.string().describe('ISO 8601 time the event happened, with milliseconds, UTC'),
   event: z.object({
@@ -137,6 +160,12 @@ export const Event = z.object({
     first_seen: z.string().optional(),
     last_seen: z.string().optional(),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    truncated: z
+      .object({ fields: z.array(z.string()), original_bytes: z.number().int().positive() })
+      .optional()
+      .describe("this copy was shortened to fit its output's size cap: the fields cut (each ends in …)"),
+    chain: EventChain.optional().describe('position in the tamper-evident event record (docs/outputs/record.md)'),
+    checkpoint: EventCheckpoint.optional().describe('on a sealwatch.checkpoint event: the signed chain head'),
   }),
 });
 export type Event = z.infer<typeof Event>;

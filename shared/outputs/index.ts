@@ -11,7 +11,7 @@ export type {
   FormatOptions,
 } from './types.ts';
 export { createDispatcher } from './dispatcher.ts';
-export { SINKS } from './sinks.ts';
+export { SINKS } from './sinks/registry.ts';
 export {
   FORMATTERS,
   formatterFor,

@@ -1,5 +1,6 @@
 import type { Event } from '../events/index.ts';
 import type { Logger } from '../logging/index.ts';
+import type { RecordOptions } from '../record/index.ts';
 import type { OutputSpec } from './url.ts';
 
 /**
@@ -55,6 +56,11 @@ export interface DispatcherDeps {
   env?: NodeJS.ProcessEnv;
   /** Host name for syslog headers (default os.hostname()). */
   hostname?: string;
+  /**
+   * The tamper-evident event record (hash chain + signed checkpoints, shared/record): off without a key.
+   * Its head is kept in `stateFile`, by default `record-head.json` in `spoolDir`.
+   */
+  record?: RecordOptions;
 }
 
 /** What a sink factory gets: the dispatcher's deps plus a way to emit its own notices (e.g. drops). */
@@ -62,8 +68,11 @@ export interface SinkDeps extends Required<Pick<DispatcherDeps, 'logger' | 'vers
   spoolDir?: string;
   stdout: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
-  /** Stamps (run_id, seq) an event the sink makes itself, such as `sealwatch.events.dropped`. */
-  stamp(event: Event): Event;
+  /**
+   * Dispatches an event the sink makes itself, such as `sealwatch.events.dropped`, to every output:
+   * stamped, chained and fanned out like any other, so every copy of the record stays complete.
+   */
+  emit(event: Event): void;
 }
 
 export type SinkFactory<S extends OutputSpec = OutputSpec> = (spec: S, deps: SinkDeps) => Sink;

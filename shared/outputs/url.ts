@@ -18,12 +18,30 @@ const minSeverity = z
   .transform((v) => (/^\d+$/.test(v) ? Number(v) : SEVERITY_FLOOR[v as SeverityLabel]))
   .describe('drop events below this severity');
 
-const positiveInt = z.string().regex(/^\d+$/, 'a whole number').transform(Number);
+const positiveInt = z
+  .string()
+  .regex(/^\d+$/, 'a whole number')
+  .transform(Number)
+  .refine((n) => n > 0, 'must be at least 1');
 
+/** Smallest size cap: RFC 5425 (and 5426) receivers must accept messages of 2,048 octets. */
+export const MIN_MAX_BYTES = 2048;
+
+/** Every query option any output takes; QUERY_KEYS says which apply to which output type. */
 const OutputQuery = z
   .object({
     format: OutputFormat.optional(),
     'min-severity': minSeverity.optional(),
+    'max-bytes': z
+      .string()
+      .regex(/^\d+$/, 'a whole number of bytes')
+      .transform(Number)
+      .refine(
+        (n) => n >= MIN_MAX_BYTES && n <= 16 * 1024 * 1024,
+        `from ${MIN_MAX_BYTES} (what every receiver must accept) to 16777216`,
+      )
+      .optional()
+      .describe('size cap of one message in bytes; longer events are shortened, longest fields first'),
     // syslog
     framing: z.enum(['octet', 'lf']).optional().describe('TCP/TLS framing: RFC 6587 octet counting (default) or LF'),
     protocol: z.enum(['rfc5424', 'rfc3164']).optional().describe('syslog header format'),
@@ -32,12 +50,15 @@ const OutputQuery = z
       .regex(/^(\d|1\d|2[0-3])$/, '0–23')
       .transform(Number)
       .optional(),
-    'max-bytes': positiveInt.optional().describe('UDP datagram cap (default 2048)'),
     ca: z.string().optional().describe('CA file for TLS server verification'),
     cert: z.string().optional().describe('client certificate for mTLS'),
     key: z.string().optional().describe('client key for mTLS'),
     servername: z.string().optional(),
-    'leef-delimiter': z.string().optional(),
+    'leef-delimiter': z
+      .enum(['tab', '^', '|', '~'])
+      .transform((v) => (v === 'tab' ? '\t' : v))
+      .optional()
+      .describe('LEEF 2.0 attribute delimiter'),
     // http
     type: z.enum(['splunk-hec', 'webhook']).optional(),
     'token-env': z
@@ -53,6 +74,16 @@ const OutputQuery = z
   })
   .strict();
 export type OutputQuery = z.infer<typeof OutputQuery>;
+type QueryKey = keyof OutputQuery;
+
+const EVERY_OUTPUT: readonly QueryKey[] = ['format', 'min-severity', 'max-bytes', 'leef-delimiter'];
+/** The options each output type takes; any other is an error naming the ones that apply. */
+export const QUERY_KEYS = {
+  syslog: [...EVERY_OUTPUT, 'framing', 'protocol', 'facility', 'ca', 'cert', 'key', 'servername', 'spool-mb'],
+  file: [...EVERY_OUTPUT, 'facility', 'rotate-mb'],
+  stdout: [...EVERY_OUTPUT, 'facility'],
+  http: [...EVERY_OUTPUT, 'type', 'token-env', 'batch-size', 'spool-mb'],
+} as const satisfies Record<string, readonly QueryKey[]>;
 
 interface OutputCommon {
   /** The URL as given, with secrets removed (for logs, metrics labels and status). */
@@ -71,10 +102,37 @@ export type OutputSpec =
 export type OutputType = OutputSpec['type'];
 
 const DEFAULT_PORT = { udp: 514, tcp: 514, tls: 6514 } as const;
+/** The largest UDP payload over IPv4. */
+const UDP_MAX_PAYLOAD = 65_507;
+const TYPE_OF_SCHEME: Record<string, OutputType | undefined> = {
+  'syslog+udp': 'syslog',
+  'syslog+tcp': 'syslog',
+  'syslog+tls': 'syslog',
+  file: 'file',
+  stdout: 'stdout',
+  http: 'http',
+  https: 'http',
+};
+
+/**
+ * The URL as it may be shown: the password of `user:password@` replaced, even when the text does not
+ * parse as a URL (every `@` after `://` may end a user-info part, so all of it up to the last `@` is
+ * treated as one).
+ */
+export function redactOutputUrl(input: string): string {
+  const start = input.indexOf('://');
+  const at = input.lastIndexOf('@');
+  if (start < 0 || at < start) return input;
+  const userinfo = input.slice(start + 3, at);
+  const colon = userinfo.indexOf(':');
+  if (colon < 0) return input;
+  return `${input.slice(0, start + 3)}${userinfo.slice(0, colon)}:redacted${input.slice(at)}`;
+}
 
 export function parseOutputUrl(input: string): OutputSpec {
+  const shown = JSON.stringify(redactOutputUrl(input));
   const fail = (why: string): never => {
-    throw new OutputError('BAD_URL', `--output ${JSON.stringify(input)}: ${why}`);
+    throw new OutputError('BAD_URL', `--output ${shown}: ${why}`);
   };
   if (input === '-' || input === 'stdout' || input === 'stdout://') input = 'stdout://';
   let url: URL;
@@ -88,16 +146,30 @@ export function parseOutputUrl(input: string): OutputSpec {
     if (key in params) fail(`query parameter "${key}" given twice`);
     params[key] = value;
   }
+  const scheme = url.protocol.replace(/:$/, '');
+  const type = TYPE_OF_SCHEME[scheme];
+  if (type === undefined) {
+    return fail(`unknown scheme "${scheme}:"; use syslog+udp, syslog+tcp, syslog+tls, file, stdout, http or https`);
+  }
+  const allowed: readonly string[] = QUERY_KEYS[type];
+  for (const key of Object.keys(params)) {
+    if (!allowed.includes(key))
+      fail(`${key}= does not apply to ${scheme}:// outputs (they take ${allowed.join(', ')})`);
+  }
   const query = OutputQuery.safeParse(params);
   if (!query.success) return fail(formatIssues(query.error.issues, 'query').join('; '));
   const options = query.data;
+  const format = options.format ?? (type === 'syslog' ? 'cef' : 'json');
+  if (options['leef-delimiter'] !== undefined && format !== 'leef') fail('leef-delimiter applies only to format=leef');
+  if (options.facility !== undefined && type !== 'syslog' && format !== 'rfc5424') {
+    fail('facility applies only to syslog outputs and format=rfc5424');
+  }
   const common = (defaultFormat: OutputFormat): OutputCommon => ({
     name: redactUrl(url),
     format: options.format ?? defaultFormat,
     minSeverity: options['min-severity'] ?? 0,
     options,
   });
-  const scheme = url.protocol.replace(/:$/, '');
   switch (scheme) {
     case 'syslog+udp':
     case 'syslog+tcp':
@@ -112,6 +184,9 @@ export function parseOutputUrl(input: string): OutputSpec {
       }
       if ((options.cert === undefined) !== (options.key === undefined)) fail('mTLS needs both cert and key');
       if (transport === 'udp' && options.framing !== undefined) fail('framing applies only to TCP and TLS');
+      if (transport === 'udp' && (options['max-bytes'] ?? 0) > UDP_MAX_PAYLOAD) {
+        fail(`max-bytes over UDP is at most ${UDP_MAX_PAYLOAD} (one datagram)`);
+      }
       return { ...common('cef'), type: 'syslog', transport, host, port };
     }
     case 'file': {

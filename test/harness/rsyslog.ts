@@ -112,8 +112,19 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+/**
+ * How the receiver hands CEF to liblognorm. 'rejoin' (default) is the workaround docs/outputs/syslog.md
+ * gives for liblognorm 2.0.6, which drops the first character of the first extension key unless a space
+ * follows the last header pipe; 'stock' parses the message as it is.
+ */
+export const CEF_REJOIN = `  set $.cefhdr = re_extract($rawmsg, "CEF:[0-9]+(\\\\|([^|\\\\]|\\\\\\\\.)*){6}\\\\|", 0, 0, "");
+  set $.cefext = re_extract($rawmsg, "CEF:[0-9]+(\\\\|([^|\\\\]|\\\\\\\\.)*){6}\\\\|(.*)", 0, 3, "");
+  set $.cef = $.cefhdr & " " & $.cefext;
+  if $.cefhdr != "" then { action(type="mmnormalize" variable="$.cef" rule=["rule=:%cef:cef%"]) }`;
+const CEF_STOCK = `  if re_match($msg, "^CEF:") then { action(type="mmnormalize" rule=["rule=:%cef:cef%"]) }`;
+
 export async function startRsyslog(
-  options: { dir?: string; port?: number; tls?: TlsFiles } = {},
+  options: { dir?: string; port?: number; tls?: TlsFiles; cef?: 'rejoin' | 'stock' } = {},
 ): Promise<RsyslogReceiver> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'sw-rsyslog-'));
   mkdirSync(join(dir, 'work'), { recursive: true });
@@ -130,6 +141,7 @@ export async function startRsyslog(
         : `defaultNetstreamDriverCAFile="${tls.ca}" defaultNetstreamDriverCertFile="${tls.cert}" defaultNetstreamDriverKeyFile="${tls.key}"`,
     )
     .replace('@TLS_MODULE@', '')
+    .replace('@CEF_PARSE@', options.cef === 'stock' ? CEF_STOCK : CEF_REJOIN)
     .replace(
       '@TLS_INPUT@',
       tls === undefined

@@ -17,11 +17,12 @@ describeRsyslog('round trip of hostile events through a real rsyslog', () => {
     await receiver?.stop();
   });
 
+  // Caps far above the events: these cases check exact values; size caps have tests of their own.
   const url = (transport: 'tcp' | 'udp' | 'tls', format: string): string => {
     if (transport === 'tls')
-      return `syslog+tls://127.0.0.1:${receiver.tlsPort}?format=${format}&ca=${encodeURIComponent(pki.ca)}`;
+      return `syslog+tls://127.0.0.1:${receiver.tlsPort}?format=${format}&max-bytes=900000&ca=${encodeURIComponent(pki.ca)}`;
     if (transport === 'udp') return `syslog+udp://127.0.0.1:${receiver.port}?format=${format}&max-bytes=60000`;
-    return `syslog+tcp://127.0.0.1:${receiver.port}?format=${format}`;
+    return `syslog+tcp://127.0.0.1:${receiver.port}?format=${format}&max-bytes=900000`;
   };
 
   for (const transport of ['tcp', 'tls', 'udp'] as const) {
@@ -97,10 +98,13 @@ describeRsyslog('framing and size limits against a real rsyslog', () => {
 
   it('LF framing: every hostile value still arrives as exactly one CEF message', async () => {
     const runId = 'lf-framing';
-    const d = createDispatcher([parseOutputUrl(`syslog+tcp://127.0.0.1:${receiver.port}?framing=lf`)], {
-      logger: silentLogger(),
-      runId,
-    });
+    const d = createDispatcher(
+      [parseOutputUrl(`syslog+tcp://127.0.0.1:${receiver.port}?framing=lf&max-bytes=900000`)],
+      {
+        logger: silentLogger(),
+        runId,
+      },
+    );
     const sent = Object.values(HOSTILE).map((v) => d.dispatch(hostileEvent(v)));
     await d.flush();
     const got = await receiver.waitFor(sent.length, { filter: (m) => m.rawmsg.includes(runId) });
@@ -116,20 +120,40 @@ describeRsyslog('framing and size limits against a real rsyslog', () => {
     await d.close();
   });
 
-  it('UDP: a message over max-bytes is cut cleanly, still parses, and is counted', async () => {
-    const runId = 'udp-cut';
-    const d = createDispatcher([parseOutputUrl(`syslog+udp://127.0.0.1:${receiver.port}?max-bytes=700`)], {
-      logger: silentLogger(),
-      runId,
+  for (const format of ['cef', 'rfc5424', 'leef', 'json'] as const) {
+    it(`UDP, ${format}: an event over max-bytes is shortened field by field, stays well-formed, and is marked`, async () => {
+      const runId = `udp-cut-${format}`;
+      const d = createDispatcher(
+        [parseOutputUrl(`syslog+udp://127.0.0.1:${receiver.port}?format=${format}&max-bytes=2048`)],
+        { logger: silentLogger(), runId },
+      );
+      // Escapes and 4-byte characters in every long field: shortening must still count bytes right.
+      d.dispatch(hostileEvent('\\'.repeat(300) + '🔥'.repeat(100) + ']"='.repeat(200)));
+      await d.flush();
+      const [m] = await receiver.waitFor(1, { filter: (x) => x.rawmsg.includes(runId) });
+      expect(Buffer.byteLength(m!.rawmsg)).toBeLessThanOrEqual(2048);
+      expect(m!.rawmsg).not.toContain('\uFFFD');
+      if (format === 'cef') {
+        expect(m!.parsed.cef?.Extensions.flexString1).toBe(runId);
+        expect(m!.parsed.cef?.Extensions.sealwatchTruncated).toContain('message');
+        expect(m!.parsed.cef?.Extensions.msg).toMatch(/…$/);
+      } else if (format === 'rfc5424') {
+        // The structured data is whole: the receiver parsed every parameter, the cut ones end in …
+        const sd = m!.parsed['rfc5424-sd']?.['sealwatch@32473'];
+        expect(sd?.run_id).toBe(runId);
+        expect(sd?.truncated).toContain('process.args');
+        expect(sd?.['process.name']).toMatch(/…$/);
+      } else if (format === 'json') {
+        const json = m!.parsed.json as { sealwatch: { run_id: string; truncated: { fields: string[] } } };
+        expect(json.sealwatch.run_id).toBe(runId);
+        expect(json.sealwatch.truncated.fields).toContain('message');
+      } else {
+        expect(m!.msg).toMatch(/^LEEF:2\.0\|/);
+        expect(m!.msg).toContain(`runId=${runId}`);
+        expect(m!.msg).toMatch(/\ttruncated=[^\t]*message/);
+      }
+      expect(d.stats()[0]!.truncated).toBe(1);
+      await d.close();
     });
-    // The run id sits early in the extension (flexString1), so it survives the cut.
-    d.dispatch(hostileEvent('\\'.repeat(300) + '🔥'.repeat(100)));
-    await d.flush();
-    const [m] = await receiver.waitFor(1, { filter: (x) => x.rawmsg.includes(runId) });
-    expect(Buffer.byteLength(m!.rawmsg)).toBeLessThanOrEqual(700);
-    expect(m!.rawmsg).not.toContain('\uFFFD');
-    expect(m!.parsed.cef?.Extensions.flexString1).toBe(runId);
-    expect(d.stats()[0]!.truncated).toBe(1);
-    await d.close();
-  });
+  }
 });

@@ -35,13 +35,44 @@ describe('output URLs', () => {
     ['gopher://x', /unknown scheme "gopher:"/],
     ['syslog+tcp://127.0.0.1?format=xml', /query: format: Invalid option/],
     ['syslog+tcp://127.0.0.1?min-severity=severe', /min-severity/],
-    ['syslog+tcp://127.0.0.1?bogus=1', /unknown field "bogus"/],
+    ['syslog+tcp://127.0.0.1?bogus=1', /bogus= does not apply to syslog\+tcp:\/\/ outputs \(they take format, /],
+    ['file:///x?framing=lf&ca=/nope', /framing= does not apply to file:\/\/ outputs/],
+    ['file:///x?ca=/nope', /ca= does not apply to file:\/\//],
+    ['stdout://?rotate-mb=1', /rotate-mb= does not apply to stdout/],
+    ['https://hec.example/x?framing=lf', /framing= does not apply to https/],
+    ['syslog+tcp://127.0.0.1?batch-size=5', /batch-size= does not apply to syslog/],
+    ['syslog+tcp://127.0.0.1?leef-delimiter=^', /leef-delimiter applies only to format=leef/],
+    ['syslog+tcp://127.0.0.1?format=leef&leef-delimiter==', /leef-delimiter/],
+    ['file:///x?facility=3', /facility applies only/],
+    ['syslog+udp://127.0.0.1?max-bytes=0', /max-bytes: from 2048/],
+    ['syslog+udp://127.0.0.1?max-bytes=100', /max-bytes: from 2048/],
+    ['syslog+udp://127.0.0.1?max-bytes=70000', /at most 65507/],
+    ['syslog+tcp://127.0.0.1?batch-size=0', /does not apply/],
+    ['https://hec.example/x?batch-size=0', /at least 1/],
     ['syslog+tcp://127.0.0.1?ca=/x.pem', /only to syslog\+tls/],
     ['syslog+tls://127.0.0.1?cert=/c.pem', /both cert and key/],
     ['syslog+udp://127.0.0.1?framing=lf', /framing applies only/],
     ['https://user:pw@hec.example/services/collector', /token-env/],
     ['syslog+tcp://127.0.0.1?format=cef&format=json', /given twice/],
   ])('rejects %s with one clear line', (url, why) => {
+    expectRejected(url, why);
+  });
+
+  it.each([
+    'syslog+tcp://admin:S3CRETPW@127.0.0.1:99999?format=cef',
+    'https://user:S3CRETPW@hec.example/services/collector',
+    'syslog+tls://admin:S3CRETPW@[not-an-ip/x?ca=/a@b',
+    'syslog+tcp://admin:S3CRETPW@127.0.0.1?bogus=1',
+    'file://u:S3CRETPW@/x?ca=1',
+  ])('never echoes the password of %s', (url) => {
+    const message = expectRejected(url, /./);
+    expect(message).not.toContain('S3CRETPW');
+    expect(message).toContain('redacted');
+  });
+});
+
+function expectRejected(url: string, why: RegExp): string {
+  {
     let error: unknown;
     try {
       parseOutputUrl(url);
@@ -51,5 +82,6 @@ describe('output URLs', () => {
     expect(error).toBeInstanceOf(OutputError);
     expect((error as Error).message).toMatch(why);
     expect((error as Error).message).not.toContain('\n');
-  });
-});
+    return (error as Error).message;
+  }
+}

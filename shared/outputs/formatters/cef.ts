@@ -1,6 +1,6 @@
 import type { Event } from '../../events/index.ts';
 import type { Formatter } from '../types.ts';
-import { basename, commandLine, truncateUtf8, wellFormed } from './text.ts';
+import { basename, commandLine, hostnameField, truncateUtf8, wellFormed } from './text.ts';
 
 /**
  * ArcSight CEF:0. Header fields escape `\` and `|` and turn CR/LF into spaces; extension values
@@ -51,6 +51,12 @@ export const CEF_KEYS = {
   cs5Label: 1023,
   cs6: 4000,
   cs6Label: 1023,
+  // Vendor extension keys (the CEF rules allow them): the event record's chain and checkpoints.
+  sealwatchChainPrev: 71,
+  sealwatchChainHash: 71,
+  sealwatchChainPreviousRun: 1023,
+  sealwatchCheckpoint: 8192,
+  sealwatchTruncated: 1023,
 } as const;
 export type CefKey = keyof typeof CEF_KEYS;
 
@@ -92,97 +98,111 @@ function header(value: string, max: number): string {
 
 const isIpv6 = (ip: string): boolean => ip.includes(':');
 
-/** The extension fields of an event, in a fixed order, before truncation and escaping. */
-export function cefExtension(event: Event): Array<[CefKey, string | number | undefined]> {
-  const p = event.process;
+type CefValue = string | number | undefined;
+type Labelled = 'cs1' | 'cs2' | 'cs3' | 'cs4' | 'cs5' | 'cs6' | 'cn1' | 'flexString1';
+
+/**
+ * The one table of CEF extension fields, in output order: a key (with its label for the labelled
+ * custom fields) and how its value is read from an event. formatCef renders it; cefExtension lists it.
+ */
+interface CefField {
+  key: CefKey;
+  label?: string;
+  value: (event: Event) => CefValue;
+}
+
+const v4 = (ip: string | undefined): string | undefined => (ip === undefined || isIpv6(ip) ? undefined : ip);
+const v6 = (ip: string | undefined): string | undefined => (ip !== undefined && isIpv6(ip) ? ip : undefined);
+
+/** `[name, digest ?? id].filter(defined).join('@')`. */
+function imageRef(event: Event): string | undefined {
   const image = event.container?.image;
-  const imageRef =
-    image === undefined ? undefined : [image.name, image.digest ?? image.id].filter((v) => v !== undefined).join('@');
-  const ip = (e: Event['source'], v4: 'src' | 'dst', v6: 'c6a2' | 'c6a3'): Array<[CefKey, string | undefined]> =>
-    e?.ip === undefined ? [] : isIpv6(e.ip) ? [[v6, e.ip]] : [[v4, e.ip]];
-  const labelled = (
-    key: 'cs1' | 'cs2' | 'cs3' | 'cs4' | 'cs5' | 'cs6' | 'cn1' | 'flexString1',
-    label: string,
-    value: string | number | undefined,
-  ): Array<[CefKey, string | number | undefined]> =>
-    value === undefined || value === ''
-      ? []
-      : [
-          [`${key}Label`, label],
-          [key, value],
-        ];
-  return [
-    ['rt', Date.parse(event['@timestamp'])],
-    ['externalId', event.event.id],
-    ...labelled('cn1', 'sealwatch.seq', event.sealwatch.seq),
-    ...labelled('flexString1', 'sealwatch.run_id', event.sealwatch.run_id),
-    ['act', event.event.action],
-    ['cat', event.event.category.join(',')],
-    ['outcome', event.sealwatch.outcome ?? event.event.outcome],
-    ['reason', event.rule?.description],
-    ...ip(event.source, 'src', 'c6a2'),
-    ['spt', event.source?.port],
-    ...ip(event.destination, 'dst', 'c6a3'),
-    ['dpt', event.destination?.port],
-    ['proto', event.network?.transport?.toUpperCase()],
-    ['suser', p?.user?.name],
-    ['suid', p?.user?.id],
-    ['sproc', commandLine(p) ?? p?.name],
-    ['spid', p?.pid],
-    ['dproc', p?.parent?.executable ?? p?.parent?.name],
-    ['dpid', p?.ppid ?? p?.parent?.pid],
-    ['filePath', event.file?.path ?? p?.executable],
-    ['fname', event.file?.name ?? (event.file?.path === undefined ? p?.name : basename(event.file.path))],
-    ['dvchost', event.host?.name],
-    ['deviceExternalId', event.container?.id],
-    ...labelled('cs1', 'container', event.container?.name),
-    ...labelled('cs2', 'image', imageRef),
-    ...labelled('cs3', 'pod', event.orchestrator?.resource?.name),
-    ...labelled('cs4', 'namespace', event.orchestrator?.namespace),
-    ...labelled('cs5', 'seal', event.sealwatch.seal?.status),
-    ...labelled('cs6', 'profile', event.sealwatch.profile_id),
-    ['msg', event.message],
-  ];
+  if (image === undefined) return undefined;
+  const digest = image.digest ?? image.id;
+  if (image.name === undefined) return digest ?? '';
+  return digest === undefined ? image.name : `${image.name}@${digest}`;
+}
+
+export const CEF_FIELDS: readonly CefField[] = [
+  { key: 'rt', value: (e) => rtOf(e['@timestamp']) },
+  { key: 'externalId', value: (e) => e.event.id },
+  { key: 'cn1', label: 'sealwatch.seq', value: (e) => e.sealwatch.seq },
+  { key: 'flexString1', label: 'sealwatch.run_id', value: (e) => e.sealwatch.run_id },
+  { key: 'sealwatchChainPrev', value: (e) => e.sealwatch.chain?.prev },
+  { key: 'sealwatchChainHash', value: (e) => e.sealwatch.chain?.hash },
+  { key: 'sealwatchChainPreviousRun', value: (e) => previousRun(e) },
+  { key: 'act', value: (e) => e.event.action },
+  { key: 'cat', value: (e) => e.event.category.join(',') },
+  { key: 'outcome', value: (e) => e.sealwatch.outcome ?? e.event.outcome },
+  { key: 'reason', value: (e) => e.rule?.description },
+  { key: 'src', value: (e) => v4(e.source?.ip) },
+  { key: 'c6a2', value: (e) => v6(e.source?.ip) },
+  { key: 'spt', value: (e) => e.source?.port },
+  { key: 'dst', value: (e) => v4(e.destination?.ip) },
+  { key: 'c6a3', value: (e) => v6(e.destination?.ip) },
+  { key: 'dpt', value: (e) => e.destination?.port },
+  { key: 'proto', value: (e) => e.network?.transport?.toUpperCase() },
+  { key: 'suser', value: (e) => e.process?.user?.name },
+  { key: 'suid', value: (e) => e.process?.user?.id },
+  { key: 'sproc', value: (e) => commandLine(e.process) ?? e.process?.name },
+  { key: 'spid', value: (e) => e.process?.pid },
+  { key: 'dproc', value: (e) => e.process?.parent?.executable ?? e.process?.parent?.name },
+  { key: 'dpid', value: (e) => e.process?.ppid ?? e.process?.parent?.pid },
+  { key: 'filePath', value: (e) => e.file?.path ?? e.process?.executable },
+  {
+    key: 'fname',
+    value: (e) => e.file?.name ?? (e.file?.path === undefined ? e.process?.name : basename(e.file.path)),
+  },
+  { key: 'dvchost', value: (e) => (e.host?.name === undefined ? undefined : hostnameField(e.host.name)) },
+  { key: 'deviceExternalId', value: (e) => e.container?.id },
+  { key: 'cs1', label: 'container', value: (e) => e.container?.name },
+  { key: 'cs2', label: 'image', value: imageRef },
+  { key: 'cs3', label: 'pod', value: (e) => e.orchestrator?.resource?.name },
+  { key: 'cs4', label: 'namespace', value: (e) => e.orchestrator?.namespace },
+  { key: 'cs5', label: 'seal', value: (e) => e.sealwatch.seal?.status },
+  { key: 'cs6', label: 'profile', value: (e) => e.sealwatch.profile_id },
+  { key: 'sealwatchCheckpoint', value: (e) => checkpointText(e) },
+  { key: 'sealwatchTruncated', value: (e) => e.sealwatch.truncated?.fields.join(',') },
+  { key: 'msg', value: (e) => e.message },
+];
+
+/** `run_id seq hash` of the run before this one, on a run's first chained event. */
+function previousRun(event: Event): string | undefined {
+  const p = event.sealwatch.chain?.previous_run;
+  return p === undefined ? undefined : `${p.run_id} ${p.seq} ${p.hash}`;
+}
+
+/** A checkpoint event's signed head, as compact JSON (its bundle is verified from this text). */
+function checkpointText(event: Event): string | undefined {
+  const c = event.sealwatch.checkpoint;
+  return c === undefined ? undefined : JSON.stringify(c);
+}
+
+/** The extension fields of an event, in output order, before truncation and escaping (labels included). */
+export function cefExtension(event: Event): Array<[CefKey, CefValue]> {
+  const out: Array<[CefKey, CefValue]> = [];
+  for (const f of CEF_FIELDS) {
+    const value = f.value(event);
+    if (f.label !== undefined) {
+      if (value === undefined || value === '') continue;
+      out.push([`${f.key as Labelled}Label`, f.label]);
+    }
+    out.push([f.key, value]);
+  }
+  return out;
 }
 
 /**
- * One extension field, exactly as cefExtension() + the loop over it would render it: numbers that are
- * not finite and values empty after cutting are left out. Appends to `ext` (space-separated).
+ * One extension field: numbers that are not finite and values empty after cutting are left out.
+ * Appends to `ext` (space-separated).
  */
-function field(ext: string, key: CefKey, raw: string | number | undefined): string {
+function field(ext: string, key: CefKey, raw: CefValue): string {
   if (raw === undefined) return ext;
   const value = typeof raw === 'number' ? (Number.isFinite(raw) ? String(raw) : '') : raw;
   const cut = truncateUtf8(wellFormed(value), CEF_KEYS[key]);
   if (cut === '') return ext;
   const piece = `${key}=${escapeCefValue(cut)}`;
   return ext === '' ? piece : `${ext} ${piece}`;
-}
-
-/** A labelled pair (cs1Label + cs1 …); the label is a constant that needs no cutting or escaping. */
-function labelledField(
-  ext: string,
-  key: 'cs1' | 'cs2' | 'cs3' | 'cs4' | 'cs5' | 'cs6' | 'cn1' | 'flexString1',
-  label: string,
-  value: string | number | undefined,
-): string {
-  if (value === undefined || value === '') return ext;
-  const piece = `${key}Label=${label}`;
-  return field(ext === '' ? piece : `${ext} ${piece}`, key, value);
-}
-
-function ipField(ext: string, ip: string | undefined, v4: 'src' | 'dst', v6: 'c6a2' | 'c6a3'): string {
-  return ip === undefined ? ext : field(ext, isIpv6(ip) ? v6 : v4, ip);
-}
-
-/** How Array.prototype.join renders an element. */
-function part(v: string | null | undefined): string {
-  return String(v ?? '');
-}
-
-/** `[name, digest ?? id].filter(defined).join('@')` without the arrays. */
-function imageRef(name: string | undefined, digest: string | undefined): string {
-  if (name === undefined) return digest === undefined ? '' : part(digest);
-  return digest === undefined ? part(name) : `${part(name)}@${part(digest)}`;
 }
 
 /** The vendor and product fields never change: rendered once. */
@@ -199,53 +219,21 @@ function rtOf(timestamp: string): number {
   return lastRt;
 }
 
-/**
- * Renders the same fields, in the same order, as cefExtension() (which stays the reference the
- * round-trip tests compute their expectations from), without the intermediate arrays.
- */
+/** CEF:0 with the extension from CEF_FIELDS (labels before their labelled values). */
 export const formatCef: Formatter = (event, options) => {
   const head = `${CEF_PREFIX}${header(event.sealwatch.version ?? options.version, HEADER_MAX.version)}|${header(
     event.rule?.id ?? event.event.action,
     HEADER_MAX.signature,
   )}|${header(event.rule?.name ?? event.message, HEADER_MAX.name)}|${String(event.event.severity)}`;
-  const p = event.process;
-  const sw = event.sealwatch;
-  const image = event.container?.image;
-  const file = event.file;
-  let ext = field('', 'rt', rtOf(event['@timestamp']));
-  ext = field(ext, 'externalId', event.event.id);
-  ext = labelledField(ext, 'cn1', 'sealwatch.seq', sw.seq);
-  ext = labelledField(ext, 'flexString1', 'sealwatch.run_id', sw.run_id);
-  ext = field(ext, 'act', event.event.action);
-  ext = field(ext, 'cat', event.event.category.join(','));
-  ext = field(ext, 'outcome', sw.outcome ?? event.event.outcome);
-  ext = field(ext, 'reason', event.rule?.description);
-  ext = ipField(ext, event.source?.ip, 'src', 'c6a2');
-  ext = field(ext, 'spt', event.source?.port);
-  ext = ipField(ext, event.destination?.ip, 'dst', 'c6a3');
-  ext = field(ext, 'dpt', event.destination?.port);
-  ext = field(ext, 'proto', event.network?.transport?.toUpperCase());
-  ext = field(ext, 'suser', p?.user?.name);
-  ext = field(ext, 'suid', p?.user?.id);
-  ext = field(ext, 'sproc', commandLine(p) ?? p?.name);
-  ext = field(ext, 'spid', p?.pid);
-  ext = field(ext, 'dproc', p?.parent?.executable ?? p?.parent?.name);
-  ext = field(ext, 'dpid', p?.ppid ?? p?.parent?.pid);
-  ext = field(ext, 'filePath', file?.path ?? p?.executable);
-  ext = field(ext, 'fname', file?.name ?? (file?.path === undefined ? p?.name : basename(file.path)));
-  ext = field(ext, 'dvchost', event.host?.name);
-  ext = field(ext, 'deviceExternalId', event.container?.id);
-  ext = labelledField(ext, 'cs1', 'container', event.container?.name);
-  ext = labelledField(
-    ext,
-    'cs2',
-    'image',
-    image === undefined ? undefined : imageRef(image.name, image.digest ?? image.id),
-  );
-  ext = labelledField(ext, 'cs3', 'pod', event.orchestrator?.resource?.name);
-  ext = labelledField(ext, 'cs4', 'namespace', event.orchestrator?.namespace);
-  ext = labelledField(ext, 'cs5', 'seal', sw.seal?.status);
-  ext = labelledField(ext, 'cs6', 'profile', sw.profile_id);
-  ext = field(ext, 'msg', event.message);
+  let ext = '';
+  for (const f of CEF_FIELDS) {
+    const value = f.value(event);
+    if (f.label !== undefined) {
+      if (value === undefined || value === '') continue;
+      const piece = `${f.key}Label=${f.label}`;
+      ext = ext === '' ? piece : `${ext} ${piece}`;
+    }
+    ext = field(ext, f.key, value);
+  }
   return `${head}|${ext}`;
 };

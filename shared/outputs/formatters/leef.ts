@@ -1,13 +1,20 @@
 import type { Event } from '../../events/index.ts';
 import type { Formatter } from '../types.ts';
-import { basename, commandLine, wellFormed } from './text.ts';
+import { basename, commandLine, hostnameField, wellFormed } from './text.ts';
 
 /**
  * IBM QRadar LEEF 2.0: `LEEF:2.0|Vendor|Product|Version|EventID|DelimiterChar|key=value<delim>…`.
- * LEEF has no escaping, so values lose the delimiter, CR and LF (replaced by a space), and header
- * fields lose `|`. The default delimiter is a tab, written in the header as `x09`.
+ * Two kinds of consumer read the attributes: delimiter-only parsers (split on the declared
+ * delimiter, then at the first `=`) and key=value scanners that find ` key=` anywhere (syslog-ng's
+ * kv-parser, which also splits on spaces whatever the delimiter). So that neither can be made to see
+ * an attribute inside a value, every `=` in a value is written `\=` and every `\` as `\\` (the CEF
+ * convention; a key=value scanner never takes `name\=` for a key, a delimiter-only parser shows the
+ * value with the escapes). The delimiter, CR and LF cannot be escaped in LEEF and become a space.
+ * The delimiter is a tab (default, written `x09`) or one of LEEF_DELIMITERS; header fields lose `|`.
  */
 export const LEEF_DEFAULT_DELIMITER = '\t';
+/** Delimiters no key, value escape or common parser confuses: tab, `^`, `|`, `~`. */
+export const LEEF_DELIMITERS = ['\t', '^', '|', '~'] as const;
 
 function headerField(value: string): string {
   return wellFormed(value).replace(/[|\r\n]/g, ' ');
@@ -47,7 +54,7 @@ export function leefAttributes(event: Event): Array<[string, string | number | u
     ['commandLine', commandLine(p)],
     ['filePath', event.file?.path],
     ['fileName', event.file?.name ?? (event.file === undefined ? undefined : basename(event.file.path))],
-    ['identHostName', event.host?.name],
+    ['identHostName', event.host?.name === undefined ? undefined : hostnameField(event.host.name)],
     ['containerId', event.container?.id],
     ['containerName', event.container?.name],
     ['image', image?.name],
@@ -56,16 +63,39 @@ export function leefAttributes(event: Event): Array<[string, string | number | u
     ['namespace', event.orchestrator?.namespace],
     ['sealStatus', event.sealwatch.seal?.status],
     ['profileId', event.sealwatch.profile_id],
+    ['chainPrev', event.sealwatch.chain?.prev],
+    ['chainHash', event.sealwatch.chain?.hash],
+    ['chainPreviousRun', previousRun(event)],
+    ['checkpoint', event.sealwatch.checkpoint === undefined ? undefined : JSON.stringify(event.sealwatch.checkpoint)],
+    ['truncated', event.sealwatch.truncated?.fields.join(',')],
     ['msg', event.message],
   ];
 }
 
+function previousRun(event: Event): string | undefined {
+  const p = event.sealwatch.chain?.previous_run;
+  return p === undefined ? undefined : `${p.run_id} ${p.seq} ${p.hash}`;
+}
+
+/** `\` and `=` escaped; the delimiter, CR and LF (which LEEF cannot escape) become a space. */
+export function escapeLeefValue(value: string, delimiter: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value[i]!;
+    let rep: string;
+    if (c === '\\') rep = '\\\\';
+    else if (c === '=') rep = '\\=';
+    else if (c === delimiter || c === '\r' || c === '\n') rep = ' ';
+    else continue;
+    out += value.slice(from, i) + rep;
+    from = i + 1;
+  }
+  return from === 0 ? value : out + value.slice(from);
+}
+
 export const formatLeef: Formatter = (event, options) => {
-  const delimiter =
-    options.leefDelimiter === undefined || options.leefDelimiter === ''
-      ? LEEF_DEFAULT_DELIMITER
-      : [...options.leefDelimiter][0]!;
-  const strip = new RegExp(`[${delimiter.replace(/[\\\]^-]/g, '\\$&')}\\r\\n]`, 'g');
+  const delimiter = options.leefDelimiter ?? LEEF_DEFAULT_DELIMITER;
   const head = [
     'LEEF:2.0',
     'sealwatch',
@@ -77,7 +107,7 @@ export const formatLeef: Formatter = (event, options) => {
   const attrs: string[] = [];
   for (const [key, raw] of leefAttributes(event)) {
     if (raw === undefined) continue;
-    const value = wellFormed(String(raw)).replace(strip, ' ');
+    const value = escapeLeefValue(wellFormed(String(raw)), delimiter);
     if (value === '') continue;
     attrs.push(`${key}=${value}`);
   }

@@ -1,6 +1,6 @@
 import type { Event } from '../../events/index.ts';
 import { priority } from './rfc5424.ts';
-import { printableAscii, truncateUtf8, wellFormed } from './text.ts';
+import { hostnameField, printableAscii, truncateUtf8, wellFormed } from './text.ts';
 
 /**
  * BSD syslog (RFC 3164) for old receivers: `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG: MSG`, the whole
@@ -22,7 +22,7 @@ export function formatRfc3164(
   header: { hostname: string; facility?: number; tag?: string },
 ): { line: string; truncated: boolean } {
   const tag = printableAscii(header.tag ?? 'sealwatch', 32).replace(/[:[\]]/g, '_');
-  const hostname = printableAscii(header.hostname, 255);
+  const hostname = hostnameField(header.hostname);
   const head = `<${priority(event.event.severity, header.facility)}>${rfc3164Timestamp(event['@timestamp'])} ${hostname} ${tag}: `;
   const body = wellFormed(message).replace(/\r\n|[\r\n]/g, ' ');
   const room = RFC3164_MAX_BYTES - Buffer.byteLength(head);

@@ -1,10 +1,11 @@
 import type { Event } from '../../events/index.ts';
 import type { Formatter } from '../types.ts';
-import { printableAscii, truncateUtf8, wellFormed } from './text.ts';
+import { hostnameField, printableAscii, truncateUtf8, wellFormed } from './text.ts';
 
 /**
- * RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`. Header fields are printable
- * US-ASCII (others become `_`) cut to their limits (HOSTNAME 255, APP-NAME 48, PROCID 128, MSGID 32);
+ * RFC 5424: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`. HOSTNAME keeps only host-name
+ * characters (hostnameField); the other header fields are printable US-ASCII (others become `_`) cut to
+ * their limits (HOSTNAME 255, APP-NAME 48, PROCID 128, MSGID 32);
  * timestamps carry microseconds. Our fields go into one SD element `[sealwatch@32473 …]` whose values
  * escape `"`, `\` and `]`.
  */
@@ -83,8 +84,23 @@ export function sdParams(event: Event): Array<[string, string]> {
     ['host.name', event.host?.name],
     ['seal.status', event.sealwatch.seal?.status],
     ['profile_id', event.sealwatch.profile_id],
+    ['chain.prev', event.sealwatch.chain?.prev],
+    ['chain.hash', event.sealwatch.chain?.hash],
+    ['chain.previous_run', previousRunText(event)],
+    ['checkpoint', checkpointJson(event)],
+    ['truncated', event.sealwatch.truncated?.fields.join(',')],
   ];
   return out.filter((e): e is [string, string | number] => e[1] !== undefined).map(([k, v]) => [k, String(v)]);
+}
+
+function previousRunText(event: Event): string | undefined {
+  const p = event.sealwatch.chain?.previous_run;
+  return p === undefined ? undefined : `${p.run_id} ${p.seq} ${p.hash}`;
+}
+
+function checkpointJson(event: Event): string | undefined {
+  const c = event.sealwatch.checkpoint;
+  return c === undefined ? undefined : JSON.stringify(c);
 }
 
 export function structuredData(event: Event): string {
@@ -124,7 +140,7 @@ function cachedTimestamp(iso: string): string {
 function cachedMiddle(hostname: string, appName: string, procId: string): string {
   const c = lastHeader;
   if (hostname !== c.hostname || appName !== c.appName || procId !== c.procId || c.middle === '') {
-    c.middle = `${printableAscii(hostname, 255)} ${printableAscii(appName, 48)} ${printableAscii(procId, 128)}`;
+    c.middle = `${hostnameField(hostname)} ${printableAscii(appName, 48)} ${printableAscii(procId, 128)}`;
     c.hostname = hostname;
     c.appName = appName;
     c.procId = procId;

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 /** Small string tools the formatters share; all pure. */
 
 // eslint-disable-next-line no-control-regex -- NUL is exactly what this replaces
@@ -53,6 +54,18 @@ export function truncateEscapedUtf8(message: Buffer, maxBytes: number): Buffer {
 /** Printable US-ASCII only (33–126), as RFC 5424 header fields need; others become `_`; empty becomes `-`. */
 export function printableAscii(text: string, maxLength: number): string {
   const clean = text.replace(/[^\x21-\x7e]/g, '_').slice(0, maxLength);
+  return clean === '' ? '-' : clean;
+}
+
+/**
+ * A host name reduced to what every syslog receiver and CEF parser accepts in HOSTNAME / dvchost:
+ * letters, digits, `.`, `-` and `_` (RFC 1123 names and IPv4 addresses pass unchanged), plus `:` in
+ * an IPv6 address. Anything else becomes `-`, so a host name can neither break a header (`[`, space)
+ * nor pose as a payload (`CEF:0|…`). Empty becomes `-` (RFC 5424 NILVALUE).
+ */
+export function hostnameField(name: string, maxLength = 255): string {
+  const ipv6 = /^[0-9A-Fa-f:.]+$/.test(name) && name.includes(':') && isIPv6(name);
+  const clean = name.replace(ipv6 ? /[^0-9A-Fa-f:.]/g : /[^A-Za-z0-9._-]/g, '-').slice(0, maxLength);
   return clean === '' ? '-' : clean;
 }
 

@@ -7,9 +7,10 @@ import { formatRfc5424 } from '../formatters/rfc5424.ts';
 import type { OutputSpec } from '../url.ts';
 import type { Sink, SinkDeps } from '../types.ts';
 import { createReliableSink } from './reliable-sink.ts';
-import { createStreamTransport } from './syslog-stream.ts';
-import { createUdpTransport } from './syslog-udp.ts';
-import type { Transport } from './transport.ts';
+import { cappedRenderer, maxBytesOf } from '../size-cap.ts';
+import { createStreamTransport } from '../transports/syslog-stream.ts';
+import { createUdpTransport } from '../transports/syslog-udp.ts';
+import type { Transport } from '../transports/transport.ts';
 
 type SyslogSpec = Extract<OutputSpec, { type: 'syslog' }>;
 
@@ -22,24 +23,24 @@ export function syslogRenderer(
   spec: SyslogSpec,
   deps: Pick<SinkDeps, 'version' | 'hostname'>,
   onTruncated: () => void = () => undefined,
-): (event: Event) => Buffer {
+): (event: Event) => string {
   const protocol = spec.options.protocol ?? 'rfc5424';
   if (spec.format === 'rfc5424' && protocol === 'rfc3164') {
     throw new OutputError('BAD_URL', `--output ${spec.name}: format=rfc5424 cannot be sent with protocol=rfc3164`);
   }
   const body = formatterFor(spec, deps);
   const header = { hostname: deps.hostname, facility: spec.options.facility };
-  if (spec.format === 'rfc5424') return (event) => Buffer.from(body(event), 'utf8');
+  if (spec.format === 'rfc5424') return body;
   if (protocol === 'rfc3164') {
     return (event) => {
       const { line, truncated } = formatRfc3164(event, body(event), header);
       if (truncated) onTruncated();
-      return Buffer.from(line, 'utf8');
+      return line;
     };
   }
   // CEF makes every value well-formed itself: no second pass over the whole message.
   const wellFormedBody = spec.format === 'cef';
-  return (event) => Buffer.from(formatRfc5424(event, body(event), header, '-', wellFormedBody), 'utf8');
+  return (event) => formatRfc5424(event, body(event), header, '-', wellFormedBody);
 }
 
 function readOption(spec: SyslogSpec, key: 'ca' | 'cert' | 'key'): Buffer | undefined {
@@ -54,10 +55,13 @@ function readOption(spec: SyslogSpec, key: 'ca' | 'cert' | 'key'): Buffer | unde
 
 export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
   let cutToRfc3164 = 0;
-  const render = syslogRenderer(spec, deps, () => cutToRfc3164++);
+  const render = cappedRenderer(
+    spec,
+    syslogRenderer(spec, deps, () => cutToRfc3164++),
+  );
   const inner =
     spec.transport === 'udp'
-      ? createUdpTransport({ host: spec.host, port: spec.port, maxBytes: spec.options['max-bytes'] })
+      ? createUdpTransport({ host: spec.host, port: spec.port, maxBytes: maxBytesOf(spec) })
       : createStreamTransport({
           host: spec.host,
           port: spec.port,

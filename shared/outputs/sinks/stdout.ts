@@ -1,17 +1,19 @@
 import type { Event } from '../../events/index.ts';
 import type { OutputSpec } from '../url.ts';
 import { formatterFor } from '../formatters/index.ts';
+import { cappedRenderer } from '../size-cap.ts';
 import type { Sink, SinkDeps, SinkStats } from '../types.ts';
-import { oneLine } from './one-line.ts';
+import { oneLine } from '../transports/one-line.ts';
 
 /**
  * `stdout://`: one rendered event per line on the stream the composition root passed in.
  * Respects backpressure: while the stream is full, lines wait in memory (counted in `queued`).
  */
 export function createStdoutSink(spec: Extract<OutputSpec, { type: 'stdout' }>, deps: SinkDeps): Sink {
-  const render = formatterFor(spec, deps);
+  const format = formatterFor(spec, deps);
+  const render = cappedRenderer(spec, (event) => oneLine(format(event)));
   const stream = deps.stdout;
-  const counters = { sent: 0, dropped: 0 };
+  const counters = { sent: 0, dropped: 0, truncated: 0 };
   let waiting = 0;
   let drained: Promise<void> = Promise.resolve();
   let failed = false;
@@ -28,7 +30,10 @@ export function createStdoutSink(spec: Extract<OutputSpec, { type: 'stdout' }>, 
       }
       let line: string;
       try {
-        line = `${oneLine(render(event))}\n`;
+        const fitted = render(event);
+        if (fitted.truncated) counters.truncated++;
+        if (fitted.tooLarge) throw new Error('event too large for stdout even shortened');
+        line = `${fitted.message}\n`;
       } catch (error) {
         counters.dropped++;
         deps.logger.warn('could not render event for stdout', { error: String(error) });
@@ -55,7 +60,6 @@ export function createStdoutSink(spec: Extract<OutputSpec, { type: 'stdout' }>, 
         retried: 0,
         queued: waiting,
         spoolBytes: 0,
-        truncated: 0,
         connected: !failed,
       };
     },

@@ -5,8 +5,9 @@ import type { Event } from '../../events/index.ts';
 import { OutputError } from '../../errors/index.ts';
 import type { OutputSpec } from '../url.ts';
 import { formatterFor } from '../formatters/index.ts';
+import { cappedRenderer } from '../size-cap.ts';
 import type { Sink, SinkDeps, SinkStats } from '../types.ts';
-import { oneLine } from './one-line.ts';
+import { oneLine } from '../transports/one-line.ts';
 
 export const FILE_DEFAULTS = { rotateMb: 100, keep: 5, fsyncMs: 1000 } as const;
 
@@ -20,10 +21,11 @@ export function createFileSink(
   deps: SinkDeps,
   options: { fsyncMs?: number; keep?: number } = {},
 ): Sink {
-  const render = formatterFor(spec, deps);
+  const format = formatterFor(spec, deps);
+  const render = cappedRenderer(spec, (event) => oneLine(format(event)));
   const rotateBytes = (spec.options['rotate-mb'] ?? FILE_DEFAULTS.rotateMb) * 1024 * 1024;
   const keep = options.keep ?? FILE_DEFAULTS.keep;
-  const counters = { sent: 0, dropped: 0 };
+  const counters = { sent: 0, dropped: 0, truncated: 0 };
   try {
     mkdirSync(dirname(spec.path), { recursive: true });
   } catch (error) {
@@ -104,7 +106,14 @@ export function createFileSink(
     name: spec.name,
     send(event: Event) {
       try {
-        pending.push(`${oneLine(render(event))}\n`);
+        const fitted = render(event);
+        if (fitted.truncated) counters.truncated++;
+        if (fitted.tooLarge) {
+          counters.dropped++;
+          deps.logger.warn('event too large for the file output even shortened; dropped', { output: spec.name });
+          return;
+        }
+        pending.push(`${fitted.message}\n`);
         pendingCount++;
       } catch (error) {
         counters.dropped++;
@@ -131,7 +140,6 @@ export function createFileSink(
         retried: 0,
         queued: pendingCount,
         spoolBytes: 0,
-        truncated: 0,
         connected: healthy,
       };
     },

@@ -5,7 +5,8 @@ import { severityLabel, SEVERITY_LABELS } from '../../severity/index.ts';
 import { DiskSpool, type DropCounts, type SpoolRecord } from '../spool/index.ts';
 import type { OutputSpec } from '../url.ts';
 import type { Sink, SinkDeps, SinkStats } from '../types.ts';
-import type { Transport } from './transport.ts';
+import type { Transport } from '../transports/transport.ts';
+import type { Fitted } from '../size-cap.ts';
 
 /**
  * Nothing lost: a bounded in-memory queue in front of a disk spool, for one output.
@@ -18,8 +19,8 @@ import type { Transport } from './transport.ts';
  *   and a `sealwatch.events.dropped` event with the counts says so.
  */
 export interface ReliableSinkOptions {
-  /** Renders one event into the message the transport carries. */
-  render: (event: Event) => Buffer;
+  /** Renders one event into the message the transport carries, within the output's size cap. */
+  render: (event: Event) => Fitted;
   transport: Transport;
   /** Memory queue bound (events); default 10,000. */
   maxQueue?: number;
@@ -31,6 +32,7 @@ export interface ReliableSinkOptions {
 }
 
 export const DEFAULT_SPOOL_MB = 256;
+export const DROPPED_ACTION = 'sealwatch.events.dropped';
 
 interface Item {
   severity: number;
@@ -59,7 +61,7 @@ export function createReliableSink(
     log.info('replaying spooled events', { records: spool.pendingRecords, bytes: spool.pendingBytes });
   }
 
-  const counters = { sent: 0, retried: 0, dropped: 0 };
+  const counters = { sent: 0, retried: 0, dropped: 0, truncated: 0, tooLarge: 0 };
   let memory: Item[] = [];
   let resend: Buffer[] = [];
   let down = false;
@@ -102,14 +104,14 @@ export function createReliableSink(
     if (total === 0) return;
     lastNotice = Date.now();
     log.warn('output queue full: dropped events', { counts });
-    const notice = deps.stamp(
+    deps.emit(
       createEvent(
         {
           event: {
             kind: 'metric',
             category: ['host'],
             type: ['info'],
-            action: 'sealwatch.events.dropped',
+            action: DROPPED_ACTION,
             severity: 7,
             dataset: 'sealwatch.runtime',
           },
@@ -125,7 +127,6 @@ export function createReliableSink(
         deps.now,
       ),
     );
-    enqueue(notice, true);
   };
   const reportDrops = (counts: DropCounts): void => {
     let total = 0;
@@ -169,7 +170,18 @@ export function createReliableSink(
   const enqueue = (event: Event, unbounded = false): void => {
     let payload: Buffer;
     try {
-      payload = render(event);
+      const fitted = render(event);
+      if (fitted.truncated) counters.truncated++;
+      if (fitted.tooLarge) {
+        counters.dropped++;
+        counters.tooLarge++;
+        log.warn('event too large for this output even shortened; dropped', {
+          run_id: event.sealwatch.run_id,
+          seq: event.sealwatch.seq,
+        });
+        return;
+      }
+      payload = Buffer.from(fitted.message, 'utf8');
     } catch (error) {
       counters.dropped++;
       log.warn('could not render an event', { error: String(error) });
@@ -299,7 +311,8 @@ export function createReliableSink(
         counters.dropped++;
         return;
       }
-      enqueue(event);
+      // A drop notice bypasses the memory bound, so announcing a drop never causes another one.
+      enqueue(event, event.event.action === DROPPED_ACTION);
     },
     async flush() {
       // Delivered, or (when the output is down) safely in the spool, or waiting in memory without one.
@@ -347,10 +360,12 @@ export function createReliableSink(
     stats(): SinkStats {
       return {
         name: spec.name,
-        ...counters,
+        sent: counters.sent,
+        retried: counters.retried,
+        dropped: counters.dropped,
         queued: memory.length + resend.length,
         spoolBytes: spool?.pendingBytes ?? 0,
-        truncated: transport.truncated,
+        truncated: transport.truncated + counters.truncated,
         connected: transport.connected && !down,
       };
     },

@@ -1,0 +1,2 @@
+export { canonicalJson } from './jcs.ts';
+export type { CanonicalOptions } from './jcs.ts';

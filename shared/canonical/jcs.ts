@@ -1,0 +1,68 @@
+/**
+ * Canonical JSON, RFC 8785 (JSON Canonicalization Scheme): object members sorted by their names'
+ * UTF-16 code units, no whitespace, numbers and strings serialized as ECMAScript's JSON.stringify
+ * does (which is what JCS specifies). `undefined` members are dropped and `undefined` array
+ * elements become `null`, as JSON.stringify does. The same value always gives the same bytes, so
+ * its sha256 can name it: the image identity, statement digests, the event record's chain.
+ *
+ * RFC 8785 rejects strings holding lone surrogates. `wellFormed: true` replaces them, and NUL, with
+ * U+FFFD first: exactly what every output does to a string before it leaves sealwatch, so the
+ * digest of an event equals the digest of any JSON copy a receiver stored. Without it such strings
+ * keep JSON.stringify's `\udXXX` escapes (the image identity's historical bytes).
+ */
+export interface CanonicalOptions {
+  wellFormed?: boolean;
+}
+
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const MAYBE_UNSENDABLE = /[\u0000\uD800-\uDFFF]/;
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this replaces
+const UNSENDABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+export function canonicalJson(value: unknown, options: CanonicalOptions = {}): string {
+  const out = serialize(value, options.wellFormed === true);
+  return out ?? 'null';
+}
+
+function str(s: string, wellFormed: boolean): string {
+  return JSON.stringify(wellFormed && MAYBE_UNSENDABLE.test(s) ? s.replace(UNSENDABLE, '\uFFFD') : s);
+}
+
+/** undefined for values JSON.stringify leaves out (undefined, functions, symbols). */
+function serialize(value: unknown, wellFormed: boolean): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return str(value, wellFormed);
+    case 'number':
+    case 'boolean':
+      return JSON.stringify(value);
+    case 'bigint':
+      throw new TypeError('canonicalJson: BigInt is not JSON');
+    case 'object': {
+      if (value === null) return 'null';
+      const withJson = value as { toJSON?: () => unknown };
+      if (typeof withJson.toJSON === 'function') return serialize(withJson.toJSON(), wellFormed);
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += serialize(value[i], wellFormed) ?? 'null';
+        }
+        return `${out}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      let first = true;
+      for (const key of keys) {
+        const v = serialize(record[key], wellFormed);
+        if (v === undefined) continue;
+        out += `${first ? '' : ','}${str(key, wellFormed)}:${v}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      return undefined;
+  }
+}

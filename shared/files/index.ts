@@ -1,0 +1,1 @@
+export { replaceFileAtomic, unsafeDirectoryReason } from './replace-file.ts';
