@@ -8,3 +8,4 @@ export type {
   WalkInRootOptions,
   WalkSummary,
 } from './in-root.ts';
+export { replaceFileAtomic, unsafeDirectoryReason } from './replace-file.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Event } from '../events/index.ts';
-import { replaceFileAtomic } from '../files/index.ts';
+import { replaceFileAtomic } from '../fs/index.ts';
 import type { SigningKey } from '../signing/index.ts';
 import { checkpointEvent, type CheckpointPredicate } from './checkpoint.ts';
 import { recordHash, ZERO_HASH } from './digest.ts';

@@ -1,1 +1,0 @@
-export { replaceFileAtomic, unsafeDirectoryReason } from './replace-file.ts';
