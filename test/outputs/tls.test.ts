@@ -47,7 +47,12 @@ describeRsyslog('syslog over TLS against a real rsyslog with a test CA', () => {
         runId,
       });
       for (let i = 0; i < 3; i++) d.dispatch(plainEvent(5));
-      await waitFor('a failed delivery attempt', () => d.stats()[0]!.retried >= 3, 15_000);
+      // Between attempts the batch is back in the queue (during one it is in flight).
+      await waitFor(
+        'a failed delivery attempt, the events queued again',
+        () => d.stats()[0]!.retried >= 3 && d.stats()[0]!.queued === 3,
+        15_000,
+      );
       const s = d.stats()[0]!;
       expect(s.sent).toBe(0);
       expect(s.connected).toBe(false);
