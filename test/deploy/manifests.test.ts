@@ -245,7 +245,12 @@ describe('deployment examples (shape, not a real cluster)', () => {
             environment: z.record(z.string(), z.string()),
             volumes: z.array(
               z
-                .object({ type: z.literal('bind'), source: z.string(), target: z.string(), read_only: z.boolean() })
+                .object({
+                  type: z.enum(['bind', 'volume']),
+                  source: z.string(),
+                  target: z.string(),
+                  read_only: z.boolean().optional(),
+                })
                 .strict(),
             ),
             deploy: z.object({ mode: z.literal('global') }).passthrough(),
@@ -264,6 +269,7 @@ describe('deployment examples (shape, not a real cluster)', () => {
     expect(agent.volumes.map((v) => `${v.source}:${v.target}:${v.read_only ? 'ro' : 'rw'}`)).toEqual([
       '/var/run/docker.sock:/var/run/docker.sock:ro',
       '/proc:/host/proc:ro',
+      'spool:/var/lib/sealwatch/spool:rw',
     ]);
     expect(stack.networks[agent.networks[0]!]?.name).toBe('host');
     expect(unknownOptions(agent.command, Object.keys(agent.environment))).toEqual([]);
