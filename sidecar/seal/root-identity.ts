@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, read } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, readSync } from 'node:fs';
 import { openFileInRoot, walkInRoot } from '../../shared/fs/index.ts';
 import type { InventoryExecutable } from '../../shared/seal/index.ts';
 
@@ -85,18 +84,39 @@ export interface RootIdentityCheck {
 }
 
 const CHUNK = 1024 * 1024;
-const readAsync = promisify(read);
 const PSEUDO = ['/proc', '/sys', '/dev'];
+/** The longest the check holds the event loop before it yields (ms). */
+const SLICE_MS = 10;
 
-/** sha256 of an open file, read in 1 MiB chunks on libuv's threads; counts bytes as it goes. */
-async function hashFd(fd: number, onBytes: (n: number) => void): Promise<string> {
+/**
+ * Work in slices: `due()` yields to the event loop once SLICE_MS have passed since the last yield. Synchronous
+ * reads in between are cheaper than a thread-pool round trip per 10 kB file, and the watcher still ticks.
+ */
+function slicer(now: () => number): () => Promise<void> {
+  let start = now();
+  return async () => {
+    if (now() - start < SLICE_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    start = now();
+  };
+}
+
+/** sha256 of the first `size` bytes of an open file (the size lstat gave), in 1 MiB chunks, yielding between. */
+async function hashFd(
+  fd: number,
+  size: number,
+  due: () => Promise<void>,
+  onBytes: (n: number) => void,
+): Promise<string> {
   const hash = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(CHUNK);
-  for (;;) {
-    const { bytesRead } = await readAsync(fd, chunk, 0, CHUNK, null);
-    if (bytesRead === 0) break;
-    hash.update(chunk.subarray(0, bytesRead));
-    onBytes(bytesRead);
+  const chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(size, 1)));
+  for (let left = size; left > 0;) {
+    const n = readSync(fd, chunk, 0, Math.min(chunk.length, left), null);
+    if (n === 0) break; // shrank since lstat: the hash will differ
+    hash.update(chunk.subarray(0, n));
+    onBytes(n);
+    left -= n;
+    await due();
   }
   return hash.digest('hex');
 }
@@ -129,6 +149,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
     elapsedMs: 0,
   };
   let startedMs: number | undefined;
+  const due = slicer(now);
 
   const differ = (d: IdentityDifference): IdentityDifference => {
     found.push(d);
@@ -173,7 +194,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         progress.checked++;
         return differ({ path: e.path, kind: 'changed', detail: `${e.path} is ${stat.size} bytes, sealed ${e.size}` });
       }
-      const sha256 = known ?? (await hashFd(fd, (n) => (progress.bytesHashed += n)));
+      const sha256 = known ?? (await hashFd(fd, stat.size, due, (n) => (progress.bytesHashed += n)));
       progress.checked++;
       return sha256 === e.sha256
         ? undefined
@@ -194,7 +215,6 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
   async function walkForAdded(deadline: number): Promise<void> {
     const maxEntries = options.maxWalkEntries ?? 200_000;
     const queue = ['/'];
-    let sliceStart = now();
     while (queue.length > 0) {
       if (now() > deadline || progress.walked >= maxEntries) return;
       const dir = queue.shift()!;
@@ -221,11 +241,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         },
       });
       if (result.ok) progress.walked += result.value.entries;
-      // yield to the event loop every 20 ms of walking
-      if (now() - sliceStart > 20) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceStart = now();
-      }
+      await due();
     }
     progress.walkComplete = true;
   }
@@ -252,6 +268,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         }
         spent += e.size;
         await compare(e);
+        await due();
         progress.elapsedMs = now() - startedMs;
       }
       await walkForAdded(deadline);
