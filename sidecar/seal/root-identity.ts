@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
 import { openFileInRoot, walkInRoot } from '../../shared/fs/index.ts';
 import type { InventoryExecutable } from '../../shared/seal/index.ts';
 
@@ -69,6 +69,8 @@ export interface IdentityProgress {
   elapsedMs: number;
   /** why the start-up check stopped early: `time` or `bytes` budget */
   budgetExhausted?: 'time' | 'bytes';
+  /** the process whose root was checked exited during the check: what was left is unverified */
+  rootGone?: boolean;
 }
 
 export interface RootIdentityCheck {
@@ -150,6 +152,14 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
   };
   let startedMs: number | undefined;
   const due = slicer(now);
+  const rootAlive = (): boolean => {
+    try {
+      statSync(options.root);
+      return true;
+    } catch {
+      return false;
+    }
+  };
 
   const differ = (d: IdentityDifference): IdentityDifference => {
     found.push(d);
@@ -166,6 +176,12 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
     }
     const open = openFileInRoot(options.root, e.path, { maxBytes: maxFileBytes, links: 'refuse' });
     if (!open.ok) {
+      if (!rootAlive()) {
+        // the process whose root this is has exited: nothing can be said about the file
+        progress.rootGone = true;
+        progress.unverified++;
+        return undefined;
+      }
       if (open.reason === 'missing' || open.reason === 'not-regular' || open.reason === 'link-refused') {
         progress.checked++;
         return differ({
@@ -216,7 +232,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
     const maxEntries = options.maxWalkEntries ?? 200_000;
     const queue = ['/'];
     while (queue.length > 0) {
-      if (now() > deadline || progress.walked >= maxEntries) return;
+      if (now() > deadline || progress.walked >= maxEntries || progress.rootGone) return;
       const dir = queue.shift()!;
       const result = walkInRoot(options.root, dir, {
         maxDepth: 1,
@@ -241,6 +257,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         },
       });
       if (result.ok) progress.walked += result.value.entries;
+      else if (!rootAlive()) progress.rootGone = true;
       await due();
     }
     progress.walkComplete = true;
@@ -260,6 +277,10 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
       let spent = 0;
       for (const e of order) {
         if (done.has(e.path)) continue;
+        if (progress.rootGone) {
+          progress.unverified++;
+          continue;
+        }
         if (now() > deadline) progress.budgetExhausted ??= 'time';
         else if (spent + e.size > budgetBytes) progress.budgetExhausted ??= 'bytes';
         if (progress.budgetExhausted) {

@@ -170,3 +170,21 @@ it('fixture root: a sealed path that became a link out of the root is missing, n
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+it('the root gone (its process exited) makes the files unverified, never "missing"', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'sw-identity-gone-'));
+  rmSync(root, { recursive: true });
+  const e: InventoryExecutable = {
+    path: '/bin/app',
+    sha256: '0'.repeat(64),
+    size: 1,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    setuid: false,
+    setgid: false,
+  };
+  const check = createRootIdentityCheck({ root, executables: [e, { ...e, path: '/bin/other' }] });
+  expect(await check.start()).toEqual([]);
+  expect(check.progress()).toMatchObject({ rootGone: true, unverified: 2, differences: 0, walkComplete: false });
+});
