@@ -292,7 +292,7 @@ function toEnvironmentError(error: unknown, what: string, socketPath: string): E
   if (errno === 'ENOENT' || errno === 'ECONNREFUSED') {
     return new EnvironmentError(
       'DOCKER_UNREACHABLE',
-      `Docker engine not reachable at ${socketPath}; start it (scripts/start-docker.sh) or pass --docker-socket`,
+      `Docker engine not reachable at ${socketPath}; start it (systemctl start docker) or pass --docker-socket (sealwatch doctor checks the set-up)`,
       {
         cause: error,
       },
