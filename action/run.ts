@@ -148,6 +148,7 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
       keyHint: key.keyHint,
       statements: seal.bundles.length,
       resealed: read.resealing,
+      ...(read.forgedLabel ? { forgedLabel: true } : {}),
       pushed: [],
       provenance: {
         ci: context.ci,

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, isSealwatchError } from '../shared/errors/index.ts';
+import { escapeTerminal } from '../shared/text/index.ts';
 import { COMMANDS } from './commands/index.ts';
 import { EXIT, ExitWith, exitCodeFor } from './exit-codes.ts';
 import { println, processIo, type CliIo } from './io.ts';
@@ -50,17 +51,20 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo()): 
   }
 }
 
+/**
+ * One line per problem on stderr. Messages quote what images, bundles and files hold (key hints, label keys,
+ * paths), so every line is escaped for the terminal: a hostile string can neither clear the screen nor add a
+ * line of its own.
+ */
 function reportError(error: unknown, io: CliIo): void {
   if (error instanceof ConfigError && error.problems.length > 0) {
-    for (const line of error.problems) println(io.stderr, line);
+    for (const line of error.problems) println(io.stderr, escapeTerminal(line));
     return;
   }
   if (isSealwatchError(error)) {
-    println(io.stderr, `sealwatch: ${error.message}`);
+    println(io.stderr, `sealwatch: ${escapeTerminal(error.message)}`);
     return;
   }
-  println(
-    io.stderr,
-    `sealwatch: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
-  );
+  const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  println(io.stderr, `sealwatch: unexpected error: ${text.split('\n').map(escapeTerminal).join('\n')}`);
 }

@@ -26,17 +26,24 @@ export interface LayerRecord {
   opaqueDirs: string[];
 }
 
-/** Files whose content the inventory reads (packages, users). */
+/** Files whose content the inventory reads (packages, users) or the sealer checks (a previous seal). */
 export function keepsContent(path: string): boolean {
   return (
     path === 'etc/passwd' ||
+    path === '.sealwatch/seal.jsonl' ||
     path === 'var/lib/dpkg/status' ||
     path.startsWith('var/lib/dpkg/status.d/') ||
     path === 'lib/apk/db/installed'
   );
 }
 
-/** `./usr/bin/` → `usr/bin`; never escapes the root. */
+/**
+ * The most of one file's content kept in memory (64 MiB): a larger passwd, package database or seal is not
+ * read (the inventory says nothing of it) instead of being held whole.
+ */
+export const CONTENT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** `./usr/bin/` → `usr/bin`, `usr//lib` → `usr/lib`, `usr/bin/../lib` → `usr/lib`; `..` stops at the root, as in the engine. */
 export function normalizeLayerPath(name: string): string {
   const parts: string[] = [];
   for (const part of name.split('/')) {
@@ -95,7 +102,7 @@ export async function readLayerTar(stream: Readable): Promise<LayerRecord> {
     if (type === 'symlink' || type === 'link') file.target = h.linkname ?? '';
     if (type === 'file') {
       const wantHash = (mode & 0o111) !== 0;
-      const wantContent = keepsContent(path);
+      const wantContent = keepsContent(path) && (h.size ?? 0) <= CONTENT_MAX_BYTES;
       if (wantHash || wantContent) {
         const hash = wantHash ? createHash('sha256') : undefined;
         const chunks: Buffer[] = [];

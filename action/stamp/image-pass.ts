@@ -1,7 +1,13 @@
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { EnvironmentError } from '../../shared/errors/index.ts';
-import { rewriteImageArchive, sealLayerTar, type ArchiveContents, type StampResult } from '../../shared/image/index.ts';
-import { SEAL_LABEL, parseSealLabel } from '../../shared/seal/index.ts';
+import {
+  rewriteImageArchive,
+  sealLayerTar,
+  sha256Digest,
+  type ArchiveContents,
+  type StampResult,
+} from '../../shared/image/index.ts';
+import { SEAL_FILE, SEAL_DIR, SEAL_LABEL, parseSealLabel } from '../../shared/seal/index.ts';
 import { buildInventory, mergeLayers, readLayerTar, type LayerRecord } from '../inventory/index.ts';
 import type { InventoryPredicate } from '../../shared/seal/index.ts';
 
@@ -13,6 +19,11 @@ export interface ImageRead {
   inventory: InventoryPredicate;
   /** The image was sealed already; its seal layer will be replaced, not stacked. */
   resealing: boolean;
+  /**
+   * A `dev.sealwatch.seal` label named the top layer, but that layer is not a seal layer (it holds more than
+   * the seal, or not our deterministic tar of it): a forged label. The layer is kept and the label replaced.
+   */
+  forgedLabel: boolean;
 }
 
 export interface SealStamp {
@@ -44,7 +55,8 @@ export async function openImagePass(
   const labelText = inspect.Config?.Labels?.[SEAL_LABEL];
   const top = inspect.RootFS?.Layers?.at(-1);
   const oldLabel = labelText ? parseSealLabel(labelText).label : undefined;
-  const resealing = oldLabel !== undefined && top !== undefined && oldLabel.layer === top;
+  const labelNamesTop = oldLabel !== undefined && top !== undefined && oldLabel.layer === top;
+  let resealing = false;
 
   const save = await docker.saveImage(ref);
   const records = new Map<string, LayerRecord>();
@@ -63,6 +75,8 @@ export async function openImagePass(
   return {
     read: async () => {
       const contents = await rewrite.contents;
+      const topRecord = records.get(contents.layerPaths.at(-1) ?? '');
+      resealing = labelNamesTop && topRecord !== undefined && (await isSealLayer(topRecord, top));
       const layerPaths = resealing ? contents.layerPaths.slice(0, -1) : contents.layerPaths;
       const diffIds = resealing ? contents.config.rootfs.diff_ids.slice(0, -1) : contents.config.rootfs.diff_ids;
       const layers = layerPaths.map((p) => {
@@ -76,6 +90,7 @@ export async function openImagePass(
         runtimeConfig: contents.config.config ?? {},
         inventory: buildInventory(mergeLayers(layers)),
         resealing,
+        forgedLabel: labelNamesTop && !resealing,
       };
     },
     stamp: async (stamp) => {
@@ -84,6 +99,7 @@ export async function openImagePass(
         dropTopLayer: resealing,
         layerTar,
         labels: stamp.labels,
+        replaceLabelsWithPrefix: 'dev.sealwatch.',
         history: {
           created: stamp.createdAt,
           created_by: 'sealwatch seal',
@@ -101,4 +117,17 @@ export async function openImagePass(
       await loading.catch(() => undefined);
     },
   };
+}
+
+/**
+ * A previous seal is replaced only when the top layer is exactly a seal layer: our deterministic tar of its
+ * own `/.sealwatch/seal.jsonl` hashes to the layer's diff_id, so dropping it can never remove anything but a
+ * seal. A label alone proves nothing (anyone can write one naming any layer).
+ */
+async function isSealLayer(record: LayerRecord, diffId: string): Promise<boolean> {
+  if (record.whiteouts.length > 0 || record.opaqueDirs.length > 0) return false;
+  if ([...record.entries.keys()].some((p) => p !== SEAL_DIR && p !== SEAL_FILE)) return false;
+  const content = record.entries.get(SEAL_FILE)?.content;
+  if (content === undefined) return false;
+  return sha256Digest(await sealLayerTar(content)) === diffId;
 }

@@ -11,6 +11,8 @@ export interface SealSummary {
   keyHint: string;
   statements: number;
   resealed: boolean;
+  /** a dev.sealwatch.seal label named a layer that is not a seal layer: ignored, the layer kept */
+  forgedLabel?: boolean;
   bundlePath?: string;
   pushed: string[];
   provenance: { ci: string; repository?: string; commit?: string; ref?: string; runUrl?: string; baseImage?: string };
@@ -87,6 +89,11 @@ export function formatSummaryText(s: SealSummary, style: TextStyle): string {
   const lines: string[] = [];
   const state = s.sealed ? ok('sealed') : bad('NOT sealed');
   lines.push(`sealwatch seal: ${plain(s.image)} ${state}${s.resealed ? ' (previous seal replaced)' : ''}`);
+  if (s.forgedLabel) {
+    lines.push(
+      '  warning: a dev.sealwatch.seal label named a layer that is not a seal layer; it was ignored (layer kept)',
+    );
+  }
   if (s.imageId) lines.push(`  image id:    ${s.imageId}`);
   if (s.tags.length > 0) lines.push(`  tags:        ${s.tags.map(plain).join(', ')}`);
   lines.push(`  identity:    ${s.identity}`);

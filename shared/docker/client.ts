@@ -1,9 +1,8 @@
 import Docker from 'dockerode';
-import { lstatSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
-import { EnvironmentError, errnoCode } from '../errors/index.ts';
+import { EnvironmentError, VerificationError, errnoCode } from '../errors/index.ts';
+import { readFileInRoot } from '../fs/index.ts';
 import { DockerEvent, readJsonLines, type DockerEventsOptions } from './events.ts';
 
 /**
@@ -29,7 +28,11 @@ export interface DockerClient {
    * One regular file from an image's filesystem, read through a created (never started)
    * container; `undefined` when the path does not exist. Used to read a seal without `docker save`.
    */
-  readImageFile(ref: string, path: string): Promise<Buffer | undefined>;
+  /**
+   * A regular file of the image (undefined when absent or not a regular file). Over `maxBytes` (default
+   * 64 MiB): VerificationError('BUNDLE_INVALID'), nothing more is read.
+   */
+  readImageFile(ref: string, path: string, maxBytes?: number): Promise<Buffer | undefined>;
   /** `docker history`: the image's history entries, newest first (ids of local parent images). */
   imageHistory(ref: string): Promise<ImageHistoryEntry[]>;
   /** `docker push` of a tagged image; resolves when the engine reports it pushed. No auth: anonymous. */
@@ -184,22 +187,23 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
       }),
     inspectContainer: (ref) =>
       call(`container ${ref}`, () => docker.getContainer(ref).inspect() as Promise<ContainerInspect>),
-    readImageFile: (ref, path) =>
+    readImageFile: (ref, path, maxBytes = DEFAULT_FILE_MAX_BYTES) =>
       call(`image ${ref}`, async () => {
+        const tooLarge = () =>
+          new VerificationError('BUNDLE_INVALID', `image ${ref}: ${path} is over the ${maxBytes}-byte limit`);
         // Fast path when the engine is local and uses overlay2: a regular file in the image's top
         // layer is read from the layer's directory (~1 ms instead of ~80 ms for a container mount).
-        // Anything else (a lower layer, a whiteout, a remote engine, no permission) falls back.
+        // The layer is the image author's: the path is resolved inside it, and a symlink anywhere on the
+        // way (a `/.sealwatch` pointing at a host directory) is never followed on the host.
+        // Anything else (a link, a lower layer, a whiteout, a remote engine, no permission) falls back.
         const inspect = (await docker.getImage(ref).inspect()) as ImageInspect & {
           GraphDriver?: { Name?: string; Data?: Record<string, string> | null };
         };
         const upper = inspect.GraphDriver?.Name === 'overlay2' ? inspect.GraphDriver.Data?.UpperDir : undefined;
         if (upper) {
-          try {
-            const file = join(upper, path);
-            if (file.startsWith(`${upper}/`) && lstatSync(file).isFile()) return readFileSync(file);
-          } catch {
-            // not here: ask the engine
-          }
+          const local = readFileInRoot(upper, path, { maxBytes, links: 'refuse' });
+          if (local.ok) return local.value;
+          if (local.reason === 'too-large') throw tooLarge();
         }
         const container = await docker.createContainer({
           Image: ref,
@@ -210,7 +214,9 @@ export function createDockerClient(options: DockerClientOptions = {}): DockerCli
         });
         try {
           const archive = (await container.getArchive({ path })) as Readable;
-          return await firstFileOfTar(archive);
+          const file = await firstFileOfTar(archive, maxBytes);
+          if (file === 'too-large') throw tooLarge();
+          return file;
         } catch (error) {
           if ((error as { statusCode?: number }).statusCode === 404) return undefined;
           throw error;
@@ -247,17 +253,27 @@ async function openEvents(
 }
 
 /** The content of the first regular file in a tar stream (getArchive of one file). */
-async function firstFileOfTar(stream: Readable): Promise<Buffer | undefined> {
+/** The engine's answer for an archive of one path: that path's regular file, at most maxBytes of it. */
+async function firstFileOfTar(stream: Readable, maxBytes: number): Promise<Buffer | undefined | 'too-large'> {
   const reader = extract();
   stream.pipe(reader);
   let found: Buffer | undefined;
-  for await (const entry of reader) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
-    if (found === undefined && entry.header.type === 'file') found = Buffer.concat(chunks);
+  try {
+    for await (const entry of reader) {
+      const wanted = found === undefined && entry.header.type === 'file';
+      if (wanted && (entry.header.size ?? 0) > maxBytes) return 'too-large';
+      const chunks: Buffer[] = [];
+      for await (const chunk of entry as AsyncIterable<Uint8Array>) if (wanted) chunks.push(Buffer.from(chunk));
+      if (wanted) found = Buffer.concat(chunks);
+    }
+  } finally {
+    stream.destroy();
   }
   return found;
 }
+
+/** The seal's own cap (a seal is at most 64 MiB); other callers pass theirs. */
+const DEFAULT_FILE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Reads the engine's JSON progress stream to its end and throws on an `error` record. */
 async function drainJsonProgress(stream: Readable): Promise<void> {

@@ -119,6 +119,8 @@ export interface Stamp {
   dropTopLayer: boolean;
   layerTar: Buffer;
   labels: Record<string, string>;
+  /** Existing labels whose key starts with this are removed before `labels` are added (ours replace, never mix). */
+  replaceLabelsWithPrefix?: string;
   history: { created: string; created_by: string; comment: string };
   repoTags: string[];
 }
@@ -280,7 +282,10 @@ export function rewriteImageArchive(input: Readable, options: ArchiveRewriteOpti
       const config = {
         ...c.config,
         created: stamp.history.created,
-        config: { ...(c.config.config ?? {}), Labels: { ...(c.config.config?.Labels ?? {}), ...stamp.labels } },
+        config: {
+          ...(c.config.config ?? {}),
+          Labels: { ...keptLabels(c.config.config?.Labels, stamp), ...stamp.labels },
+        },
         rootfs: { ...c.config.rootfs, diff_ids: diffIds },
         history,
       };
@@ -361,4 +366,11 @@ async function pump(src: Readable, dst: SinkLike & { destroy(error?: Error): voi
   } catch (error) {
     dst.destroy(error instanceof Error ? error : new Error(String(error)));
   }
+}
+
+function keptLabels(labels: Record<string, string> | null | undefined, stamp: Stamp): Record<string, string> {
+  const prefix = stamp.replaceLabelsWithPrefix;
+  return Object.fromEntries(
+    Object.entries(labels ?? {}).filter(([key]) => prefix === undefined || !key.startsWith(prefix)),
+  );
 }

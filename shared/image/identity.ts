@@ -5,11 +5,13 @@ import { canonicalJson } from './canonical-json.ts';
 /**
  * The image identity (DESIGN.md "The seal"): sha256 over the canonical JSON of
  *   { v: 1, chainId: <rootfs ChainID from the layer diff_ids>, config: <runtime config> }
- * where the runtime config is User, Entrypoint, Cmd, Env, WorkingDir, ExposedPorts, Volumes,
- * normalized so `docker inspect` output and the config blob of a `docker save` archive agree
- * (null and absent are the same; port and volume maps become sorted key lists). Labels are
- * excluded: adding labels does not change the identity; changing a layer, the user or the
- * entrypoint does.
+ * where the runtime config is every field of the image config that changes what runs: User, Entrypoint,
+ * Cmd, Env, WorkingDir, ExposedPorts, Volumes, and, when set, Healthcheck (commands the engine runs in the
+ * container), StopSignal, Shell and OnBuild (commands run by builds FROM the image). It is normalized so
+ * `docker inspect` output and the config blob of a `docker save` archive agree (null and absent are the same;
+ * port and volume maps become sorted key lists). The four later fields enter the material only when set, so
+ * an image without them keeps the identity it had before they were covered, and adding one after sealing
+ * changes it. Labels are excluded: adding labels does not change the identity.
  */
 export const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>');
 
@@ -37,7 +39,32 @@ export const RuntimeConfigInput = z.looseObject({
     .transform((v) => v ?? ''),
   ExposedPorts: KeySet,
   Volumes: KeySet,
+  Healthcheck: z
+    .looseObject({
+      Test: StringOrList,
+      Interval: z.number().nullish(),
+      Timeout: z.number().nullish(),
+      StartPeriod: z.number().nullish(),
+      StartInterval: z.number().nullish(),
+      Retries: z.number().nullish(),
+    })
+    .nullish(),
+  StopSignal: z.string().nullish(),
+  Shell: StringOrList,
+  OnBuild: StringOrList,
 });
+
+/** A health check as the engine runs it: the command, and only the timings that are set. */
+const HealthcheckConfig = z
+  .object({
+    Test: z.array(z.string()),
+    Interval: z.number().optional(),
+    Timeout: z.number().optional(),
+    StartPeriod: z.number().optional(),
+    StartInterval: z.number().optional(),
+    Retries: z.number().optional(),
+  })
+  .strict();
 
 export const RuntimeConfig = z
   .object({
@@ -48,6 +75,10 @@ export const RuntimeConfig = z
     WorkingDir: z.string(),
     ExposedPorts: z.array(z.string()),
     Volumes: z.array(z.string()),
+    Healthcheck: HealthcheckConfig.optional(),
+    StopSignal: z.string().optional(),
+    Shell: z.array(z.string()).optional(),
+    OnBuild: z.array(z.string()).optional(),
   })
   .strict();
 export type RuntimeConfig = z.infer<typeof RuntimeConfig>;
@@ -72,7 +103,27 @@ export function normalizeRuntimeConfig(raw: unknown): RuntimeConfig {
     WorkingDir: c.WorkingDir,
     ExposedPorts: c.ExposedPorts,
     Volumes: c.Volumes,
+    ...(c.Healthcheck ? { Healthcheck: normalizeHealthcheck(c.Healthcheck) } : {}),
+    ...(c.StopSignal ? { StopSignal: c.StopSignal } : {}),
+    ...(c.Shell.length > 0 ? { Shell: c.Shell } : {}),
+    ...(c.OnBuild.length > 0 ? { OnBuild: c.OnBuild } : {}),
   };
+}
+
+function normalizeHealthcheck(h: {
+  Test: string[];
+  Interval?: number | null;
+  Timeout?: number | null;
+  StartPeriod?: number | null;
+  StartInterval?: number | null;
+  Retries?: number | null;
+}): z.infer<typeof HealthcheckConfig> {
+  const out: z.infer<typeof HealthcheckConfig> = { Test: h.Test };
+  for (const key of ['Interval', 'Timeout', 'StartPeriod', 'StartInterval', 'Retries'] as const) {
+    const v = h[key];
+    if (typeof v === 'number' && v !== 0) out[key] = v;
+  }
+  return out;
 }
 
 /** OCI ChainID: ChainID(L0) = DiffID(L0); ChainID(Ln) = sha256(ChainID(Ln-1) + " " + DiffID(Ln)). */
@@ -100,9 +151,10 @@ export function computeImageIdentity(material: IdentityMaterial): string {
  */
 export function describeIdentityChange(sealed: IdentityMaterial, actual: IdentityMaterial): string {
   const changes: string[] = [];
-  for (const key of Object.keys(sealed.config) as (keyof RuntimeConfig)[]) {
-    const a = JSON.stringify(sealed.config[key]);
-    const b = JSON.stringify(actual.config[key]);
+  const keys = new Set([...Object.keys(sealed.config), ...Object.keys(actual.config)]) as Set<keyof RuntimeConfig>;
+  for (const key of keys) {
+    const a = JSON.stringify(sealed.config[key]) ?? 'none';
+    const b = JSON.stringify(actual.config[key]) ?? 'none';
     if (a !== b) changes.push(`${key} changed after sealing (${a} → ${b})`);
   }
   if (sealed.chainId !== actual.chainId) {

@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { constants, existsSync, mkdirSync, openSync, writeSync, closeSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, errnoCode } from '../errors/index.ts';
@@ -46,8 +46,6 @@ export function generateKeyPairFiles(
     writeAtomically(privateKeyPath, privatePem, 0o600);
     writeAtomically(publicKeyPath, publicPem, 0o644);
   } catch (error) {
-    rmSync(`${privateKeyPath}.tmp`, { force: true });
-    rmSync(`${publicKeyPath}.tmp`, { force: true });
     throw new ConfigError('UNREADABLE', `${dir}: cannot write the key pair (${errnoCode(error) ?? String(error)})`, {
       cause: error,
     });
@@ -55,14 +53,23 @@ export function generateKeyPairFiles(
   return { privateKeyPath, publicKeyPath, keyHint: keyHint(createPublicKey(publicPem)) };
 }
 
-/** Write to PATH.tmp with the final mode from the start, then rename: no half-written or world-readable key. */
+/**
+ * Write to a fresh temp file beside PATH, then rename: no half-written or world-readable key. The temp name is
+ * random and created O_EXCL|O_NOFOLLOW with the final mode, so a file or symlink planted by someone who can
+ * write to the directory is never reused or followed (rename replaces a planted PATH itself, not its target).
+ */
 function writeAtomically(path: string, content: string, mode: number): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, mode);
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
   try {
-    writeSync(fd, content);
-  } finally {
-    closeSync(fd);
+    try {
+      writeSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
   }
-  renameSync(tmp, path);
 }

@@ -1,0 +1,1 @@
+export { escapeTerminal } from './terminal.ts';

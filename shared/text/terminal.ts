@@ -1,0 +1,16 @@
+/**
+ * Text for a terminal or a log line, when any of it came from an image, a bundle, a container or a file
+ * someone else wrote. Control characters would act on the screen (ESC sequences clear it, move the cursor,
+ * recolour it; a C1 CSI does the same in some terminals; CR rewrites the line), bidirectional overrides
+ * reorder what is shown, and line separators start a line that looks like ours. Each is shown as a visible
+ * escape instead (`\x1b`, `\u202e`), so a hostile string reads as what it is and stays on one line.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+export function escapeTerminal(value: string): string {
+  return value.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
