@@ -1,7 +1,8 @@
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import { constants, existsSync, mkdirSync, openSync, writeSync, closeSync, renameSync, rmSync } from 'node:fs';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, errnoCode } from '../errors/index.ts';
+import { replaceFileAtomic } from '../fs/index.ts';
 
 export type KeyAlgorithm = 'ecdsa-p256' | 'ed25519';
 
@@ -43,33 +44,12 @@ export function generateKeyPairFiles(
   const publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   try {
     mkdirSync(dir, { recursive: true });
-    writeAtomically(privateKeyPath, privatePem, 0o600);
-    writeAtomically(publicKeyPath, publicPem, 0o644);
+    replaceFileAtomic(privateKeyPath, privatePem, 0o600);
+    replaceFileAtomic(publicKeyPath, publicPem, 0o644);
   } catch (error) {
     throw new ConfigError('UNREADABLE', `${dir}: cannot write the key pair (${errnoCode(error) ?? String(error)})`, {
       cause: error,
     });
   }
   return { privateKeyPath, publicKeyPath, keyHint: keyHint(createPublicKey(publicPem)) };
-}
-
-/**
- * Write to a fresh temp file beside PATH, then rename: no half-written or world-readable key. The temp name is
- * random and created O_EXCL|O_NOFOLLOW with the final mode, so a file or symlink planted by someone who can
- * write to the directory is never reused or followed (rename replaces a planted PATH itself, not its target).
- */
-function writeAtomically(path: string, content: string, mode: number): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
-  try {
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
 }
