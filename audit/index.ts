@@ -6,15 +6,15 @@
  */
 export { runReport, REPORT_FORMATS, resolveWindow, parseMinSeverity } from './report/index.ts';
 export type { ReportFormat, ReportRequest, EventFilter, ReportSummary } from './report/index.ts';
-export { auditSeal, auditImage, diffStories, renderDiff, renderStory, verdictLine } from './image/index.ts';
-export type { ImageStory, StoryDiff, SealVerdict, ImageReader } from './image/index.ts';
 export {
-  answerLatest,
-  RegistryClient,
-  parseRepository,
-  registryBaseUrl,
-  renderLatest,
-  listEngineImages,
-  listRegistryImages,
-} from './latest/index.ts';
+  auditSeal,
+  auditImage,
+  auditRegistryImage,
+  diffStories,
+  renderDiff,
+  renderStory,
+  verdictLine,
+} from './image/index.ts';
+export type { ImageStory, StoryDiff, SealVerdict, ImageReader } from './image/index.ts';
+export { answerLatest, renderLatest, listEngineImages, listRegistryImages } from './latest/index.ts';
 export type { LatestAnswer, LatestTarget, SealedBuild, EngineLister, EngineImageSummary } from './latest/index.ts';

@@ -4,10 +4,16 @@ import { VerificationError } from '../../shared/errors/index.ts';
 import {
   parseSealJsonl,
   SEAL_FILE,
-  verifyBundleAgainstConfig,
   verifyImageSeal,
+  verifySealedConfig,
   type VerifiedSeal,
 } from '../../shared/seal/index.ts';
+import {
+  readRegistrySealText,
+  sealTextOrUndefined,
+  type RegistryClient,
+  type RegistryImage,
+} from '../../shared/registry/index.ts';
 import type { TrustedKeys } from '../../shared/signing/index.ts';
 import { claimsFromVerified, claimsUnverified } from './claims.ts';
 import { imageStory, type ImageStory } from './story.ts';
@@ -56,31 +62,29 @@ export async function auditImage(docker: DockerClient, ref: string, trustedKeys:
 }
 
 /**
- * The same check for an image described by its config blob (a registry) and its seal text (read
- * from the top layer blob): verifyBundleAgainstConfig, plus the top layer must be exactly the seal.
+ * `audit image HOST/REPO:TAG` from a registry, verified as `verify --image` does there (shared/registry:
+ * manifest, config and label, the seal layer blob), then the story; a seal that fails gives its verdict and
+ * what it claims, decoded without trust.
  */
-export async function auditConfigAndSeal(
+export async function auditRegistryImage(
+  client: RegistryClient,
+  image: RegistryImage,
   ref: string,
-  configJson: string,
-  diffIds: readonly string[],
-  sealText: string | undefined,
   trustedKeys: Keys,
 ): Promise<ImageStory> {
   const source = `${ref} /${SEAL_FILE}`;
-  if (sealText === undefined) {
-    return storyAfterVerification(ref, {
-      error: new VerificationError('LAYER_MISMATCH', `image ${ref}: /${SEAL_FILE} is missing from the top layer`),
-      source,
-    });
-  }
+  let sealText: string | undefined;
   try {
-    const result = await verifyBundleAgainstConfig(sealText, source, configJson, `${ref} config`, trustedKeys);
-    if (diffIds.at(-1) !== result.sealLayer) {
-      throw new VerificationError('LAYER_MISMATCH', `image ${ref}: the top layer is not exactly the seal`);
-    }
+    const result = await verifySealedConfig(
+      ref,
+      image.configText,
+      async () => (sealText = await readRegistrySealText(client, image, ref)),
+      trustedKeys,
+    );
     return storyAfterVerification(ref, { verified: result.seal });
   } catch (error) {
     if (!(error instanceof VerificationError)) throw error;
-    return storyAfterVerification(ref, { error, sealText, source });
+    if (error.code !== 'UNSEALED' && sealText === undefined) sealText = await sealTextOrUndefined(client, image, ref);
+    return storyAfterVerification(ref, { error, ...(sealText !== undefined ? { sealText } : {}), source });
   }
 }

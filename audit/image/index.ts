@@ -17,5 +17,5 @@ export type {
 export { renderStory, storyJson, verdictLine } from './render-story.ts';
 export { diffStories, renderDiff } from './diff.ts';
 export type { StoryDiff, Change } from './diff.ts';
-export { auditImage, auditConfigAndSeal, storyAfterVerification } from './audit-image.ts';
+export { auditImage, auditRegistryImage, storyAfterVerification } from './audit-image.ts';
 export type { ImageReader } from './audit-image.ts';

@@ -1,12 +1,9 @@
-import { createGunzip } from 'node:zlib';
-import { Readable } from 'node:stream';
-import { extract } from 'tar-stream';
 import type { TrustedKeys } from '../../shared/signing/index.ts';
-import { SEAL_FILE, SEAL_LABEL } from '../../shared/seal/index.ts';
+import { SEAL_LABEL } from '../../shared/seal/index.ts';
+import type { RegistryClient } from '../../shared/registry/index.ts';
 import type { DockerClient, ImageSummary } from '../../shared/docker/index.ts';
-import { auditConfigAndSeal, auditImage } from '../image/audit-image.ts';
+import { auditImage, auditRegistryImage } from '../image/audit-image.ts';
 import type { ImageStory } from '../image/story.ts';
-import type { RegistryClient } from './registry-client.ts';
 import type { ListedImage } from './sealed-build.ts';
 
 /** An image as `docker images` lists it (shared/docker). */
@@ -51,30 +48,6 @@ export async function listEngineImages(
   return out;
 }
 
-const SEAL_LAYER_MAX = 4 * 1024 * 1024;
-
-/** The seal file from a registry layer blob (tar, or gzip tar); the layer is small or it is not a seal layer. */
-async function sealFileFromLayer(blob: Buffer): Promise<{ file?: Buffer }> {
-  const gz = blob[0] === 0x1f && blob[1] === 0x8b;
-  const chunks: Buffer[] = [];
-  const source = gz ? Readable.from([blob]).pipe(createGunzip()) : Readable.from([blob]);
-  for await (const chunk of source) {
-    chunks.push(chunk as Buffer);
-    if (chunks.reduce((n, c) => n + c.length, 0) > SEAL_LAYER_MAX) return {};
-  }
-  const tar = Buffer.concat(chunks);
-  const reader = extract();
-  Readable.from([tar]).pipe(reader);
-  let file: Buffer | undefined;
-  for await (const entry of reader) {
-    const parts: Buffer[] = [];
-    for await (const chunk of entry as AsyncIterable<Uint8Array>) parts.push(Buffer.from(chunk));
-    const name = entry.header.name.replace(/^\.\//, '').replace(/^\//, '');
-    if (name === SEAL_FILE && entry.header.type === 'file') file = Buffer.concat(parts);
-  }
-  return file !== undefined ? { file } : {};
-}
-
 /** Sealed-build candidates from a registry: every tag's config labels; seals verified when keys are given. */
 export async function listRegistryImages(
   client: RegistryClient,
@@ -94,21 +67,7 @@ export async function listRegistryImages(
     };
     if (keys && image.labels[SEAL_LABEL] !== undefined) {
       const ref = `${client.origin.replace(/^https?:\/\//, '')}/${path}:${tag}`;
-      const top = image.layers.at(-1);
-      let sealText: string | undefined;
-      if (top && (top.size ?? 0) <= SEAL_LAYER_MAX) {
-        sealText = (await sealFileFromLayer(await client.blob(path, top.digest, ref, SEAL_LAYER_MAX))).file?.toString(
-          'utf8',
-        );
-      }
-      const story = await auditConfigAndSeal(
-        ref,
-        JSON.stringify(image.config),
-        image.config.rootfs?.diff_ids ?? [],
-        sealText,
-        keys,
-      );
-      Object.assign(listed, verdictOf(story));
+      Object.assign(listed, verdictOf(await auditRegistryImage(client, image, ref, keys)));
     }
     out.push(listed);
   }

@@ -5,15 +5,17 @@ import { REPORT_FORMATS } from '../../audit/report/renderer.ts';
 import type { ImageStory, LatestTarget } from '../../audit/index.ts';
 import { UsageError, VerificationError } from '../../shared/errors/index.ts';
 import { println, type CliIo } from '../io.ts';
+import { addRegistryOptions, registryClientFor, RegistryFlags } from '../registry-options.ts';
 
 /** The audit code, loaded by the actions rather than at startup: every command shares one CLI bundle (see scripts/build.mjs). */
 async function load() {
-  const [audit, { createDockerClient }, { loadTrustedKeys }] = await Promise.all([
+  const [audit, { createDockerClient }, { loadTrustedKeys }, registry] = await Promise.all([
     import('../../audit/index.ts'),
     import('../../shared/docker/index.ts'),
     import('../../shared/signing/index.ts'),
+    import('../../shared/registry/index.ts'),
   ]);
-  return { ...audit, createDockerClient, loadTrustedKeys };
+  return { ...audit, createDockerClient, loadTrustedKeys, ...registry };
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -43,6 +45,15 @@ function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   throw new UsageError('BAD_ARGUMENT', `${flag}: ${issue?.message ?? 'invalid'}`);
 }
 
+const ImageFlags = RegistryFlags.extend({
+  pub: z
+    .array(z.string().min(1), { error: 'give at least one trusted public key (--pub sealwatch.pub), as for verify' })
+    .min(1, 'give at least one trusted public key (--pub sealwatch.pub), as for verify'),
+  dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+  json: z.boolean().default(false),
+  engine: z.boolean().default(false),
+});
+
 const TrustFlags = z.object({
   pub: z
     .array(z.string().min(1), { error: 'give at least one trusted public key (--pub sealwatch.pub), as for verify' })
@@ -51,7 +62,7 @@ const TrustFlags = z.object({
   json: z.boolean().default(false),
 });
 
-const LatestFlags = z.object({
+const LatestFlags = RegistryFlags.extend({
   pub: z.array(z.string().min(1)).default([]),
   dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
   json: z.boolean().default(false),
@@ -59,11 +70,6 @@ const LatestFlags = z.object({
   engine: z.boolean().default(false),
   image: z.string().min(1).optional(),
   container: z.string().min(1).optional(),
-  username: z.string().min(1).optional(),
-  passwordEnv: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-    .optional(),
 });
 
 /** After the answer is printed: exit 1 when anything shown was not verified. */
@@ -140,27 +146,36 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
       }
     });
 
-  audit
+  const image = audit
     .command('image')
     .description(
       "verify an image's seal, then tell its story: source, builder, tests, scans, inventory (sshd, nc, package managers, setuid, users), profile. Exit 1 unless the seal verified",
     )
-    .argument('<ref>', 'image reference or id in the local engine')
+    .argument('<ref>', 'image in the local engine, or HOST/REPO:TAG|@sha256:… read from that registry (no engine)')
     .option('--pub <file>', 'trusted public key (repeatable), as for verify', collect)
+    .option('--engine', 'read a registry-qualified name from the local engine instead of its registry')
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
-    .option('--json', 'print the story as JSON')
-    .action(async (ref: string, raw: Record<string, unknown>) => {
-      const { loadTrustedKeys, createDockerClient, auditImage, renderStory } = await load();
-      const flags = parseFlags(TrustFlags, raw);
-      const keys = loadTrustedKeys(
-        flags.pub.map((f) => resolve(io.cwd, f)),
-        flags.pub,
-      );
-      const docker = createDockerClient({ socketPath: flags.dockerSocket });
-      const story = await auditImage(docker, ref, keys);
-      io.stdout.write(flags.json ? `${JSON.stringify(story, null, 2)}\n` : renderStory(story));
-      failUnlessVerified([story]);
-    });
+    .option('--json', 'print the story as JSON');
+  addRegistryOptions(image).action(async (ref: string, raw: Record<string, unknown>) => {
+    const { loadTrustedKeys, createDockerClient, auditImage, auditRegistryImage, renderStory, ...registry } =
+      await load();
+    const flags = parseFlags(ImageFlags, raw);
+    const keys = loadTrustedKeys(
+      flags.pub.map((f) => resolve(io.cwd, f)),
+      flags.pub,
+    );
+    let story: ImageStory;
+    if (!flags.engine && registry.hasRegistryHost(ref)) {
+      const parsed = registry.parseImageReference(ref, 'REF');
+      const client = await registryClientFor(parsed.registry, flags, io);
+      const found = await client.getImage(parsed.repository, parsed.digest ?? parsed.tag!);
+      story = await auditRegistryImage(client, found, ref, keys);
+    } else {
+      story = await auditImage(createDockerClient({ socketPath: flags.dockerSocket }), ref, keys);
+    }
+    io.stdout.write(flags.json ? `${JSON.stringify(story, null, 2)}\n` : renderStory(story));
+    failUnlessVerified([story]);
+  });
 
   audit
     .command('diff')
@@ -187,7 +202,7 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
       failUnlessVerified([a, b]);
     });
 
-  audit
+  const latest = audit
     .command('latest')
     .description(
       'list the sealed builds of a repository (local engine, or a registry for host/repo names), newest first by build time and number; with --image/--container, say whether it is the latest',
@@ -202,72 +217,58 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
       'trusted public key (repeatable): verify each listed seal, else labels are shown as unverified',
       collect,
     )
-    .option('--username <name>', 'registry user (basic auth, or for the bearer token endpoint)')
-    .option('--password-env <VAR>', 'environment variable holding the registry password or token')
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
-    .option('--json', 'print the answer as JSON')
-    .action(async (repositoryName: string, raw: Record<string, unknown>) => {
-      const {
-        parseRepository,
-        loadTrustedKeys,
-        createDockerClient,
-        RegistryClient,
-        registryBaseUrl,
-        listRegistryImages,
-        answerLatest,
-        listEngineImages,
-        renderLatest,
-      } = await load();
-      const flags = parseFlags(LatestFlags, raw);
-      if (flags.image !== undefined && flags.container !== undefined) {
-        throw new UsageError('CONFLICT', '--image and --container: give one or the other');
-      }
-      const repo = parseRepository(repositoryName);
-      const keys =
-        flags.pub.length > 0
-          ? loadTrustedKeys(
-              flags.pub.map((f) => resolve(io.cwd, f)),
-              flags.pub,
-            )
-          : undefined;
-      const useRegistry = !flags.engine && (flags.registry !== undefined || repo.registry !== undefined);
-      const docker = createDockerClient({ socketPath: flags.dockerSocket });
-      let target: LatestTarget | undefined;
-      if (flags.image !== undefined) {
-        target = { ref: flags.image, kind: 'image', imageId: (await docker.inspectImage(flags.image)).Id };
-      } else if (flags.container !== undefined) {
-        target = {
-          ref: flags.container,
-          kind: 'container',
-          imageId: (await docker.inspectContainer(flags.container)).Image,
-        };
-      }
-      let answer;
-      if (useRegistry) {
-        const password = flags.passwordEnv !== undefined ? io.env[flags.passwordEnv] : undefined;
-        if (flags.passwordEnv !== undefined && password === undefined) {
-          throw new UsageError('MISSING_ARGUMENT', `--password-env ${flags.passwordEnv}: the variable is not set`);
-        }
-        if ((flags.username === undefined) !== (password === undefined)) {
-          throw new UsageError('MISSING_ARGUMENT', '--username and --password-env go together');
-        }
-        const client = new RegistryClient({
-          baseUrl: flags.registry ?? registryBaseUrl(repo.registry ?? ''),
-          ...(flags.username !== undefined && password !== undefined
-            ? { credentials: { username: flags.username, password } }
-            : {}),
-        });
-        const listed = await listRegistryImages(client, repo.path, keys);
-        answer = answerLatest(repositoryName, `registry ${client.origin}`, listed, target);
-      } else {
-        const listed = await listEngineImages(
-          docker,
-          (repository) => docker.listImages(repository),
-          repositoryName,
-          keys,
-        );
-        answer = answerLatest(repositoryName, 'the local engine', listed, target);
-      }
-      io.stdout.write(flags.json ? `${JSON.stringify(answer, null, 2)}\n` : renderLatest(answer));
-    });
+    .option('--json', 'print the answer as JSON');
+  addRegistryOptions(latest).action(async (repositoryName: string, raw: Record<string, unknown>) => {
+    const {
+      parseRepository,
+      loadTrustedKeys,
+      createDockerClient,
+      registryBaseUrl,
+      listRegistryImages,
+      answerLatest,
+      listEngineImages,
+      renderLatest,
+    } = await load();
+    const flags = parseFlags(LatestFlags, raw);
+    if (flags.image !== undefined && flags.container !== undefined) {
+      throw new UsageError('CONFLICT', '--image and --container: give one or the other');
+    }
+    const repo = parseRepository(repositoryName);
+    const keys =
+      flags.pub.length > 0
+        ? loadTrustedKeys(
+            flags.pub.map((f) => resolve(io.cwd, f)),
+            flags.pub,
+          )
+        : undefined;
+    const useRegistry = !flags.engine && (flags.registry !== undefined || repo.registry !== undefined);
+    const docker = createDockerClient({ socketPath: flags.dockerSocket });
+    let target: LatestTarget | undefined;
+    if (flags.image !== undefined) {
+      target = { ref: flags.image, kind: 'image', imageId: (await docker.inspectImage(flags.image)).Id };
+    } else if (flags.container !== undefined) {
+      target = {
+        ref: flags.container,
+        kind: 'container',
+        imageId: (await docker.inspectContainer(flags.container)).Image,
+      };
+    }
+    let answer;
+    if (useRegistry) {
+      const registry = repo.registry ?? flags.registry!;
+      const client = await registryClientFor(registry, flags, io, flags.registry ?? registryBaseUrl(registry));
+      const listed = await listRegistryImages(client, repo.path, keys);
+      answer = answerLatest(repositoryName, `registry ${client.origin}`, listed, target);
+    } else {
+      const listed = await listEngineImages(
+        docker,
+        (repository) => docker.listImages(repository),
+        repositoryName,
+        keys,
+      );
+      answer = answerLatest(repositoryName, 'the local engine', listed, target);
+    }
+    io.stdout.write(flags.json ? `${JSON.stringify(answer, null, 2)}\n` : renderLatest(answer));
+  });
 }

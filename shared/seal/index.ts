@@ -61,5 +61,5 @@ export type { VerifySealOptions, VerifiedSeal, VerifiedStatement } from './verif
 export { readSealFromRootfs } from './rootfs.ts';
 export { createSeal } from './create.ts';
 export type { CreateSealInput, CreatedSeal } from './create.ts';
-export { verifyImageSeal, verifyBundleAgainstConfig } from './verify-image.ts';
+export { verifyImageSeal, verifyBundleAgainstConfig, verifySealedConfig } from './verify-image.ts';
 export type { ImageSealVerification } from './verify-image.ts';

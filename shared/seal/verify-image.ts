@@ -51,30 +51,67 @@ export async function verifyImageSeal(
   const inspect = await docker.inspectImage(ref);
   const labels = inspect.Config?.Labels ?? {};
   const diffIds = inspect.RootFS?.Layers ?? [];
+  const where = `image ${ref}`;
+  checkSealLabel(where, labels, diffIds);
+  const file = await docker.readImageFile(ref, `/${SEAL_FILE}`);
+  if (file === undefined) {
+    throw new VerificationError('LAYER_MISMATCH', `${where}: /${SEAL_FILE} is missing`);
+  }
+  return verifyFacts(
+    { where, diffIds, runtimeConfig: inspect.Config ?? {}, labels, sealText: file.toString('utf8') },
+    trustedKeys,
+    { requireSealLayer: true },
+  );
+}
+
+/**
+ * The same checks as verifyImageSeal for an image known by its config blob (a registry): label, top layer
+ * named by the label, then the seal text (read only when the label allows it, e.g. from the top layer blob)
+ * must be exactly that layer, verify, and be about this image.
+ */
+export async function verifySealedConfig(
+  where: string,
+  configText: string,
+  readSealText: () => Promise<string | undefined>,
+  trustedKeys: readonly (KeyObject | string)[] | TrustedKeys,
+): Promise<ImageSealVerification> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(configText);
+  } catch {
+    throw new VerificationError('BUNDLE_INVALID', `${where}: the image config is not JSON`);
+  }
+  const blob = ConfigBlobJson.safeParse(raw);
+  if (!blob.success) throw new VerificationError('BUNDLE_INVALID', `${where}: not an image config (no rootfs.diff_ids)`);
+  const labels = blob.data.config?.Labels ?? {};
+  const diffIds = blob.data.rootfs.diff_ids;
+  checkSealLabel(where, labels, diffIds);
+  const sealText = await readSealText();
+  if (sealText === undefined) {
+    throw new VerificationError('LAYER_MISMATCH', `${where}: /${SEAL_FILE} is missing from the top layer`);
+  }
+  return verifyFacts({ where, diffIds, runtimeConfig: blob.data.config ?? {}, labels, sealText }, trustedKeys, {
+    requireSealLayer: true,
+  });
+}
+
+/** The label is there, well-formed, and names the top layer (else: unsealed, or tampered after sealing). */
+function checkSealLabel(where: string, labels: Record<string, string>, diffIds: readonly string[]): void {
   const labelText = labels[SEAL_LABEL];
   if (labelText === undefined) {
-    throw new VerificationError('UNSEALED', `image ${ref}: not sealed (no ${SEAL_LABEL} label)`);
+    throw new VerificationError('UNSEALED', `${where}: not sealed (no ${SEAL_LABEL} label)`);
   }
   const { label, error } = parseSealLabel(labelText);
-  if (!label) throw new VerificationError('BUNDLE_INVALID', `image ${ref}: ${error ?? 'bad seal label'}`);
+  if (!label) throw new VerificationError('BUNDLE_INVALID', `${where}: ${error ?? 'bad seal label'}`);
   const top = diffIds.at(-1);
   if (top !== label.layer) {
     throw new VerificationError(
       'LAYER_MISMATCH',
       diffIds.includes(label.layer)
-        ? `image ${ref}: ${diffIds.length - 1 - diffIds.indexOf(label.layer)} layer(s) were added on top of the seal layer after sealing`
-        : `image ${ref}: the seal layer ${label.layer.slice(0, 19)}… named by the label is not in this image (label copied from another image)`,
+        ? `${where}: ${diffIds.length - 1 - diffIds.indexOf(label.layer)} layer(s) were added on top of the seal layer after sealing`
+        : `${where}: the seal layer ${label.layer.slice(0, 19)}… named by the label is not in this image (label copied from another image)`,
     );
   }
-  const file = await docker.readImageFile(ref, `/${SEAL_FILE}`);
-  if (file === undefined) {
-    throw new VerificationError('LAYER_MISMATCH', `image ${ref}: /${SEAL_FILE} is missing`);
-  }
-  return verifyFacts(
-    { where: `image ${ref}`, diffIds, runtimeConfig: inspect.Config ?? {}, labels, sealText: file.toString('utf8') },
-    trustedKeys,
-    { requireSealLayer: true },
-  );
 }
 
 /** `docker inspect` output (an array or one object) or an image config blob (`config`, `rootfs.diff_ids`). */
