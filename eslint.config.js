@@ -1,6 +1,6 @@
 // Type-checked lint for the whole tree. The import boundaries below keep the architecture honest:
 // action/ (CI side) and sidecar/ (runtime side) share code only through shared/, and shared/ depends on neither.
-// audit/ depends only on shared/, and only cli/ depends on audit/.
+// audit/ and admission/ depend only on shared/, and only cli/ depends on them.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -32,11 +32,13 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
     },
   },
-  boundary('action', ['sidecar', 'cli', 'audit']),
-  boundary('sidecar', ['action', 'cli', 'audit']),
-  boundary('shared', ['action', 'sidecar', 'cli', 'audit']),
+  boundary('action', ['sidecar', 'cli', 'audit', 'admission']),
+  boundary('sidecar', ['action', 'cli', 'audit', 'admission']),
+  boundary('shared', ['action', 'sidecar', 'cli', 'audit', 'admission']),
   // audit/ (answers for auditors) reads seals and events through shared/ only; only cli/ imports it.
-  boundary('audit', ['action', 'sidecar', 'cli']),
+  boundary('audit', ['action', 'sidecar', 'cli', 'admission']),
+  // admission/ (the Kubernetes admission webhook) likewise: shared/ only; only cli/ imports it.
+  boundary('admission', ['action', 'sidecar', 'cli', 'audit']),
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {

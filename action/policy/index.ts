@@ -1,2 +1,3 @@
-export { MaxSeverity, PolicySpec, evaluateGates, suiteMatcher, executableMatcher } from './gates.ts';
-export type { GateResult, GateEvidence } from './gates.ts';
+// The gates live in shared/policy (admission evaluates them too); the seal pipeline reads them from here.
+export { MaxSeverity, PolicySpec, evaluateGates, suiteMatcher, executableMatcher } from '../../shared/policy/index.ts';
+export type { GateResult, GateEvidence } from '../../shared/policy/index.ts';

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.ts';
+import { registerAdmission } from './admission.ts';
 import { registerAudit } from './audit.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerKeygen } from './keygen.ts';
@@ -23,4 +24,5 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
   registerLearn,
   registerSendTest,
   registerDoctor,
+  registerAdmission,
 ];

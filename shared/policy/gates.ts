@@ -5,7 +5,7 @@ import type {
   TestResultPredicate,
   VulnSeverityLabel,
   VulnsPredicate,
-} from '../../shared/seal/index.ts';
+} from '../seal/index.ts';
 
 /** The policy gates, shared by `seal` (flags) and `verify --policy` (a YAML/JSON file of the same keys). */
 export const MaxSeverity = z.enum(['low', 'medium', 'high', 'critical']);
