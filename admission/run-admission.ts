@@ -58,7 +58,9 @@ export async function runAdmission(options: AdmissionOptions, deps: AdmissionDep
     tagTtlMs: config.cache.tagTtlSeconds * 1000,
     maxEntries: config.cache.maxEntries,
   });
-  const pullSecrets = config.pullSecretsFromApi ? new PullSecretReader(deps.kubernetesApi ?? inClusterApi(deps.env)) : undefined;
+  const pullSecrets = config.pullSecretsFromApi
+    ? new PullSecretReader(deps.kubernetesApi ?? inClusterApi(deps.env))
+    : undefined;
   const dispatcher = createDispatcher(options.outputs.map(parseOutputUrl), {
     logger: deps.logger,
     version: options.version,

@@ -33,11 +33,9 @@ export function createAdmissionApp(handlers: AdmissionHandlers): express.Express
     const review = AdmissionReview.safeParse(req.body);
     if (!review.success) {
       const issue = review.error.issues[0];
-      res
-        .status(400)
-        .json({
-          error: `not an AdmissionReview v1: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
-        });
+      res.status(400).json({
+        error: `not an AdmissionReview v1: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`,
+      });
       return undefined;
     }
     return review.data.request;

@@ -1,11 +1,6 @@
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import type {
-  InventoryPredicate,
-  TestResultPredicate,
-  VulnSeverityLabel,
-  VulnsPredicate,
-} from '../seal/index.ts';
+import type { InventoryPredicate, TestResultPredicate, VulnSeverityLabel, VulnsPredicate } from '../seal/index.ts';
 
 /** The policy gates, shared by `seal` (flags) and `verify --policy` (a YAML/JSON file of the same keys). */
 export const MaxSeverity = z.enum(['low', 'medium', 'high', 'critical']);

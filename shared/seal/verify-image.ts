@@ -82,7 +82,8 @@ export async function verifySealedConfig(
     throw new VerificationError('BUNDLE_INVALID', `${where}: the image config is not JSON`);
   }
   const blob = ConfigBlobJson.safeParse(raw);
-  if (!blob.success) throw new VerificationError('BUNDLE_INVALID', `${where}: not an image config (no rootfs.diff_ids)`);
+  if (!blob.success)
+    throw new VerificationError('BUNDLE_INVALID', `${where}: not an image config (no rootfs.diff_ids)`);
   const labels = blob.data.config?.Labels ?? {};
   const diffIds = blob.data.rootfs.diff_ids;
   checkSealLabel(where, labels, diffIds);
