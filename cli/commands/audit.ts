@@ -45,15 +45,6 @@ function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   throw new UsageError('BAD_ARGUMENT', `${flag}: ${issue?.message ?? 'invalid'}`);
 }
 
-const ImageFlags = RegistryFlags.extend({
-  pub: z
-    .array(z.string().min(1), { error: 'give at least one trusted public key (--pub sealwatch.pub), as for verify' })
-    .min(1, 'give at least one trusted public key (--pub sealwatch.pub), as for verify'),
-  dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
-  json: z.boolean().default(false),
-  engine: z.boolean().default(false),
-});
-
 const TrustFlags = z.object({
   pub: z
     .array(z.string().min(1), { error: 'give at least one trusted public key (--pub sealwatch.pub), as for verify' })
@@ -61,6 +52,8 @@ const TrustFlags = z.object({
   dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
   json: z.boolean().default(false),
 });
+
+const ImageFlags = RegistryFlags.extend(TrustFlags.shape).extend({ engine: z.boolean().default(false) });
 
 const LatestFlags = RegistryFlags.extend({
   pub: z.array(z.string().min(1)).default([]),
