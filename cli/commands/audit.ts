@@ -55,6 +55,11 @@ const TrustFlags = z.object({
 
 const ImageFlags = RegistryFlags.extend(TrustFlags.shape).extend({ engine: z.boolean().default(false) });
 
+const VerifyLogFlags = z.object({
+  pub: TrustFlags.shape.pub,
+  json: z.boolean().default(false),
+});
+
 const LatestFlags = RegistryFlags.extend({
   pub: z.array(z.string().min(1)).default([]),
   dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
@@ -193,6 +198,36 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
       const diff = diffStories(a, b);
       io.stdout.write(flags.json ? `${JSON.stringify(diff, null, 2)}\n` : renderDiff(diff));
       failUnlessVerified([a, b]);
+    });
+
+  audit
+    .command('verify-log')
+    .description(
+      'verify the tamper-evident event record in log files (file output JSON lines, SIEM exports of them, CEF lines as a syslog receiver stored them): the hash chain and the signed checkpoints. Names each deleted, changed, reordered or cut event and each forged or missing checkpoint. Exit 1 unless all verifies',
+    )
+    .argument('<files...>', 'log files, oldest first (rotated files: events.jsonl.2 events.jsonl.1 events.jsonl)')
+    .option('--pub <file>', "the watcher's evidence public key (repeatable)", collect)
+    .option('--json', 'print the result as JSON')
+    .action(async (files: string[], raw: Record<string, unknown>) => {
+      const { loadTrustedKeys, verifyLogFiles, renderLogVerification } = await load();
+      const flags = parseFlags(VerifyLogFlags, raw);
+      const keys = loadTrustedKeys(
+        flags.pub.map((f) => resolve(io.cwd, f)),
+        flags.pub,
+      );
+      const result = await verifyLogFiles(
+        files.map((f) => resolve(io.cwd, f)),
+        keys,
+      );
+      io.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderLogVerification(result));
+      if (!result.ok) {
+        throw new VerificationError(
+          'RECORD_INVALID',
+          result.runs.length === 0
+            ? 'verify-log: no chained events in these files'
+            : `verify-log: the event record does not verify (${result.problems.length} problem${result.problems.length === 1 ? '' : 's'})`,
+        );
+      }
     });
 
   const latest = audit

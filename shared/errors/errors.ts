@@ -45,6 +45,7 @@ export class VerificationError extends SealwatchError<
   | 'STATEMENT_MISSING'
   | 'STATEMENT_UNEXPECTED'
   | 'LAYER_MISMATCH'
+  | 'RECORD_INVALID'
 > {
   readonly area = 'verification';
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Event } from '../../shared/events/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
+import { waitFor } from '../harness/wait.ts';
 import { hostileEvent, HOSTILE, plainEvent } from './events.ts';
 
 function capture(): { stream: PassThrough; text: () => string } {
@@ -74,7 +75,7 @@ describe('dispatcher', () => {
       stdout: broken,
     });
     broken.destroy(new Error('EPIPE'));
-    await new Promise((r) => setTimeout(r, 10));
+    await waitFor('the stdout output to see its stream fail', () => d.stats()[0]!.connected === false);
     for (let i = 0; i < 5; i++) d.dispatch(plainEvent(5));
     await d.close();
     expect(readFileSync(join(dir, 'ok.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(5);

@@ -96,7 +96,11 @@ describeRsyslog('nothing lost: a real rsyslog goes away and comes back', () => {
     const seqs = await waitForSeqs(receiver, runId, total);
     expect(missing(seqs, total)).toEqual([]);
     expect(maxSpool).toBeGreaterThan(0);
-    expect(maxQueued).toBeLessThanOrEqual(10_000);
+    // ~3,000 events were produced while the receiver was down. Memory held at most the batch in flight
+    // and the resend window; the rest went to the spool (10,000 is the memory bound, never reached here).
+    const duringOutage = 3000;
+    expect(maxQueued).toBeLessThan(duringOutage / 2);
+    expect(maxQueued + maxSpool / 100).toBeGreaterThan(duringOutage / 2);
     const [s] = d.stats();
     expect(s!.dropped).toBe(0);
     await d.close();
