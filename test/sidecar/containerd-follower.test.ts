@@ -38,6 +38,7 @@ describeContainerd('containerd follower (real containerd, OCI bundles in its sta
   let follower: ContainerdFollower | undefined;
   const started: BundleContainer[] = [];
   const stopped: { c: BundleContainer; why: string }[] = [];
+  const execs: { c: BundleContainer; id: string; pid?: number }[] = [];
   const pod = { name: 'shop-7d9f', namespace: 'payments', uid: '0f5e6c1a-1111-4c2b-9e0d-6a1e2f3a4b5c' };
   let sandbox: CtrContainer;
   let app: CtrContainer;
@@ -59,7 +60,11 @@ describeContainerd('containerd follower (real containerd, OCI bundles in its sta
   it('finds the pod containers with their kubelet names; the sandbox is not reported; they share one PID namespace', () => {
     follower = createContainerdFollower(
       { state: containerd.state, proc: createProcFs('/proc'), namespaces: ['k8s.io'], rescanMs: 60_000 },
-      { onStart: (c) => started.push(c), onStop: (c, why) => stopped.push({ c, why }) },
+      {
+        onStart: (c) => started.push(c),
+        onStop: (c, why) => stopped.push({ c, why }),
+        onExec: (c, exec) => execs.push({ c, ...exec }),
+      },
     );
     const found = follower.running();
     expect(found.map((c) => c.id)).toEqual([app.id]);
@@ -90,6 +95,15 @@ describeContainerd('containerd follower (real containerd, OCI bundles in its sta
     const gone = await waitFor('helper stopped', () => stopped.find((s) => s.c.id === helper.id));
     expect(['exited', 'deleted']).toContain(gone.why);
     expect(follower!.running().map((c) => c.id)).toEqual([app.id]);
+  });
+
+  it('an exec by the runtime (kubectl exec → the shim) is seen with its pid, from the pid file it writes', async () => {
+    await app.execDetached(['sleep', '31']);
+    const exec = await waitFor('exec seen', () => execs.find((e) => e.c.id === app.id));
+    expect(exec.id).toMatch(/^e\d+$/);
+    expect(exec.pid).toBeGreaterThan(0);
+    expect(readFileSync(`/proc/${exec.pid}/cmdline`, 'utf8').split('\0')).toEqual(['sleep', '31', '']);
+    expect(readFileSync(`/proc/${exec.pid}/cgroup`, 'utf8')).toContain(app.id);
   });
 
   it('a container without CRI annotations is followed with no pod; a name over the cap is dropped and counted', async () => {

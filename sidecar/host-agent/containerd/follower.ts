@@ -1,7 +1,7 @@
 import { readdirSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcFs } from '../../sources/proc/index.ts';
-import { IDENTIFIER, TASK_DIR, readBundle, type BundleContainer } from './bundle.ts';
+import { IDENTIFIER, TASK_DIR, readBundle, readSmallFile, type BundleContainer } from './bundle.ts';
 
 /**
  * Follows the running containers of a containerd through its state dir, with no client library and no call
@@ -9,6 +9,7 @@ import { IDENTIFIER, TASK_DIR, readBundle, type BundleContainer } from './bundle
  * and runs while the process named by its `init.pid` is alive in a cgroup that names the container's id (a pid
  * reused after the task exited is not taken for the container).
  *
+ * Execs (`kubectl exec`) are seen by inotify on each followed bundle: the shim writes `<exec id>.pid` there.
  * Starts and stops are seen by inotify on the task dir and its namespace dirs (`fs.watch`), and by a rescan
  * every `rescanMs` that catches whatever the notifications missed (a queue overflow, a namespace created while
  * we were not watching it, a task that exited but was not yet deleted). A task whose bundle is still being
@@ -49,6 +50,11 @@ export interface ContainerdFollowerStats {
 export interface ContainerdFollowerEvents {
   onStart(container: BundleContainer): void;
   onStop(container: BundleContainer, why: 'exited' | 'deleted'): void;
+  /**
+   * A process started in the container by the runtime (`kubectl exec`, `crictl exec`, `ctr tasks exec`): the shim
+   * writes `<exec id>.pid` into the bundle. `pid` is absent when the file was gone (or unreadable) when looked at.
+   */
+  onExec?(container: BundleContainer, exec: { id: string; pid?: number }): void;
   /** a bundle skipped (once per bundle and reason) */
   onSkip?(where: string, detail: string): void;
 }
@@ -115,6 +121,37 @@ export function createContainerdFollower(
     return names;
   };
 
+  /** per followed container: the inotify watch on its bundle dir (for exec pid files) */
+  const bundleWatchers = new Map<string, FSWatcher>();
+  const watchExecs = (key: string, c: BundleContainer): void => {
+    if (!events.onExec || bundleWatchers.has(key)) return;
+    const seen = new Set<string>();
+    try {
+      const w = watch(c.bundle, { persistent: false }, (_type, name) => {
+        const file = typeof name === 'string' ? name : undefined;
+        const id = file?.endsWith('.pid') ? file.slice(0, -4) : undefined;
+        if (id === undefined || id === 'init' || seen.has(id) || !IDENTIFIER.test(id) || !known.has(key)) return;
+        if (seen.size >= 1024) seen.clear(); // bounded: an exec id is reported once while it is remembered
+        seen.add(id);
+        const read = readSmallFile(join(c.bundle, file!), 32);
+        const pid = read.ok && /^[1-9]\d{0,9}$/.test(read.text.trim()) ? Number(read.text.trim()) : undefined;
+        events.onExec!(c, pid === undefined ? { id } : { id, pid });
+      });
+      w.on('error', () => {
+        stats.watchErrors++;
+        w.close();
+        bundleWatchers.delete(key);
+      });
+      bundleWatchers.set(key, w);
+    } catch {
+      stats.watchErrors++;
+    }
+  };
+  const unwatchExecs = (key: string): void => {
+    bundleWatchers.get(key)?.close();
+    bundleWatchers.delete(key);
+  };
+
   /** The init process is alive and its cgroup path names the container (not a reused pid). */
   const runs = (c: BundleContainer): boolean => options.proc.cgroup(c.pid)?.includes(c.id) === true;
 
@@ -147,6 +184,7 @@ export function createContainerdFollower(
         if (have) {
           if (!runs(have)) {
             known.delete(key);
+            unwatchExecs(key);
             events.onStop(have, 'exited');
           }
           continue;
@@ -163,12 +201,14 @@ export function createContainerdFollower(
         stats.droppedAnnotations += c.dropped.length;
         skipped.delete(key);
         known.set(key, c);
+        watchExecs(key, c);
         events.onStart(c);
       }
     }
     for (const [key, c] of known) {
       if (seen.has(key)) continue;
       known.delete(key);
+      unwatchExecs(key);
       events.onStop(c, 'deleted');
     }
     for (const key of skipped.keys()) if (!seen.has(key)) skipped.delete(key);
@@ -195,6 +235,8 @@ export function createContainerdFollower(
       clearTimeout(soon);
       for (const w of watchers.values()) w.close();
       watchers.clear();
+      for (const w of bundleWatchers.values()) w.close();
+      bundleWatchers.clear();
     },
   };
 }
