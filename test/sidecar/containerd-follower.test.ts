@@ -7,7 +7,10 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 import {
+  containerdIdentity,
+  containerdStateDir,
   createContainerdFollower,
+  pingContainerd,
   readBundle,
   LIMITS,
   TASK_DIR,
@@ -85,6 +88,22 @@ describeContainerd('containerd follower (real containerd, OCI bundles in its sta
     expect(started.map((c) => c.id)).toEqual([app.id]);
   });
 
+  it('the runtime: its socket answers, its state dir is found, a container is named as on events', async () => {
+    await pingContainerd(containerd.socket);
+    await expect(pingContainerd(join(containerd.dir, 'nothing.sock'))).rejects.toMatchObject({
+      code: 'DOCKER_UNREACHABLE',
+      message: expect.stringContaining('does not answer (ENOENT)'),
+    });
+    // the harness keeps its state in a dir of its own, not beside the socket: found only when named
+    expect(() => containerdStateDir(containerd.socket)).toThrow(/--containerd-state DIR/);
+    expect(containerdStateDir(containerd.socket, containerd.state)).toBe(containerd.state);
+    expect(containerdIdentity(follower!.running()[0]!)).toEqual({
+      name: 'app',
+      image,
+      orchestrator: { type: 'kubernetes', namespace: pod.namespace, resource: { type: 'pod', name: pod.name } },
+    });
+  });
+
   it('sees a container started later and one stopped, from inotify, before any rescan', async () => {
     const scans = follower!.stats.scans;
     helper = await containerd.run({ image, cmd: ['sleep', '3600'], pod, name: 'helper', sharePidWith: sandbox });
@@ -102,7 +121,8 @@ describeContainerd('containerd follower (real containerd, OCI bundles in its sta
     const exec = await waitFor('exec seen', () => execs.find((e) => e.c.id === app.id));
     expect(exec.id).toMatch(/^e\d+$/);
     expect(exec.pid).toBeGreaterThan(0);
-    expect(readFileSync(`/proc/${exec.pid}/cmdline`, 'utf8').split('\0')).toEqual(['sleep', '31', '']);
+    // the pid file is written while the process is still runc's init; the command follows at its exec
+    await waitFor('the exec command', () => readFileSync(`/proc/${exec.pid}/cmdline`, 'utf8') === 'sleep\x0031\x00');
     expect(readFileSync(`/proc/${exec.pid}/cgroup`, 'utf8')).toContain(app.id);
   });
 

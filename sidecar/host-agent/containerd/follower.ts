@@ -53,6 +53,7 @@ export interface ContainerdFollowerEvents {
   /**
    * A process started in the container by the runtime (`kubectl exec`, `crictl exec`, `ctr tasks exec`): the shim
    * writes `<exec id>.pid` into the bundle. `pid` is absent when the file was gone (or unreadable) when looked at.
+   * The process may still be runc's init then: its command is there once it has exec'd (read it on a later tick).
    */
   onExec?(container: BundleContainer, exec: { id: string; pid?: number }): void;
   /** a bundle skipped (once per bundle and reason) */

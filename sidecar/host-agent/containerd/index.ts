@@ -7,3 +7,4 @@ export type {
   ContainerdFollowerOptions,
   ContainerdFollowerStats,
 } from './follower.ts';
+export { containerdIdentity, containerdStateDir, pingContainerd } from './runtime.ts';
