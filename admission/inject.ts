@@ -12,7 +12,7 @@ const SPOOL_VOLUME = 'sealwatch-spool';
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
 const pointer = (key: string): string => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
-/** The sidecar container, as sidecar-deployment.yaml runs it. */
+/** The sidecar container, as deploy/kubernetes/overlays/sidecar runs it (a test keeps them equal). */
 export function sidecarContainer(inject: InjectConfig): Record<string, unknown> {
   const fieldRef = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
   const probe = (path: string, extra: Record<string, number>) => ({

@@ -13,6 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 packages=(docker.io docker-compose busybox-static rsyslog rsyslog-gnutls openssl ca-certificates iproute2 procps
   chromium docker-registry skopeo python3)
 packages+=(containerd)  # a containerd of the tests' own (and ctr) for the host agent on containerd
+command -v kubectl >/dev/null || packages+=(kubernetes-client)  # kubectl kustomize renders deploy/kubernetes in the tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

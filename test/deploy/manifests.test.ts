@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { parseAllDocuments } from 'yaml';
@@ -5,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { buildProgram } from '../../cli/main.ts';
 import { REPO_ROOT } from '../../deploy/image/build-image.ts';
+import { AdmissionConfig, sidecarContainer, InjectConfig } from '../../admission/index.ts';
+import { k8sSchemaProblems } from '../harness/k8s-schema.ts';
 
 /**
  * The deployment examples, checked by shape: zod schemas of the fields sealwatch relies on (a fake of the
@@ -18,87 +21,19 @@ const yamlDocs = (path: string): unknown[] =>
     return d.toJS() as unknown;
   });
 
-const EnvVar = z.union([
-  z.object({ name: z.string(), value: z.string() }).strict(),
-  z
-    .object({
-      name: z.string(),
-      valueFrom: z.union([
-        z.object({ fieldRef: z.object({ fieldPath: z.string() }).strict() }).strict(),
-        z.object({ secretKeyRef: z.object({ name: z.string(), key: z.string() }).strict() }).strict(),
-      ]),
-    })
-    .strict(),
-]);
-const ExecProbe = z
-  .object({
-    exec: z.object({ command: z.array(z.string()).min(1) }).strict(),
-    initialDelaySeconds: z.number().int().optional(),
-    periodSeconds: z.number().int().optional(),
-    timeoutSeconds: z.number().int().optional(),
-  })
-  .strict();
 const Capabilities = z.object({ drop: z.array(z.string()).optional(), add: z.array(z.string()).optional() }).strict();
-const Container = z.object({
-  name: z.string(),
-  image: z.string(),
-  args: z.array(z.string()).optional(),
-  env: z.array(EnvVar).optional(),
-  securityContext: z
-    .object({
-      runAsUser: z.number().int().optional(),
-      runAsNonRoot: z.boolean().optional(),
-      allowPrivilegeEscalation: z.boolean().optional(),
-      readOnlyRootFilesystem: z.boolean().optional(),
-      privileged: z.boolean().optional(),
-      capabilities: Capabilities.optional(),
-      seccompProfile: z.object({ type: z.string() }).optional(),
-    })
-    .strict()
-    .optional(),
-  livenessProbe: ExecProbe.optional(),
-  readinessProbe: ExecProbe.optional(),
-  volumeMounts: z
-    .array(z.object({ name: z.string(), mountPath: z.string(), readOnly: z.boolean().optional() }).strict())
-    .optional(),
-});
-const PodSpec = z.object({
-  shareProcessNamespace: z.boolean().optional(),
-  hostPID: z.boolean().optional(),
-  hostNetwork: z.boolean().optional(),
-  containers: z.array(Container).min(1),
-  volumes: z.array(z.object({ name: z.string() }).passthrough()).optional(),
-});
-const Workload = z.object({
-  apiVersion: z.literal('apps/v1'),
-  kind: z.enum(['Deployment', 'DaemonSet']),
-  metadata: z.object({ name: z.string() }).passthrough(),
-  spec: z.object({
-    selector: z.object({ matchLabels: z.record(z.string(), z.string()) }),
-    template: z.object({ metadata: z.object({ labels: z.record(z.string(), z.string()) }), spec: PodSpec }),
-  }),
-});
-const Secret = z.object({
-  apiVersion: z.literal('v1'),
-  kind: z.literal('Secret'),
-  metadata: z.object({ name: z.string() }).passthrough(),
-  stringData: z.record(z.string(), z.string()),
-});
-const Namespace = z.object({ apiVersion: z.literal('v1'), kind: z.literal('Namespace') }).passthrough();
-const K8sObject = z.union([Workload, Secret, Namespace]);
-type Workload = z.infer<typeof Workload>;
 
-/** Every long option of `sealwatch watch`, as the CLI defines it. */
-function watchOptions(): Set<string> {
+/** Every long option of a `sealwatch` command, as the CLI defines it. */
+function commandOptions(name = 'watch'): Set<string> {
   const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {}, cwd: REPO_ROOT };
-  const watch = buildProgram(io).commands.find((c) => c.name() === 'watch')!;
-  return new Set(watch.options.map((o) => o.long!).filter(Boolean));
+  const command = buildProgram(io).commands.find((c) => c.name() === name)!;
+  return new Set(command.options.map((o) => o.long!).filter(Boolean));
 }
 const toEnvName = (flag: string): string => `SEALWATCH_${flag.slice(2).replaceAll('-', '_').toUpperCase()}`;
 
 /** Flags in args and SEALWATCH_* names in env that `sealwatch watch` does not know. */
-function unknownOptions(args: readonly string[], env: readonly string[]): string[] {
-  const known = watchOptions();
+function unknownOptions(args: readonly string[], env: readonly string[], command = 'watch'): string[] {
+  const known = commandOptions(command);
   const knownEnv = new Set([...known].map(toEnvName));
   // Variables that are not flags: output credentials named by token-env=.
   const credentials = new Set(['SEALWATCH_HEC_TOKEN']);
@@ -108,56 +43,149 @@ function unknownOptions(args: readonly string[], env: readonly string[]): string
   ];
 }
 
-function workloads(path: string): { objects: z.infer<typeof K8sObject>[]; workload: Workload } {
-  const objects = yamlDocs(path).map((doc, i) => {
-    const parsed = K8sObject.safeParse(doc);
-    expect(parsed.success, `${path} document ${i}: ${parsed.success ? '' : z.prettifyError(parsed.error)}`).toBe(true);
-    return parsed.data!;
+/** `kubectl kustomize` of an overlay (the real kustomize of the kubectl on PATH): every object it renders. */
+function render(overlay: string): K8sObject[] {
+  const out = execFileSync('kubectl', ['kustomize', `${REPO_ROOT}deploy/kubernetes/overlays/${overlay}`], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const workload = objects.find((o): o is Workload => o.kind === 'Deployment' || o.kind === 'DaemonSet')!;
-  return { objects, workload };
+  return parseAllDocuments(out).map((d) => d.toJS() as K8sObject);
 }
 
-describe('deployment examples (shape, not a real cluster)', () => {
-  it('Kubernetes sidecar: shared PID namespace, only SYS_PTRACE and KILL, downward API, Secrets, exec probes', () => {
-    const { objects, workload } = workloads('deploy/kubernetes/sidecar-deployment.yaml');
-    expect(workload.kind).toBe('Deployment');
-    const pod = workload.spec.template.spec;
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { fieldRef?: { fieldPath: string }; secretKeyRef?: { name: string } };
+  }[];
+  envFrom?: { configMapRef?: { name: string } }[];
+  securityContext?: {
+    privileged?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
+  volumeMounts?: { name: string; mountPath: string }[];
+  livenessProbe?: { exec?: { command: string[] } };
+  readinessProbe?: { exec?: { command: string[] } };
+}
+interface PodSpec {
+  shareProcessNamespace?: boolean;
+  hostPID?: boolean;
+  hostNetwork?: boolean;
+  serviceAccountName?: string;
+  containers: Container[];
+  volumes?: {
+    name: string;
+    secret?: { secretName: string };
+    configMap?: { name: string };
+    hostPath?: { path: string };
+  }[];
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: {
+    selector?: { matchLabels: Record<string, string> };
+    template?: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+  [key: string]: unknown;
+}
+
+const OVERLAYS = ['sidecar', 'host-agent-docker', 'host-agent-containerd', 'admission', 'admission-cert-manager'];
+const rendered = new Map<string, K8sObject[]>();
+const objects = (overlay: string): K8sObject[] => {
+  if (!rendered.has(overlay)) rendered.set(overlay, render(overlay));
+  return rendered.get(overlay)!;
+};
+const workload = (overlay: string, kind: string): K8sObject & { spec: { template: { spec: PodSpec } } } =>
+  objects(overlay).find((o) => o.kind === kind) as K8sObject & { spec: { template: { spec: PodSpec } } };
+
+/** Every volume mount names a volume, every Secret/ConfigMap a pod uses is in the overlay, selector = labels. */
+function checkPodWiring(overlay: string, object: K8sObject & { spec: { template: { spec: PodSpec } } }): void {
+  const pod = object.spec.template.spec;
+  expect(object.spec.selector?.matchLabels).toEqual(object.spec.template.metadata.labels);
+  const names = (kind: string) => new Set(objects(overlay).flatMap((o) => (o.kind === kind ? [o.metadata.name] : [])));
+  const volumes = new Set((pod.volumes ?? []).map((v) => v.name));
+  for (const c of pod.containers) {
+    for (const m of c.volumeMounts ?? []) expect(volumes, `${overlay} ${c.name} mount ${m.name}`).toContain(m.name);
+    for (const e of c.env ?? [])
+      if (e.valueFrom?.secretKeyRef) expect(names('Secret')).toContain(e.valueFrom.secretKeyRef.name);
+  }
+  for (const v of pod.volumes ?? []) {
+    if (v.secret && v.secret.secretName !== 'sealwatch-admission-tls')
+      expect(names('Secret')).toContain(v.secret.secretName);
+    if (v.configMap) expect(names('ConfigMap')).toContain(v.configMap.name);
+  }
+}
+
+describe('Kubernetes: the Kustomize overlays, rendered by kubectl kustomize, against the real schemas', () => {
+  it('every overlay renders, and every object it renders validates against the Kubernetes OpenAPI schemas', async () => {
+    for (const overlay of OVERLAYS) {
+      const rendered = objects(overlay);
+      expect(rendered.length, overlay).toBeGreaterThan(2);
+      for (const object of rendered) expect(await k8sSchemaProblems(object), overlay).toEqual([]);
+    }
+    // the schemas do refuse a wrong object: a container without a name
+    expect(
+      await k8sSchemaProblems({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'x' },
+        spec: { containers: [{ image: 'a' }] },
+      }),
+    ).toEqual([expect.stringMatching(/containers\/0 must have required property name$/)]);
+  });
+
+  it('sidecar: shared PID namespace, only SYS_PTRACE and KILL, downward API, Secrets, exec probes', () => {
+    const deployment = workload('sidecar', 'Deployment');
+    checkPodWiring('sidecar', deployment);
+    const pod = deployment.spec.template.spec;
     expect(pod.shareProcessNamespace).toBe(true);
-    expect(workload.spec.selector.matchLabels).toEqual(workload.spec.template.metadata.labels);
     const sidecar = pod.containers.find((c) => c.name === 'sealwatch')!;
     expect(pod.containers.map((c) => c.name)).toContain('app');
     expect(sidecar.securityContext?.capabilities).toEqual({ drop: ['ALL'], add: ['SYS_PTRACE', 'KILL'] });
     expect(sidecar.securityContext?.allowPrivilegeEscalation).toBe(false);
     expect(sidecar.securityContext?.privileged).toBeUndefined();
     const fieldRefs = Object.fromEntries(
-      (sidecar.env ?? []).flatMap((e) =>
-        'valueFrom' in e && 'fieldRef' in e.valueFrom ? [[e.name, e.valueFrom.fieldRef.fieldPath]] : [],
-      ),
+      (sidecar.env ?? []).flatMap((e) => (e.valueFrom?.fieldRef ? [[e.name, e.valueFrom.fieldRef.fieldPath]] : [])),
     );
     // The names run-watch.ts reads for orchestrator.namespace / orchestrator.resource.name.
     expect(fieldRefs).toMatchObject({ POD_NAME: 'metadata.name', POD_NAMESPACE: 'metadata.namespace' });
-    const secretNames = new Set(objects.flatMap((o) => (o.kind === 'Secret' ? [o.metadata.name] : [])));
-    const secretVolumes = (pod.volumes ?? []).flatMap((v) => {
-      const s = (v as { secret?: { secretName: string } }).secret;
-      return s ? [s.secretName] : [];
-    });
-    for (const s of secretVolumes) expect(secretNames).toContain(s);
-    for (const e of sidecar.env ?? [])
-      if ('valueFrom' in e && 'secretKeyRef' in e.valueFrom)
-        expect(secretNames).toContain(e.valueFrom.secretKeyRef.name);
-    for (const m of sidecar.volumeMounts ?? []) expect(pod.volumes?.map((v) => v.name)).toContain(m.name);
-    expect(sidecar.livenessProbe?.exec.command.join(' ')).toContain('healthcheck.mjs /healthz');
-    expect(sidecar.readinessProbe?.exec.command.join(' ')).toContain('healthcheck.mjs /readyz');
+    expect(sidecar.livenessProbe?.exec?.command.join(' ')).toContain('healthcheck.mjs /healthz');
+    expect(sidecar.readinessProbe?.exec?.command.join(' ')).toContain('healthcheck.mjs /readyz');
     const env = (sidecar.env ?? []).map((e) => e.name);
     expect(env).toContain('SEALWATCH_LISTEN');
     expect(unknownOptions(sidecar.args ?? [], env)).toEqual([]);
   });
 
-  it('Kubernetes host agent: DaemonSet in the host PID and network namespaces, NET_ADMIN and SYS_NICE for the proc connector', () => {
-    const { workload } = workloads('deploy/kubernetes/host-agent-daemonset.yaml');
-    expect(workload.kind).toBe('DaemonSet');
-    const pod = workload.spec.template.spec;
+  it('the injected sidecar is the shipped sidecar: same capabilities, env, mounts and probes', () => {
+    const shipped = workload('sidecar', 'Deployment').spec.template.spec.containers.find(
+      (c) => c.name === 'sealwatch',
+    )!;
+    const injected = sidecarContainer(InjectConfig.parse({})) as unknown as Container;
+    expect(injected.securityContext).toEqual(shipped.securityContext);
+    expect(injected.livenessProbe).toEqual(shipped.livenessProbe);
+    expect(injected.readinessProbe).toEqual(shipped.readinessProbe);
+    expect(injected.volumeMounts?.map((m) => m.mountPath)).toEqual(
+      shipped.volumeMounts?.filter((m) => m.mountPath !== '/etc/sealwatch/outputs').map((m) => m.mountPath),
+    );
+    const env = (c: Container) => (c.env ?? []).filter((e) => e.valueFrom?.fieldRef || e.name === 'SEALWATCH_PUB');
+    expect(env(injected)).toEqual(env(shipped));
+    const configMap = objects('admission').find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name === 'sealwatch-sidecar',
+    )!;
+    expect(unknownOptions([], Object.keys(configMap.data as Record<string, string>))).toEqual([]);
+  });
+
+  it('host agent (Docker): DaemonSet in the host PID and network namespaces, NET_ADMIN and SYS_NICE for the proc connector', () => {
+    const daemonset = workload('host-agent-docker', 'DaemonSet');
+    checkPodWiring('host-agent-docker', daemonset);
+    const pod = daemonset.spec.template.spec;
     expect(pod.hostPID).toBe(true);
     expect(pod.hostNetwork).toBe(true);
     const agent = pod.containers[0]!;
@@ -176,6 +204,71 @@ describe('deployment examples (shape, not a real cluster)', () => {
     ).toEqual([]);
   });
 
+  it('host agent (containerd): the containerd socket and state instead of the Docker socket', () => {
+    const daemonset = workload('host-agent-containerd', 'DaemonSet');
+    checkPodWiring('host-agent-containerd', daemonset);
+    const pod = daemonset.spec.template.spec;
+    const agent = pod.containers[0]!;
+    expect(pod.hostPID).toBe(true);
+    expect(agent.args).not.toContain('--docker');
+    expect(agent.volumeMounts?.map((m) => m.mountPath)).not.toContain('/var/run/docker.sock');
+    expect(pod.volumes?.map((v) => v.hostPath?.path)).toContain('/run/containerd/containerd.sock');
+    expect(agent.securityContext?.capabilities?.drop).toEqual(['ALL']);
+    expect(agent.securityContext?.privileged).toBeUndefined();
+  });
+
+  it('admission: Deployment, Service and both webhooks agree on names, ports and paths; a budget below the timeout', () => {
+    const deployment = workload('admission', 'Deployment');
+    checkPodWiring('admission', deployment);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0]!;
+    expect(container.command?.at(-1)).toBe('admission');
+    expect(
+      unknownOptions(
+        container.args ?? [],
+        (container.env ?? []).map((e) => e.name),
+        'admission',
+      ),
+    ).toEqual([]);
+    expect(container.securityContext?.capabilities).toEqual({ drop: ['ALL'] });
+    const account = objects('admission').find((o) => o.kind === 'ServiceAccount')!;
+    expect(pod.serviceAccountName).toBe(account.metadata.name);
+    const service = objects('admission').find((o) => o.kind === 'Service')!;
+    const hooks = objects('admission').filter((o) => o.kind.endsWith('WebhookConfiguration'));
+    expect(hooks.map((h) => h.kind).sort()).toEqual(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    const policy = objects('admission').find((o) => o.metadata.name === 'sealwatch-admission-policy')!;
+    const config = AdmissionConfig.parse(
+      parseAllDocuments((policy.data as Record<string, string>)['policy.yaml']!)[0]!.toJS(),
+    );
+    for (const hook of hooks) {
+      const w = (
+        hook.webhooks as {
+          clientConfig: { service: { name: string; namespace: string; path: string } };
+          timeoutSeconds: number;
+          admissionReviewVersions: string[];
+        }[]
+      )[0]!;
+      expect(w.clientConfig.service).toMatchObject({
+        name: service.metadata.name,
+        namespace: service.metadata.namespace,
+      });
+      expect(w.clientConfig.service.path).toBe(hook.kind.startsWith('Validating') ? '/validate' : '/mutate');
+      expect(w.admissionReviewVersions).toEqual(['v1']);
+      if (hook.kind.startsWith('Validating')) expect(config.budgetSeconds).toBeLessThan(w.timeoutSeconds);
+    }
+    const annotated = objects('admission-cert-manager').filter((o) => o.kind.endsWith('WebhookConfiguration'));
+    for (const hook of annotated)
+      expect(hook.metadata.annotations?.['cert-manager.io/inject-ca-from']).toBe('sealwatch/sealwatch-admission');
+    const certificate = objects('admission-cert-manager').find(
+      (o) => o.kind === 'Certificate' && o.metadata.name === 'sealwatch-admission',
+    )!;
+    expect((certificate.spec as unknown as { secretName: string }).secretName).toBe(
+      pod.volumes?.find((v) => v.name === 'tls')?.secret?.secretName,
+    );
+  });
+});
+
+describe('deployment examples (shape, not a real cluster)', () => {
   it('compose: the sidecar in the app service PID and network namespaces', () => {
     const Compose = z.object({
       services: z.object({
