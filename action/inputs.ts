@@ -14,7 +14,9 @@ export const SealInputs = z
     key: z
       .string()
       .min(1)
-      .describe('private key: a PEM file path, or the PEM text itself (ECDSA P-256 or Ed25519; sealwatch keygen)'),
+      .describe(
+        'private key (ECDSA P-256 or Ed25519; sealwatch keygen): a PEM file path, env:NAME (the PEM or its path in that variable), fd:N (read from file descriptor N), or the PEM text itself; the CLI defaults to env:SEALWATCH_KEY',
+      ),
     tag: z.string().optional().describe('tag for the sealed image; default: re-tag the image in place'),
     junit: list('JUnit/xUnit XML report files or globs (reports/**/*.xml)'),
     'security-suite': list('suite name patterns counted as security tests (glob or substring)'),

@@ -5,7 +5,7 @@ import { createEvent, type Event } from '../shared/events/index.ts';
 import { computeImageIdentity, identityMaterial, sealLayerTar, sha256Digest } from '../shared/image/index.ts';
 import type { Dispatcher } from '../shared/outputs/index.ts';
 import { sealSubject, type SealLabel, type SarifSummaryPredicate } from '../shared/seal/index.ts';
-import { loadSigningKey, parseSigningKey } from '../shared/signing/index.ts';
+import { resolveSigningKey } from '../shared/signing/index.ts';
 import { ConfigError, errnoCode } from '../shared/errors/index.ts';
 import { detectBaseImage, detectContext, type Env, type GitInfo } from './context/index.ts';
 import {
@@ -64,10 +64,8 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
   // context
   const context = detectContext(deps.env, deps.git);
   // evidence (all files read and parsed first)
-  // A PEM given inline (a CI secret passed straight through) or a key file.
-  const key = inputs.key.trimStart().startsWith('-----BEGIN')
-    ? parseSigningKey(inputs.key, 'the key input')
-    : loadSigningKey(resolve(deps.cwd, inputs.key), inputs.key);
+  // a key file, env:NAME, fd:N, or the PEM itself (the Action's input)
+  const key = resolveSigningKey(inputs.key, { env: deps.env, cwd: deps.cwd });
   const securitySuite = inputs['security-suite'].map(suiteMatcher);
   const isSecurity = (name: string) => securitySuite.some((m) => m(name));
   const tests: TestReport[] = expandGlobs(inputs.junit, deps.cwd, '--junit').map((f) =>

@@ -5,9 +5,12 @@ export const EXIT = {
   ok: 0,
   /** verification failed or policy violated */
   failed: 1,
-  /** usage or config error */
+  /**
+   * usage or config error, including a name that does not exist: a file, an image, a container or a
+   * registry repository the user named (a typo is the user's to fix, like a bad flag)
+   */
   usage: 2,
-  /** environment error: Docker unreachable, permission denied */
+  /** environment error: Docker unreachable, permission denied, an engine or registry that fails */
   environment: 3,
 } as const;
 
@@ -34,5 +37,8 @@ export class ExitWith extends Error {
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof ExitWith) return error.code;
-  return isSealwatchError(error) ? BY_AREA[error.area] : EXIT.environment;
+  if (!isSealwatchError(error)) return EXIT.environment;
+  // the engine or registry answered, and what was named is not there: not an environment failure
+  if (error.area === 'environment' && error.code === 'NOT_FOUND') return EXIT.usage;
+  return BY_AREA[error.area];
 }

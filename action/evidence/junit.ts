@@ -27,13 +27,22 @@ export function parseTestReport(file: ReportFile, isSecurity: (suite: string) =>
   if (valid !== true) {
     throw new ConfigError('PARSE', `${file.source}:${valid.err.line}:${valid.err.col}: invalid XML (${valid.err.msg})`);
   }
-  const doc = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    isArray: (name) => ARRAYS.has(name),
-    processEntities: true,
-    htmlEntities: true,
-  }).parse(file.text) as Node;
+  let doc: Node;
+  try {
+    doc = new XMLParser({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@_',
+      isArray: (name) => ARRAYS.has(name),
+      processEntities: true,
+      htmlEntities: true,
+    }).parse(file.text) as Node;
+  } catch (error) {
+    // external entities, nesting past the parser's limit, entity expansion: a hostile report, one line
+    throw new ConfigError(
+      'PARSE',
+      `${file.source}: invalid XML (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
   const report: TestReport = { file, format: 'junit', suites: [], passedTests: [], failedTests: [], skippedTests: [] };
   if (isNode(doc.assemblies) || isNode(doc.assembly) || Array.isArray(doc.assembly)) {
     report.format = 'xunit';

@@ -3,7 +3,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 import { ConfigError } from '../../shared/errors/index.ts';
-import { readTextFile } from '../../shared/config/index.ts';
+import { readFileBytes } from '../../shared/config/index.ts';
 
 export interface ReportFile {
   /** Absolute path. */
@@ -26,11 +26,18 @@ export function parseJsonReport(file: ReportFile): unknown {
   }
 }
 
+/** The largest report read (256 MiB): scanner output for a big image is tens of MB. */
+export const REPORT_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Reads a report; its digest is over the file's bytes (what `sha256sum` prints), not over the text decoded
+ * from them, so a BOM or a byte that is not UTF-8 still gives the digest of the file that was sealed.
+ */
 export function readReportFile(path: string, cwd: string): ReportFile {
   const abs = resolve(cwd, path);
   const source = relative(cwd, abs) || abs;
-  const text = readTextFile(abs, source);
-  return { path: abs, source, text, sha256: createHash('sha256').update(text).digest('hex') };
+  const bytes = readFileBytes(abs, source, REPORT_MAX_BYTES);
+  return { path: abs, source, text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**

@@ -30,6 +30,14 @@ export function registerSeal(program: Command, io: CliIo): void {
       const camel = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
       if (opts[camel] !== undefined) raw[name] = opts[camel];
     }
+    // the key from the environment by default: never on the command line, where `ps` shows it to every local user
+    if (raw.key === undefined && io.env.SEALWATCH_KEY) raw.key = 'env:SEALWATCH_KEY';
+    if (typeof raw.key === 'string' && raw.key.trimStart().startsWith('-----BEGIN')) {
+      io.stderr.write(
+        'sealwatch: warning: --key with the PEM text shows the private key to every local user (ps); ' +
+          'use --key env:NAME, --key fd:N or $SEALWATCH_KEY\n',
+      );
+    }
     for (const name of ['image', 'key'] as const) {
       if (raw[name] === undefined) throw new UsageError('MISSING_ARGUMENT', `--${name} is required`);
     }

@@ -86,7 +86,7 @@ export function registerVerify(program: Command, io: CliIo): void {
       result = await verifyImageSeal(createDockerClient({ socketPath: opts.dockerSocket }), opts.image!, keys);
     } else {
       result = await verifyBundleAgainstConfig(
-        readTextFile(resolve(io.cwd, opts.bundle!), opts.bundle),
+        readTextFile(resolve(io.cwd, opts.bundle!), opts.bundle, sealApi.SEAL_FILE_MAX_BYTES),
         opts.bundle!,
         readTextFile(resolve(io.cwd, opts.imageConfig!), opts.imageConfig),
         opts.imageConfig!,

@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { resolve } from 'node:path';
 import { ConfigError } from '../errors/index.ts';
 import { readTextFile } from '../config/index.ts';
 import { keyHint } from './keys.ts';
@@ -44,6 +45,32 @@ export function parseSigningKey(pem: string, source: string): SigningKey {
 
 export function loadSigningKey(file: string, source = file): SigningKey {
   return parseSigningKey(readTextFile(file, source), source);
+}
+
+/**
+ * The signing key as a seal run names it, so the PEM never has to be on a command line (where every local
+ * user sees it in `ps`):
+ *  - `env:NAME`: the environment variable NAME holds the PEM text, or a path to the PEM file;
+ *  - `fd:N`: read the PEM from the open file descriptor N (`--key fd:3 3<key.pem`, a pipe from a secret store);
+ *  - PEM text itself (the Action's input, which reaches us through the environment, never argv);
+ *  - otherwise a path to a PEM file, relative to `cwd`.
+ */
+export function resolveSigningKey(value: string, context: { env: NodeJS.ProcessEnv; cwd: string }): SigningKey {
+  const env = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
+  if (env) {
+    const name = env[1]!;
+    const content = context.env[name];
+    if (content === undefined || content.trim() === '') {
+      throw new ConfigError('NOT_FOUND', `--key env:${name}: the environment variable ${name} is not set`);
+    }
+    return content.trimStart().startsWith('-----BEGIN')
+      ? parseSigningKey(content, `the key in $${name}`)
+      : loadSigningKey(resolve(context.cwd, content), `${content} (from $${name})`);
+  }
+  const fd = /^fd:(\d+)$/.exec(value);
+  if (fd) return parseSigningKey(readTextFile(`/dev/fd/${fd[1]!}`, `--key ${value}`), `the key on ${value}`);
+  if (value.trimStart().startsWith('-----BEGIN')) return parseSigningKey(value, 'the key input');
+  return loadSigningKey(resolve(context.cwd, value), value);
 }
 
 /** A PEM public key (SPKI) or a KeyObject; PEM text is validated and named by `source` in errors. */
