@@ -33,6 +33,7 @@ export interface ReliableSinkOptions {
 
 export const DEFAULT_SPOOL_MB = 256;
 export const DROPPED_ACTION = 'sealwatch.events.dropped';
+export const SPOOL_DAMAGED_ACTION = 'sealwatch.spool.damaged';
 
 interface Item {
   severity: number;
@@ -62,6 +63,32 @@ export function createReliableSink(
   }
 
   const counters = { sent: 0, retried: 0, dropped: 0, truncated: 0, tooLarge: 0 };
+  if (spool !== undefined && spool.lost.regions > 0) {
+    // Each damaged stretch held at least one record; the records around it are kept and replayed.
+    counters.dropped += spool.lost.regions;
+    const { regions, bytes } = spool.lost;
+    log.warn('spool damaged: skipped corrupted records, kept the rest', { regions, bytes });
+    // After the dispatcher is built: the notice goes to every output like any event.
+    setImmediate(() =>
+      deps.emit(
+        createEvent(
+          {
+            event: {
+              kind: 'metric',
+              category: ['host'],
+              type: ['info'],
+              action: SPOOL_DAMAGED_ACTION,
+              severity: 7,
+              dataset: 'sealwatch.runtime',
+            },
+            message: `output ${spec.name}: its disk spool was damaged; ${regions} corrupted stretch${regions === 1 ? '' : 'es'} (${bytes} bytes, at least ${regions} event${regions === 1 ? '' : 's'}) skipped, the other spooled events kept`,
+            sealwatch: { details: { 'spool.damaged_regions': regions, 'spool.damaged_bytes': bytes } },
+          },
+          deps.now,
+        ),
+      ),
+    );
+  }
   let memory: Item[] = [];
   let resend: Buffer[] = [];
   let down = false;

@@ -1,18 +1,18 @@
 import {
   closeSync,
+  constants,
   existsSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
-  renameSync,
   statSync,
   unlinkSync,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFileAtomic, unsafeDirectoryReason } from '../../fs/index.ts';
 import { crc32 } from 'node:zlib';
 import { OutputError } from '../../errors/index.ts';
 import { SEVERITY_LABELS, severityLabel, type SeverityLabel } from '../../severity/index.ts';
@@ -21,9 +21,11 @@ import { SEVERITY_LABELS, severityLabel, type SeverityLabel } from '../../severi
  * A per-sink disk spool: append-only segment files of checksummed records, replayed in order.
  *
  * Record: magic 0xA5 · length u32 · crc32 u32 (over severity, id and payload) · severity u8 · id u48 · payload.
- * `acked` holds the id of the last delivered record (written by rename); on restart every record
- * with a higher id is replayed, so delivery is at-least-once. A torn or corrupted record ends the
- * scan of its segment (counted in `corrupted`). When the cap is reached the oldest records of the
+ * `acked` holds the id of the last delivered record (replaced atomically); on restart every record
+ * with a higher id is replayed, so delivery is at-least-once. A torn or corrupted stretch costs only
+ * itself: the records after it are kept, and the loss is counted (`lost`) for the sink to report.
+ * The folder must be ours and not writable by others (else the spool refuses to open), and every
+ * file is opened without following links. When the cap is reached the oldest records of the
  * lowest severity band go first (info, then low, medium, high; critical last).
  */
 export interface SpoolRecord {
@@ -48,21 +50,50 @@ function encode(id: number, severity: number, payload: Buffer): Buffer {
   return buf;
 }
 
-function decodeAll(data: Buffer): { records: SpoolRecord[]; corrupted: boolean } {
+/** A record that starts at `at`, whole and with a matching checksum; undefined otherwise. */
+function recordAt(data: Buffer, at: number): SpoolRecord | undefined {
+  if (data.length - at < HEADER || data[at] !== MAGIC) return undefined;
+  const length = data.readUInt32BE(at + 1);
+  if (at + HEADER + length > data.length) return undefined;
+  const payload = data.subarray(at + HEADER, at + HEADER + length);
+  if (crc32(payload, crc32(data.subarray(at + 9, at + HEADER))) !== data.readUInt32BE(at + 5)) return undefined;
+  return { id: data.readUIntBE(at + 10, 6), severity: data[at + 9]!, payload: Buffer.from(payload) };
+}
+
+/**
+ * Every valid record of a segment. A damaged stretch (a flipped byte, a torn write, garbage) costs only
+ * itself: the scan resumes at the next offset where a whole record with a matching checksum starts.
+ * `lostBytes` and `badRegions` say what was skipped.
+ */
+function decodeAll(data: Buffer): { records: SpoolRecord[]; lostBytes: number; badRegions: number } {
   const records: SpoolRecord[] = [];
+  let lostBytes = 0;
+  let badRegions = 0;
   let at = 0;
   while (at < data.length) {
-    if (data.length - at < HEADER || data[at] !== MAGIC) return { records, corrupted: true };
-    const length = data.readUInt32BE(at + 1);
-    if (at + HEADER + length > data.length) return { records, corrupted: true };
-    const payload = data.subarray(at + HEADER, at + HEADER + length);
-    if (crc32(payload, crc32(data.subarray(at + 9, at + HEADER))) !== data.readUInt32BE(at + 5)) {
-      return { records, corrupted: true };
+    const record = recordAt(data, at);
+    if (record !== undefined) {
+      records.push(record);
+      at += HEADER + record.payload.length;
+      continue;
     }
-    records.push({ id: data.readUIntBE(at + 10, 6), severity: data[at + 9]!, payload: Buffer.from(payload) });
-    at += HEADER + length;
+    badRegions++;
+    let next = at + 1;
+    for (;;) {
+      next = data.indexOf(MAGIC, next);
+      if (next < 0 || recordAt(data, next) !== undefined) break;
+      next++;
+    }
+    const end = next < 0 ? data.length : next;
+    lostBytes += end - at;
+    at = end;
   }
-  return { records, corrupted: false };
+  return { records, lostBytes, badRegions };
+}
+
+/** Opens a segment for appending, never through a link. */
+function openAppend(path: string): number {
+  return openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
 }
 
 const recordBytes = (r: { payload: Buffer }): number => HEADER + r.payload.length;
@@ -90,7 +121,8 @@ export class DiskSpool {
   /** Unacked records on disk or buffered: count and bytes. */
   pendingRecords = 0;
   pendingBytes = 0;
-  corrupted = 0;
+  /** Damage found when the spool was opened: stretches skipped and their bytes. */
+  readonly lost = { regions: 0, bytes: 0 };
 
   constructor(dir: string, options: DiskSpoolOptions) {
     this.dir = dir;
@@ -99,6 +131,15 @@ export class DiskSpool {
       options.segmentBytes ?? Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(options.capBytes / 8)));
     try {
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      // Only sealwatch's user may put files here; every file is also opened without following links,
+      // so a parent others can write (an emptyDir volume) cannot redirect a write either.
+      const unsafe = unsafeDirectoryReason(dir);
+      if (unsafe !== undefined) {
+        throw new OutputError(
+          'SPOOL_FAILED',
+          `spool ${dir}: ${unsafe}; remove it or give it to sealwatch's user, mode 0700`,
+        );
+      }
       const ackedPath = join(dir, 'acked');
       if (existsSync(ackedPath)) this.acked = Number(readFileSync(ackedPath, 'utf8').trim()) || 0;
       this.ackedPersisted = this.acked;
@@ -108,8 +149,9 @@ export class DiskSpool {
         .sort();
       let maxId = this.acked;
       for (const name of this.segments) {
-        const { records, corrupted } = decodeAll(readFileSync(join(dir, name)));
-        if (corrupted) this.corrupted++;
+        const { records, lostBytes, badRegions } = decodeAll(readFileSync(join(dir, name)));
+        this.lost.bytes += lostBytes;
+        this.lost.regions += badRegions;
         for (const r of records) {
           maxId = Math.max(maxId, r.id);
           if (r.id > this.acked) {
@@ -121,6 +163,7 @@ export class DiskSpool {
       this.nextId = maxId + 1;
       this.removeDoneSegments();
     } catch (error) {
+      if (error instanceof OutputError) throw error;
       throw new OutputError('SPOOL_FAILED', `spool ${dir}: cannot open (${String(error)})`, { cause: error });
     }
   }
@@ -192,9 +235,7 @@ export class DiskSpool {
   /** Persists the ack position and removes fully delivered segments. */
   checkpoint(): void {
     if (this.acked !== this.ackedPersisted) {
-      const tmp = join(this.dir, 'acked.tmp');
-      writeFileSync(tmp, String(this.acked));
-      renameSync(tmp, join(this.dir, 'acked'));
+      replaceFileAtomic(join(this.dir, 'acked'), String(this.acked), 0o600);
       this.ackedPersisted = this.acked;
     }
     this.removeDoneSegments();
@@ -244,18 +285,16 @@ export class DiskSpool {
   private openSegment(firstId: number): void {
     if (this.active !== undefined) closeSync(this.active.fd);
     const name = segmentName(firstId);
-    this.active = { name, fd: openSync(join(this.dir, name), 'a', 0o600), size: 0 };
+    this.active = { name, fd: openAppend(join(this.dir, name)), size: 0 };
     this.segments.push(name);
   }
 
   private rewriteSegment(name: string, records: SpoolRecord[]): void {
     const path = join(this.dir, name);
     const data = Buffer.concat(records.map((r) => encode(r.id, r.severity, r.payload)));
-    const tmp = `${path}.tmp`;
-    writeFileSync(tmp, data, { mode: 0o600 });
     if (this.active?.name === name) closeSync(this.active.fd);
-    renameSync(tmp, path);
-    if (this.active?.name === name) this.active = { name, fd: openSync(path, 'a', 0o600), size: data.length };
+    replaceFileAtomic(path, data, 0o600);
+    if (this.active?.name === name) this.active = { name, fd: openAppend(path), size: data.length };
     this.cache = undefined;
   }
 
