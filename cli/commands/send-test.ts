@@ -17,6 +17,7 @@ const Options = z.object({
     .transform(Number)
     .describe('seconds to wait for delivery'),
   spoolDir: z.string().optional(),
+  json: z.boolean().default(false),
 });
 
 /** One test event per severity label, so a SIEM can check parsing and routing end to end. */
@@ -48,8 +49,15 @@ const delivered = (s: SinkStats, expected: number): boolean =>
 export interface TestDelivery {
   name: string;
   ok: boolean;
-  /** `5/5 delivered, 0 retried, 0 dropped` (and a note for UDP) */
+  /** `5/5 delivered, 0 retried, 0 dropped` (and a note for UDP, or why it failed) */
   detail: string;
+  delivered: number;
+  expected: number;
+  retried: number;
+  dropped: number;
+  truncated: number;
+  /** The last delivery error of a failed output (a transport message; no secrets). */
+  error?: string;
 }
 
 /**
@@ -66,8 +74,11 @@ export async function sendTestEvents(
     import('../../shared/outputs/index.ts'),
   ]);
   const { io } = options;
+  const deadline = Date.now() + options.timeoutSeconds * 1000;
   const dispatcher = createDispatcher([...specs], {
     logger: createLogger({ level: 'warn', stream: io.stderr }),
+    // Each connection attempt fits within the timeout, so one can fail and say why.
+    connectTimeoutMs: Math.max(250, Math.min(10_000, options.timeoutSeconds * 1000 - 250)),
     version: packageVersion(),
     stdout: io.stdout,
     env: io.env,
@@ -87,23 +98,30 @@ export async function sendTestEvents(
         (to.length === 0 ? '(no output admits it)' : to.map((s) => s.name).join(', ')),
     );
   }
-  const deadline = Date.now() + options.timeoutSeconds * 1000;
-  await dispatcher.flush();
+  // Polled, never a bare flush(): a connection that hangs must not outlast the timeout.
   while (Date.now() < deadline && !dispatcher.stats().every((s, i) => delivered(s, expected[i]!))) {
     await new Promise((r) => setTimeout(r, 50));
   }
   const stats = dispatcher.stats();
-  await dispatcher.close();
+  await dispatcher.close({ timeoutMs: Math.max(0, deadline - Date.now()) });
   return stats.map((s, i) => {
     const ok = delivered(s, expected[i]!);
     const udp = specs[i]!.type === 'syslog' && (specs[i] as { transport: string }).transport === 'udp';
+    const error = ok ? undefined : s.lastError;
     return {
       name: s.name,
       ok,
       detail:
         `${s.sent}/${expected[i]} delivered, ${s.retried} retried, ${s.dropped} dropped` +
         (s.truncated > 0 ? `, ${s.truncated} truncated` : '') +
-        (ok && udp ? ' (UDP: handed to the network; arrival cannot be confirmed)' : ''),
+        (ok && udp ? ' (UDP: handed to the network; arrival cannot be confirmed)' : '') +
+        (error === undefined ? '' : `: ${error}`),
+      delivered: s.sent,
+      expected: expected[i]!,
+      retried: s.retried,
+      dropped: s.dropped,
+      truncated: s.truncated,
+      ...(error === undefined ? {} : { error }),
     };
   });
 }
@@ -118,14 +136,18 @@ export function registerSendTest(program: Command, io: CliIo): void {
     .option('--output <url>', 'output URL, e.g. syslog+tls://siem:6514?format=cef (repeatable)', collect, [])
     .option('--timeout <seconds>', 'how long to wait for delivery', '10')
     .option('--spool-dir <dir>', 'disk spool folder (default: none, so nothing is left behind)')
-    .action(async (raw: { output: string[]; timeout: string; spoolDir?: string }) => {
+    .option('--json', 'print the results as one JSON object on stdout')
+    .action(async (raw: { output: string[]; timeout: string; spoolDir?: string; json?: boolean }) => {
       // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
       const { parseOutputUrl } = await import('../../shared/outputs/index.ts');
       const parsed = Options.safeParse(raw);
       if (!parsed.success) throw new UsageError('BAD_ARGUMENT', parsed.error.issues.map((i) => i.message).join('; '));
       const opts = parsed.data;
       const specs: OutputSpec[] = opts.output.map(parseOutputUrl);
-      const report = specs.some((s) => s.type === 'stdout') ? io.stderr : io.stdout;
+      if (opts.json && specs.some((s) => s.type === 'stdout')) {
+        throw new UsageError('CONFLICT', 'send-test: --json prints on stdout, so it cannot test a stdout:// output');
+      }
+      const report = opts.json || specs.some((s) => s.type === 'stdout') ? io.stderr : io.stdout;
       const results = await sendTestEvents(specs, {
         io,
         timeoutSeconds: opts.timeout,
@@ -133,6 +155,10 @@ export function registerSendTest(program: Command, io: CliIo): void {
         onSent: (line) => println(report, line),
       });
       for (const r of results) println(report, `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
+      if (opts.json) {
+        const outputs = results.map(({ detail: _detail, name, ...r }) => ({ output: name, ...r }));
+        io.stdout.write(`${JSON.stringify({ ok: results.every((r) => r.ok), outputs })}\n`);
+      }
       const failed = results.filter((r) => !r.ok).map((r) => r.name);
       if (failed.length > 0) {
         throw new EnvironmentError(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Event } from '../events/index.ts';
 import { CHECKPOINT_ACTION, createRecorder, type Recorder } from '../record/index.ts';
 import type { OutputSpec } from './url.ts';
-import type { Dispatcher, DispatcherDeps, Sink, SinkDeps, SinkStats } from './types.ts';
+import type { CloseOptions, Dispatcher, DispatcherDeps, Sink, SinkDeps, SinkStats } from './types.ts';
 import { SINKS } from './sinks/registry.ts';
 
 /**
@@ -74,6 +74,7 @@ export function createDispatcher(specs: readonly OutputSpec[], deps: DispatcherD
     version,
     now,
     hostname: deps.hostname ?? osHostname(),
+    connectTimeoutMs: deps.connectTimeoutMs ?? 10_000,
     spoolDir: deps.spoolDir,
     stdout: deps.stdout ?? process.stdout,
     env: deps.env ?? process.env,
@@ -95,8 +96,10 @@ export function createDispatcher(specs: readonly OutputSpec[], deps: DispatcherD
       : setInterval(() => checkpoint(), Math.min(1000, (deps.record?.seconds ?? 60) * 1000));
   timer?.unref();
 
-  const each = async (what: 'flush' | 'close'): Promise<void> => {
-    const results = await Promise.allSettled(outputs.map((o) => o.sink[what]()));
+  const each = async (what: 'flush' | 'close', options?: CloseOptions): Promise<void> => {
+    const results = await Promise.allSettled(
+      outputs.map((o) => (what === 'close' ? o.sink.close(options) : o.sink.flush())),
+    );
     results.forEach((r, i) => {
       if (r.status === 'rejected') {
         deps.logger.warn(`output ${what} failed`, { output: outputs[i]!.spec.name, error: String(r.reason) });
@@ -108,13 +111,13 @@ export function createDispatcher(specs: readonly OutputSpec[], deps: DispatcherD
   return {
     dispatch,
     flush: () => each('flush'),
-    close: async () => {
+    close: async (options) => {
       if (!closed) {
         closed = true;
         if (timer !== undefined) clearInterval(timer);
         checkpoint(true);
       }
-      await each('close');
+      await each('close', options);
     },
     stats(): SinkStats[] {
       return outputs.map((o) => {

@@ -2,6 +2,7 @@ export { parseOutputUrl, OutputFormat, OUTPUT_FORMATS } from './url.ts';
 export type { OutputSpec, OutputType, OutputQuery } from './url.ts';
 export type {
   Sink,
+  CloseOptions,
   SinkStats,
   Dispatcher,
   DispatcherDeps,

@@ -20,6 +20,8 @@ export interface SinkStats {
   /** Messages shortened to fit a transport limit (UDP datagram, RFC 3164). */
   truncated: number;
   connected: boolean;
+  /** The last delivery error, when the output is failing (no secrets: transport messages only). */
+  lastError?: string;
 }
 
 export interface Sink {
@@ -28,15 +30,20 @@ export interface Sink {
   send(event: Event): void;
   /** Resolves when everything accepted so far has been delivered or spooled to disk. */
   flush(): Promise<void>;
-  close(): Promise<void>;
+  /** Delivers what it can within `timeoutMs` (default: the sink's own, 5 s), spools the rest, stops. */
+  close(options?: CloseOptions): Promise<void>;
   stats(): SinkStats;
+}
+
+export interface CloseOptions {
+  timeoutMs?: number;
 }
 
 export interface Dispatcher {
   /** Stamps `sealwatch.run_id` and `sealwatch.seq`, then hands the event to every sink whose min-severity admits it. */
   dispatch(event: Event): Event;
   flush(): Promise<void>;
-  close(): Promise<void>;
+  close(options?: CloseOptions): Promise<void>;
   stats(): SinkStats[];
 }
 
@@ -56,6 +63,8 @@ export interface DispatcherDeps {
   env?: NodeJS.ProcessEnv;
   /** Host name for syslog headers (default os.hostname()). */
   hostname?: string;
+  /** How long a connection (TCP connect + TLS handshake, or an HTTP request) may take; default 10 s. */
+  connectTimeoutMs?: number;
   /**
    * The tamper-evident event record (hash chain + signed checkpoints, shared/record): off without a key.
    * Its head is kept in `stateFile`, by default `record-head.json` in `spoolDir`.
@@ -64,7 +73,9 @@ export interface DispatcherDeps {
 }
 
 /** What a sink factory gets: the dispatcher's deps plus a way to emit its own notices (e.g. drops). */
-export interface SinkDeps extends Required<Pick<DispatcherDeps, 'logger' | 'version' | 'now' | 'hostname'>> {
+export interface SinkDeps extends Required<
+  Pick<DispatcherDeps, 'logger' | 'version' | 'now' | 'hostname' | 'connectTimeoutMs'>
+> {
   spoolDir?: string;
   stdout: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;

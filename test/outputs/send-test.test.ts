@@ -54,10 +54,62 @@ describeRsyslog('sealwatch send-test', () => {
     expect(t.err()).toContain('send-test: delivery failed within 1s');
   });
 
+  it('--timeout bounds the whole run, and --json reports each output with the reason it failed', async () => {
+    const port = await freePort();
+    const t = io();
+    const started = Date.now();
+    const code = await runCli(
+      ['send-test', '--output', `syslog+tcp://127.0.0.1:${port}`, '--timeout', '2', '--json'],
+      t.io,
+    );
+    const seconds = (Date.now() - started) / 1000;
+    expect(code).toBe(3);
+    // The contract of --timeout, with room for a loaded machine (it took 9.6 s for --timeout 3 before).
+    expect(seconds).toBeLessThan(2 + 3);
+    const result = JSON.parse(t.out()) as {
+      ok: boolean;
+      outputs: Array<{ ok: boolean; delivered: number; error?: string }>;
+    };
+    expect(result.ok).toBe(false);
+    expect(result.outputs).toEqual([
+      expect.objectContaining({ ok: false, delivered: 0, error: expect.stringMatching(/ECONNREFUSED/) }),
+    ]);
+  });
+
+  it('syslog+tls:// to a plaintext port fails as a TLS handshake, within --timeout', async () => {
+    const t = io();
+    const started = Date.now();
+    const code = await runCli(
+      ['send-test', '--output', `syslog+tls://127.0.0.1:${receiver.port}`, '--timeout', '3'],
+      t.io,
+    );
+    expect(code).toBe(3);
+    expect((Date.now() - started) / 1000).toBeLessThan(3 + 3);
+    expect(t.out()).toMatch(
+      /FAIL syslog\+tls:\/\/127\.0\.0\.1:\d+: 0\/5 delivered, .*TLS handshake with 127\.0\.0\.1:\d+ failed/,
+    );
+    expect(t.out()).not.toMatch(/connect to .* timed out/);
+  });
+
+  it('--json cannot be combined with a stdout:// output', async () => {
+    const t = io();
+    expect(await runCli(['send-test', '--output', 'stdout://', '--json'], t.io)).toBe(2);
+  });
+
   it('refuses a bad URL with one line and exit 2', async () => {
     const t = io();
     const code = await runCli(['send-test', '--output', 'syslog+tcp://127.0.0.1:1?format=xml'], t.io);
     expect(code).toBe(2);
     expect(t.err().trim().split('\n')).toHaveLength(1);
+  });
+
+  it('never prints the password of a URL it cannot parse', async () => {
+    const t = io();
+    const code = await runCli(
+      ['send-test', '--output', 'syslog+tcp://admin:S3CRETPW@127.0.0.1:99999?format=cef'],
+      t.io,
+    );
+    expect(code).toBe(2);
+    expect(t.out() + t.err()).not.toContain('S3CRETPW');
   });
 });

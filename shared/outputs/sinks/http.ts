@@ -42,7 +42,7 @@ export function createHttpSink(spec: HttpSpec, deps: SinkDeps): Sink {
           `{"time":${(Date.parse(event['@timestamp']) / 1000).toFixed(3)},"host":${JSON.stringify(deps.hostname)},"source":"sealwatch","sourcetype":"sealwatch:${spec.format}","event":${payload(event)}}`
       : payload,
   );
-  const transport = createHttpTransport({ url: spec.url, kind, token });
+  const transport = createHttpTransport({ url: spec.url, kind, token, timeoutMs: deps.connectTimeoutMs });
   return createReliableSink(spec, deps, {
     render,
     transport,

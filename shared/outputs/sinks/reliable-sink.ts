@@ -95,6 +95,7 @@ export function createReliableSink(
   let closed = false;
   let pumping: Promise<void> | undefined;
   let attempt = 0;
+  let lastError: string | undefined;
   let wake: (() => void) | undefined;
   let syncScheduled = false;
   let checkpointTimer: NodeJS.Timeout | undefined;
@@ -270,9 +271,11 @@ export function createReliableSink(
         if (spool !== undefined && batch.fromSpool.length > 0) spool.ack(batch.fromSpool);
         if (down) log.info('output delivers again', { spooled: spool?.pendingRecords ?? 0 });
         down = false;
+        lastError = undefined;
         attempt = 0;
       } catch (error) {
-        if (!down) log.warn('output unreachable; spooling and retrying', { error: String(error) });
+        lastError = error instanceof Error ? error.message : String(error);
+        if (!down) log.warn('output unreachable; spooling and retrying', { error: lastError });
         down = true;
         counters.retried += batch.messages.length;
         const unconfirmed = transport.takeUnconfirmed();
@@ -358,13 +361,13 @@ export function createReliableSink(
         await new Promise((r) => setTimeout(r, 5));
       }
     },
-    async close() {
+    async close(closeOptions) {
       if (closed) return;
       if (noticeTimer !== undefined) {
         clearTimeout(noticeTimer);
         announceDrops();
       }
-      const deadline = Date.now() + (options.closeTimeoutMs ?? 5000);
+      const deadline = Date.now() + (closeOptions?.timeoutMs ?? options.closeTimeoutMs ?? 5000);
       while (!idle() && Date.now() < deadline) {
         wake?.();
         await new Promise((r) => setTimeout(r, 10));
@@ -382,7 +385,7 @@ export function createReliableSink(
         counters.dropped += memory.length + resend.length;
         log.warn('output closed with undelivered events and no spool', { events: memory.length + resend.length });
       }
-      await transport.close();
+      await transport.close(closeOptions?.timeoutMs);
     },
     stats(): SinkStats {
       return {
@@ -394,6 +397,7 @@ export function createReliableSink(
         spoolBytes: spool?.pendingBytes ?? 0,
         truncated: transport.truncated + counters.truncated,
         connected: transport.connected && !down,
+        ...(lastError === undefined ? {} : { lastError }),
       };
     },
   };

@@ -66,6 +66,7 @@ export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
           host: spec.host,
           port: spec.port,
           framing: spec.options.framing ?? 'octet',
+          connectTimeoutMs: deps.connectTimeoutMs,
           logger: deps.logger,
           tls:
             spec.transport === 'tls'
@@ -81,7 +82,7 @@ export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
   const transport: Transport = {
     send: (messages) => inner.send(messages),
     takeUnconfirmed: () => inner.takeUnconfirmed(),
-    close: () => inner.close(),
+    close: (timeoutMs) => inner.close(timeoutMs),
     get connected() {
       return inner.connected;
     },

@@ -83,14 +83,28 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
       } else {
         s = netConnect(common);
       }
+      const timeoutMs = options.connectTimeoutMs ?? 10_000;
+      const peer = `${options.host}:${options.port}`;
+      // TLS: once TCP is up, a missing handshake is the server's fault, not the network's (a plaintext
+      // syslog port reads the ClientHello as a message and never answers): say which it was.
+      let tcpUp = false;
+      if (options.tls !== undefined) s.once('connect', () => (tcpUp = true));
       const timer = setTimeout(
-        () => s.destroy(new Error(`connect timeout after ${options.connectTimeoutMs ?? 10_000} ms`)),
-        options.connectTimeoutMs ?? 10_000,
+        () =>
+          s.destroy(
+            new Error(
+              tcpUp
+                ? `TLS handshake with ${peer} failed: connected, but no TLS answer within ${timeoutMs} ms (a plaintext port?)`
+                : `connect to ${peer} timed out after ${timeoutMs} ms`,
+            ),
+          ),
+        timeoutMs,
       );
       const onError = (error: Error): void => {
         clearTimeout(timer);
         s.destroy();
-        reject(error);
+        const tlsFailure = options.tls !== undefined && tcpUp && !error.message.startsWith('TLS handshake');
+        reject(tlsFailure ? new Error(`TLS handshake with ${peer} failed: ${error.message}`, { cause: error }) : error);
       };
       s.once('error', onError);
       s.once(options.tls !== undefined ? 'secureConnect' : 'connect', () => {
@@ -189,13 +203,13 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
       drop();
       return out;
     },
-    async close() {
+    async close(timeoutMs = 1000) {
       const s = socket;
       socket = undefined;
       if (s === undefined) return;
       await new Promise<void>((resolve) => {
         s.end(() => resolve());
-        setTimeout(resolve, 1000).unref();
+        setTimeout(resolve, Math.min(1000, timeoutMs)).unref();
       });
       s.destroy();
     },

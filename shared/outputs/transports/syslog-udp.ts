@@ -44,7 +44,7 @@ export function createUdpTransport(options: { host: string; port: number; maxByt
       }
     },
     takeUnconfirmed: () => [],
-    async close() {
+    async close(_timeoutMs?: number) {
       const s = socket;
       socket = undefined;
       if (s !== undefined) await new Promise<void>((resolve) => s.close(() => resolve()));

@@ -16,5 +16,6 @@ export interface Transport {
   readonly connected: boolean;
   /** Messages cut to fit a size limit. */
   readonly truncated: number;
-  close(): Promise<void>;
+  /** Ends the connection, waiting at most `timeoutMs` (default 1 s) for it to close cleanly. */
+  close(timeoutMs?: number): Promise<void>;
 }
