@@ -24,6 +24,9 @@ export const SealInputs = z
     sarif: list('SARIF 2.1.0 report files or globs'),
     profile: z.string().optional().describe('declared runtime profile YAML'),
     learned: z.string().optional().describe('learned runtime profile YAML (sealwatch learn)'),
+    'runtime-trace': list(
+      'in-toto runtime-trace statements or predicates (JSON, e.g. from sealwatch learn): what the image did in CI',
+    ),
     base: z.string().optional().describe('base image reference, if not found in the image history'),
     'require-tests': list('fail unless suites matching this pattern ran and passed'),
     'max-severity': MaxSeverity.optional().describe('fail on vulnerabilities above this severity'),

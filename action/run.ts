@@ -4,7 +4,12 @@ import type { DockerClient, RegistryAuth } from '../shared/docker/index.ts';
 import { createEvent, type Event } from '../shared/events/index.ts';
 import { computeImageIdentity, identityMaterial, sealLayerTar, sha256Digest } from '../shared/image/index.ts';
 import type { Dispatcher } from '../shared/outputs/index.ts';
-import { sealSubject, type SealLabel, type SarifSummaryPredicate } from '../shared/seal/index.ts';
+import {
+  parseRuntimeTraceFile,
+  sealSubject,
+  type SealLabel,
+  type SarifSummaryPredicate,
+} from '../shared/seal/index.ts';
 import { resolveSigningKey } from '../shared/signing/index.ts';
 import { ConfigError, errnoCode } from '../shared/errors/index.ts';
 import { detectBaseImage, detectContext, type Env, type GitInfo } from './context/index.ts';
@@ -77,6 +82,10 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
   const sarif: SarifSummaryPredicate[] = expandGlobs(inputs.sarif, deps.cwd, '--sarif').map((f) =>
     parseSarif(readReportFile(f, deps.cwd)),
   );
+  const runtimeTraces = expandGlobs(inputs['runtime-trace'], deps.cwd, '--runtime-trace').map((f) => {
+    const file = readReportFile(f, deps.cwd);
+    return parseRuntimeTraceFile(file.text, file.source);
+  });
   const profiles = loadProfiles({
     ...(inputs.profile ? { declared: { path: resolve(deps.cwd, inputs.profile), source: inputs.profile } } : {}),
     ...(inputs.learned ? { learned: { path: resolve(deps.cwd, inputs.learned), source: inputs.learned } } : {}),
@@ -126,6 +135,7 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
       sarif,
       inventory: read.inventory,
       ...(profile ? { profile } : {}),
+      runtimeTraces,
     });
     const seal = signSeal({
       subject,

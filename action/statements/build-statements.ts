@@ -4,6 +4,7 @@ import {
   type InventoryPredicate,
   type ProfilePredicate,
   type ProvenancePredicate,
+  type RuntimeTracePredicate,
   type SarifSummaryPredicate,
   type Statement,
   type Subject,
@@ -83,6 +84,7 @@ export interface StatementParts {
   sarif: readonly SarifSummaryPredicate[];
   inventory: InventoryPredicate;
   profile?: ProfilePredicate;
+  runtimeTraces?: readonly RuntimeTracePredicate[];
 }
 
 /** Every statement of the seal except the manifest (createSeal adds it), in a stable order. */
@@ -94,5 +96,6 @@ export function buildStatements(subject: Subject, parts: StatementParts): Statem
     ...parts.sarif.map((s) => makeStatement(subject, PREDICATE.sarifSummary, s)),
     makeStatement(subject, PREDICATE.inventory, parts.inventory),
     ...(parts.profile ? [makeStatement(subject, PREDICATE.profile, parts.profile)] : []),
+    ...(parts.runtimeTraces ?? []).map((t) => makeStatement(subject, PREDICATE.runtimeTrace, t)),
   ];
 }

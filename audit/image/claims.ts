@@ -7,6 +7,7 @@ import {
   type ParsedSeal,
   type ProfilePredicate,
   type ProvenancePredicate,
+  type RuntimeTracePredicate,
   type SarifSummaryPredicate,
   type TestResultPredicate,
   type VerifiedSeal,
@@ -29,6 +30,7 @@ export interface SealClaims {
   sarif: SarifSummaryPredicate[];
   inventory?: InventoryPredicate;
   profile?: ProfilePredicate;
+  runtimeTraces: RuntimeTracePredicate[];
 }
 
 export function claimsFromVerified(seal: VerifiedSeal): SealClaims {
@@ -43,6 +45,7 @@ export function claimsFromVerified(seal: VerifiedSeal): SealClaims {
     sarif: seal.sarif.map((s) => s.predicate),
     ...(seal.inventory ? { inventory: seal.inventory.predicate } : {}),
     ...(seal.profile ? { profile: seal.profile.predicate } : {}),
+    runtimeTraces: seal.runtimeTraces.map((s) => s.predicate),
   };
 }
 
@@ -52,7 +55,7 @@ export function claimsFromVerified(seal: VerifiedSeal): SealClaims {
  * built from it is shown as unverified.
  */
 export function claimsUnverified(seal: ParsedSeal): SealClaims {
-  const claims: SealClaims = { testResults: [], vulns: [], sarif: [] };
+  const claims: SealClaims = { testResults: [], vulns: [], sarif: [], runtimeTraces: [] };
   for (const line of seal.bundles) {
     const envelope = (line.bundle as { dsseEnvelope?: { payload?: unknown } }).dsseEnvelope;
     if (typeof envelope?.payload !== 'string') continue;
@@ -94,6 +97,9 @@ export function claimsUnverified(seal: ParsedSeal): SealClaims {
         break;
       case 'profile':
         claims.profile = parsed.data as ProfilePredicate;
+        break;
+      case 'runtimeTrace':
+        claims.runtimeTraces.push(parsed.data as RuntimeTracePredicate);
         break;
     }
   }

@@ -97,6 +97,25 @@ export function renderStory(story: ImageStory): string {
       `profile (${list(p.sources)}): ${p.executables.length} executable(s): ${list(p.executables)}; listens: ${list(p.listen)}; egress: ${list(p.egress)}`,
     );
   } else add('profile: none recorded in the seal');
+
+  if (story.runtimeTraces.length === 0) add('runtime trace: none recorded in the seal');
+  for (const r of story.runtimeTraces) {
+    const how = r.durationSeconds !== undefined ? `${r.durationSeconds} s` : 'unknown duration';
+    add(
+      `runtime trace: ${t(r.run)} on ${t(r.host)}, ${how}${r.startedOn !== undefined ? ` from ${t(r.startedOn)}` : ''} (monitor ${t(r.monitor)})`,
+    );
+    add(
+      `  ran ${r.processes} program(s), ${r.executions} time(s): ${list(r.topProcesses.map((p) => `${p.executable} ×${p.count}`))}`,
+    );
+    add(`  listened on: ${list(r.listen)}; connected to: ${list(r.outbound)}; files read: ${r.files}`);
+    if (r.truncated) {
+      add(
+        `  left out (over the cap): ${Object.entries(r.truncated)
+          .map(([k, n]) => `${t(k)} ${n}`)
+          .join(', ')}`,
+      );
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,4 +1,11 @@
-import type { InventoryPredicate, ProvenancePredicate, VulnResult, VulnsPredicate } from '../../shared/seal/index.ts';
+import {
+  summarizeRuntimeTrace,
+  type InventoryPredicate,
+  type ProvenancePredicate,
+  type RuntimeTraceSummary,
+  type VulnResult,
+  type VulnsPredicate,
+} from '../../shared/seal/index.ts';
 import type { SealClaims } from './claims.ts';
 
 /** How the seal of an image stands; decided before anything else is said about it. */
@@ -111,6 +118,8 @@ export interface ImageStory {
   sarif: SarifStory[];
   inventory?: InventoryStory;
   profile?: ProfileStory;
+  /** What the image did while CI's tests ran it (in-toto runtime traces). */
+  runtimeTraces: RuntimeTraceSummary[];
 }
 
 /** What "interesting" means in an inventory: remote shells, network tools, package managers. */
@@ -338,7 +347,14 @@ export function profileStory(claims: SealClaims): ProfileStory | undefined {
 
 /** The story of one image from its claims; `verdict` decides whether any of it is verified. */
 export function imageStory(ref: string, verdict: SealVerdict, claims: SealClaims | undefined): ImageStory {
-  const story: ImageStory = { ref, seal: verdict, verified: verdict.status === 'verified', scans: [], sarif: [] };
+  const story: ImageStory = {
+    ref,
+    seal: verdict,
+    verified: verdict.status === 'verified',
+    scans: [],
+    sarif: [],
+    runtimeTraces: [],
+  };
   if (!claims) return story;
   if (claims.identity !== undefined) story.identity = claims.identity;
   if (claims.keyHint !== undefined) story.keyHint = claims.keyHint;
@@ -359,5 +375,6 @@ export function imageStory(ref: string, verdict: SealVerdict, claims: SealClaims
   if (claims.inventory) story.inventory = inventoryStory(claims.inventory);
   const profile = profileStory(claims);
   if (profile) story.profile = profile;
+  story.runtimeTraces = claims.runtimeTraces.map(summarizeRuntimeTrace);
   return story;
 }

@@ -63,3 +63,16 @@ export { createSeal } from './create.ts';
 export type { CreateSealInput, CreatedSeal } from './create.ts';
 export { verifyImageSeal, verifyBundleAgainstConfig, verifySealedConfig } from './verify-image.ts';
 export type { ImageSealVerification } from './verify-image.ts';
+export {
+  RUNTIME_TRACE_PREDICATE,
+  SEALWATCH_MONITOR_TYPE,
+  TRACE_MAX_ENTRIES,
+  RuntimeTracePredicate,
+  TraceProcess,
+  TraceNetwork,
+  buildRuntimeTracePredicate,
+  runtimeTraceStatement,
+  parseRuntimeTraceFile,
+  summarizeRuntimeTrace,
+} from './runtime-trace.ts';
+export type { RuntimeTraceInput, RuntimeTraceSummary } from './runtime-trace.ts';

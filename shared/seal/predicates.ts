@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { Profile } from '../profile/index.ts';
 import { IdentityMaterial } from '../image/identity.ts';
+import { RuntimeTracePredicate, RUNTIME_TRACE_PREDICATE } from './runtime-trace.ts';
+import { ResourceDescriptor } from './statement.ts';
+
+export { ResourceDescriptor };
 
 /**
  * The predicates a seal holds, one zod schema each (the edge where a seal read from an image,
@@ -15,21 +19,12 @@ export const PREDICATE = {
   profile: 'https://sealwatch.dev/attestation/profile/v1',
   sarifSummary: 'https://sealwatch.dev/attestation/sarif-summary/v1',
   manifest: 'https://sealwatch.dev/attestation/seal-manifest/v1',
+  runtimeTrace: RUNTIME_TRACE_PREDICATE,
 } as const;
 export type PredicateKind = keyof typeof PREDICATE;
 export type PredicateType = (typeof PREDICATE)[PredicateKind];
 
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected 64 lowercase hex characters');
-const DigestSet = z.record(z.string(), z.string());
-
-/** in-toto ResourceDescriptor (the fields we use). */
-export const ResourceDescriptor = z.looseObject({
-  name: z.string().optional(),
-  uri: z.string().optional(),
-  digest: DigestSet.optional(),
-  mediaType: z.string().optional(),
-});
-export type ResourceDescriptor = z.infer<typeof ResourceDescriptor>;
 
 // ---------------------------------------------------------------- SLSA Provenance v1
 export const ProvenancePredicate = z.looseObject({
@@ -188,6 +183,7 @@ export const PREDICATE_SCHEMAS = {
   profile: ProfilePredicate,
   sarifSummary: SarifSummaryPredicate,
   manifest: ManifestPredicate,
+  runtimeTrace: RuntimeTracePredicate,
 } satisfies Record<PredicateKind, z.ZodType>;
 
 export function predicateKind(type: string): PredicateKind | undefined {

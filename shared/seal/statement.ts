@@ -2,6 +2,15 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /** in-toto Statement v1 (https://in-toto.io/Statement/v1); the predicate is checked by kind. */
+/** in-toto ResourceDescriptor (the fields we use). */
+export const ResourceDescriptor = z.looseObject({
+  name: z.string().optional(),
+  uri: z.string().optional(),
+  digest: z.record(z.string(), z.string()).optional(),
+  mediaType: z.string().optional(),
+});
+export type ResourceDescriptor = z.infer<typeof ResourceDescriptor>;
+
 export const STATEMENT_TYPE = 'https://in-toto.io/Statement/v1';
 
 export const Subject = z.object({

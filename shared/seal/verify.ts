@@ -15,6 +15,7 @@ import {
   type VulnsPredicate,
   type PredicateKind,
 } from './predicates.ts';
+import type { RuntimeTracePredicate } from './runtime-trace.ts';
 import { Statement, sha256Hex, type Subject } from './statement.ts';
 import type { ParsedSeal, SealLine } from './parse.ts';
 
@@ -48,6 +49,8 @@ export interface VerifiedSeal {
   sarif: VerifiedStatement<SarifSummaryPredicate>[];
   inventory?: VerifiedStatement<InventoryPredicate>;
   profile?: VerifiedStatement<ProfilePredicate>;
+  /** in-toto runtime traces: what the image did while CI's tests ran it. */
+  runtimeTraces: VerifiedStatement<RuntimeTracePredicate>[];
   /** Statements with predicate types we do not know (signed and listed in the manifest). */
   other: VerifiedStatement<unknown>[];
 }
@@ -160,6 +163,7 @@ export function verifySeal(seal: ParsedSeal, options: VerifySealOptions): Verifi
     sarif: pick('sarifSummary'),
     inventory: one('inventory'),
     profile: one('profile'),
+    runtimeTraces: pick('runtimeTrace'),
     other: verified.filter((v) => v.kind === undefined).map((v) => toVerifiedStatement(v)),
   };
 }
