@@ -8,7 +8,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../shared/logging/index.ts';
-import { createProcConnector, openProcConnector, type ProcEvent } from '../sidecar/sources/proc-connector.ts';
+import { createProcConnector, openProcConnector, type ProcEvent } from '../sidecar/sources/proc-connector/index.ts';
 import { createHashCache, createProcessTracker, treeScope } from '../sidecar/sources/index.ts';
 import { createProcFs } from '../sidecar/sources/proc/index.ts';
 import { figure, percentile, report } from './lib/report.ts';

@@ -21,6 +21,18 @@ await build({
   packages: 'external',
 });
 
+// The kernel proc connector's socket thread: a worker entry of its own, beside cli.mjs (the code that starts it,
+// sidecar/sources/proc-connector/open-socket.ts, looks for it there under this name, SOCKET_THREAD_BUNDLE;
+// run from the sources, it compiles socket-thread.ts itself with the same options).
+await build({
+  ...common,
+  entryPoints: ['sidecar/sources/proc-connector/socket-thread.ts'],
+  outfile: 'dist/proc-connector-thread.cjs',
+  format: 'cjs',
+  bundle: true,
+  packages: 'external',
+});
+
 // The GitHub Action bundle (dist/action/index.mjs, committed; config in scripts/action-bundle.mjs).
 // Only on request, so `npm ci` and the test setup never overwrite the committed file that
 // test/seal/action-bundle.test.ts compares with a fresh build:  node scripts/build.mjs --action

@@ -1,4 +1,4 @@
 export { createApi, listenApi } from './server.ts';
-export type { ApiDeps, WatchStatus } from './server.ts';
+export type { ApiDeps } from './server.ts';
 export { bindConnectorMetrics, bindDockerEventMetrics, createWatchMetrics } from './metrics.ts';
 export type { ConnectorMetricsSource, WatchMetrics } from './metrics.ts';

@@ -11,6 +11,8 @@ export interface WatchMetrics {
   pidGaps: Counter;
   outputQueue: Gauge<'output'>;
   parseSkipped: Gauge;
+  tickFailures: Counter;
+  ruleErrors: Counter<'rule'>;
 }
 
 export function createWatchMetrics(): WatchMetrics {
@@ -51,6 +53,17 @@ export function createWatchMetrics(): WatchMetrics {
     parseSkipped: new Gauge({
       name: 'sealwatch_proc_records_skipped',
       help: '/proc records that did not parse and were skipped',
+      registers,
+    }),
+    tickFailures: new Counter({
+      name: 'sealwatch_tick_failures_total',
+      help: 'ticks that failed (logged); the loop goes on',
+      registers,
+    }),
+    ruleErrors: new Counter({
+      name: 'sealwatch_rule_errors_total',
+      help: 'times a rule threw while judging an event (logged); the other rules still judged it',
+      labelNames: ['rule'],
       registers,
     }),
   };

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
-import type { ContainerState } from '../sources/index.ts';
+import type { WatchStatus } from '../pipeline/status.ts';
 import type { WatchMetrics } from './metrics.ts';
 
 /**
@@ -13,32 +13,6 @@ import type { WatchMetrics } from './metrics.ts';
  * recent events and the active profile. Anything that changes state (ending learning) needs the
  * bearer token; without a configured token those routes are off.
  */
-export interface WatchStatus {
-  mode: 'learn' | 'monitor' | 'enforce';
-  target: string;
-  ready: boolean;
-  /** why it is not ready, when it is not */
-  reason?: string;
-  sourcesRunning: boolean;
-  profileLoaded: boolean;
-  profileSource?: string;
-  seal?: { status: string; detail?: string };
-  startedAt: string;
-  ticks: number;
-  processesWatched: number;
-  processesSeen: number;
-  pidGaps: number;
-  alerts: number;
-  suppressed: number;
-  killed: number;
-  killFailed: number;
-  outputs: unknown[];
-  /** `--container`: the container as followed across restarts (stopped: not ready; removed: the run ends) */
-  container?: ContainerState;
-  /** the watcher's own resident memory */
-  watcherRssMiB: number;
-}
-
 export interface ApiDeps {
   status(): WatchStatus;
   events(query: { since?: string; rule?: string; limit: number }): Event[];

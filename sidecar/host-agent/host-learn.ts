@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { EnvironmentError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
@@ -5,17 +6,16 @@ import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts'
 import type { Profile } from '../../shared/profile/index.ts';
 import { createWatchMetrics } from '../api/index.ts';
 import { createLearner, writeProfileFile } from '../learn/index.ts';
+import { buildPipeline, MODES, runLoop } from '../pipeline/index.ts';
+import { containerScope, createProcConnector, type ProcConnectorStats } from '../sources/index.ts';
 import { containerIdFromCgroup, createProcFs } from '../sources/proc/index.ts';
-import { createProcConnector, type ProcConnectorStats } from '../sources/proc-connector.ts';
-import { createHashCache } from '../sources/index.ts';
-import { buildContainerPipeline, tickOnExec } from './host-agent.ts';
 
 /**
  * `sealwatch learn --docker --container X --duration 60s --out profile.yaml`: learn one container from the host,
  * through the kernel proc connector, so programs that live a millisecond (a periodic job's `date`) are in the
  * profile; a sidecar's /proc poller cannot see them reliably and would alert on them later.
- * Composition only: the host agent's per-container pipeline (same tracker, scope, sources) with the same learner
- * as `sealwatch learn --container` (sidecar/learn), and the profile written the same way.
+ * Composition only: the one pipeline with the host agent's per-container sources (pipeline/modes.ts), the one
+ * loop, and the same learner as `sealwatch learn --container` (sidecar/learn), the profile written the same way.
  */
 export interface HostLearnOptions {
   procRoot: string;
@@ -57,15 +57,13 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
   if (!inspect.State.Running || inspect.State.Pid <= 0)
     throw new EnvironmentError('NOT_FOUND', `container ${options.container} is not running`);
   const name = inspect.Name.replace(/^\//, '');
-  const target = `container ${name} (${inspect.Id.slice(0, 12)})`;
-  const proc = createProcFs(options.procRoot);
   const connector = await createProcConnector({
-    proc,
+    proc: createProcFs(options.procRoot),
     logger,
     enabled: options.procConnector,
     interesting: (cgroup) => cgroup !== undefined && containerIdFromCgroup(cgroup) === inspect.Id,
   });
-  const view = connector.view();
+  const proc = connector.view();
   const learner = createLearner({ headroom: options.headroom });
   const dispatcher = createDispatcher(options.outputs.map(parseOutputUrl), {
     logger,
@@ -73,57 +71,44 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
     stdout: deps.stdout,
     env: deps.env,
   });
-  const { watcher } = buildContainerPipeline({
-    id: inspect.Id,
-    name,
-    imageName: inspect.Config.Image,
-    imageId: inspect.Image,
-    initPid: inspect.State.Pid,
-    proc: view,
-    hashes: createHashCache(view),
-    seal: undefined,
-    options: {
+  const metrics = createWatchMetrics();
+  const pipeline = buildPipeline(
+    {
+      name: `container ${name} (${inspect.Id.slice(0, 12)})`,
+      scope: containerScope(proc, inspect.Id, inspect.State.Pid),
+      container: { id: inspect.Id, name, image: inspect.Config.Image },
+    },
+    MODES['host-container'],
+    {
+      proc,
+      logger,
+      dispatcher,
+      metrics,
       mode: 'learn',
-      dryRun: false,
-      killMinSeverity: 10,
-      aggregateWindowMs: 60_000,
+      respond: { dryRun: false, killMinSeverity: 10, aggregateWindowMs: 60_000 },
       emitAll: false,
       version: options.version,
+      hostName: hostname(),
+      learner,
     },
-    dispatcher,
-    metrics: createWatchMetrics(),
-    logger,
-    learner,
-  });
+  );
+  const target = pipeline.target.name;
   logger.info(
     `learning ${target} for ${options.durationMs / 1000} s; exec events: ${
       connector.mode === 'proc-connector' ? 'kernel proc connector' : `/proc polling (${connector.reason ?? 'off'})`
     }`,
   );
-
-  const tick = (): void => {
-    try {
-      watcher.tick(Date.now());
-    } catch (error) {
-      logger.error('tick failed', { error: String(error) });
-    }
-  };
-  tick();
-  deps.onReady?.();
-  const timer = setInterval(tick, options.tickMs);
-  const stopExecTicks = tickOnExec(connector, tick);
-  await new Promise<void>((resolve) => {
-    const timeout = setTimeout(resolve, options.durationMs);
-    const stop = (): void => {
-      clearTimeout(timeout);
-      resolve();
-    };
-    if (deps.signal.aborted) stop();
-    deps.signal.addEventListener('abort', stop, { once: true });
+  await runLoop({
+    tick: (now) => pipeline.tick(now),
+    tickMs: options.tickMs,
+    signal: deps.signal,
+    logger,
+    metrics,
+    gauges: () => ({ processesWatched: pipeline.tracker.processes().size, outputs: dispatcher.stats() }),
+    durationMs: options.durationMs,
+    wake: connector,
+    started: () => deps.onReady?.(),
   });
-  clearInterval(timer);
-  stopExecTicks();
-  tick();
   const profile = learner.profile();
   writeProfileFile(options.out, profile, target);
   const result: HostLearnResult = {
@@ -135,7 +120,7 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
     processesSeen: learner.observed.processes,
   };
   connector.close();
-  await watcher.close();
+  await pipeline.close();
   await dispatcher.close();
   return result;
 }

@@ -4,5 +4,5 @@ export { createKiller } from './killer.ts';
 export type { Killer, KillResult } from './killer.ts';
 export { createResponder } from './responder.ts';
 export type { Responder, ResponderOptions } from './responder.ts';
-export { stopTargetEvent } from './stop-target.ts';
+export { stopTarget, stopTargetEvent } from './stop-target.ts';
 export type { StopTargetInput } from './stop-target.ts';

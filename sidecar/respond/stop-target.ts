@@ -1,4 +1,5 @@
 import { createEvent, type Event } from '../../shared/events/index.ts';
+import type { Killer } from './killer.ts';
 
 /**
  * The event of `--on-unsealed stop` (enforce mode, unsealed or invalid neighbour): `stopping` is
@@ -49,4 +50,52 @@ export function stopTargetEvent(input: StopTargetInput): Event {
       outcome: input.outcome === 'dry_run' ? 'dry_run' : failed ? 'kill_failed' : 'killed',
     },
   });
+}
+
+/**
+ * `--on-unsealed stop`: the event goes out (and is flushed) before the stop, because in a pod killing the
+ * namespace's init also ends the watcher. With the engine (`--container`, or a pod given the socket): `docker
+ * stop`; without (a pod): SIGKILL every watched process, PID 1 of the namespace last. True when stopped.
+ */
+export async function stopTarget(input: {
+  event: Omit<StopTargetInput, 'outcome' | 'reason'>;
+  dryRun: boolean;
+  report(event: Event): void;
+  flush(): Promise<void>;
+  /** `docker stop` of the target's container, when the engine is known */
+  stopContainer?: () => Promise<void>;
+  /** otherwise: SIGKILL these processes (with their start times, against PID reuse) and wait a little */
+  processes: readonly { pid: number; startTicks: number; name: string }[];
+  killer: Killer;
+  stillRunning(pid: number, startTicks: number): boolean;
+}): Promise<boolean> {
+  if (input.dryRun) {
+    input.report(stopTargetEvent({ ...input.event, outcome: 'dry_run' }));
+    return false;
+  }
+  input.report(stopTargetEvent({ ...input.event, outcome: 'stopping' }));
+  await input.flush();
+  let failure: string | undefined;
+  if (input.stopContainer) {
+    try {
+      await input.stopContainer();
+    } catch (error) {
+      failure = error instanceof Error ? error.message : String(error);
+    }
+  } else {
+    const victims = [...input.processes].sort((a, b) => b.pid - a.pid);
+    for (const p of victims) input.killer.kill(p.pid, p.startTicks);
+    // the kernel drops signals a namespace's init did not ask for, when sent from inside the namespace
+    await new Promise((r) => setTimeout(r, 500));
+    const alive = victims.filter((p) => input.stillRunning(p.pid, p.startTicks));
+    if (alive.length > 0)
+      failure = `${alive.map((p) => `${p.name} (pid ${p.pid})`).join(', ')} still running${
+        alive.some((p) => p.pid === 1)
+          ? ': pid 1 of the namespace ignores SIGKILL from inside it; give --docker-socket to stop the container through the engine'
+          : ''
+      }`;
+  }
+  if (failure === undefined) return true;
+  input.report(stopTargetEvent({ ...input.event, outcome: 'failed', reason: failure }));
+  return false;
 }

@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DockerClient } from '../../shared/docker/index.ts';
-import type { Profile } from '../../shared/profile/index.ts';
 import { readSealFromRootfs, verifyImageSeal, verifySeal, type VerifiedSeal } from '../../shared/seal/index.ts';
 import type { TrustedKeys } from '../../shared/signing/index.ts';
+import type { SealCheck } from './seal-check.ts';
 
 /**
  * The seal at runtime: find the neighbour's seal, verify it with the trusted keys, and only then
@@ -15,19 +15,6 @@ import type { TrustedKeys } from '../../shared/signing/index.ts';
  *  - container (`--container`, or a pod given the Docker socket): `verifyImageSeal` of the container's
  *    image (label, top seal layer, statements, identity recomputed from the image).
  */
-export interface SealCheck {
-  status: 'verified' | 'unsealed' | 'invalid' | 'unknown';
-  /** one line: where the seal was found and why it was rejected */
-  detail?: string;
-  identity?: string;
-  keyHint?: string;
-  /** where the seal was read (a path, or `image <ref>`) */
-  source?: string;
-  profile?: Profile;
-  /** executables of the sealed inventory: path → sha256 */
-  inventory?: ReadonlyMap<string, string>;
-}
-
 function fromVerified(seal: VerifiedSeal, source: string): SealCheck {
   return {
     status: 'verified',
@@ -45,7 +32,7 @@ function fromVerified(seal: VerifiedSeal, source: string): SealCheck {
 function fromError(error: unknown, source: string | undefined): SealCheck {
   const code = (error as { code?: string }).code;
   const detail = error instanceof Error ? error.message : String(error);
-  return { status: code === 'UNSEALED' ? 'unsealed' : 'invalid', detail, source };
+  return { status: code === 'UNSEALED' ? 'unsealed' : 'invalid', detail, ...(source !== undefined ? { source } : {}) };
 }
 
 /** Identity of a root filesystem as seen through /proc (device + inode of `/proc/<pid>/root`). */

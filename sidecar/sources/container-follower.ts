@@ -1,7 +1,7 @@
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { EnvironmentError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
-import type { ContainerChange } from '../host-agent/docker-event.ts';
+import type { ContainerChange } from './docker-event.ts';
 import type { ProcFs } from './proc/index.ts';
 import type { ProcessTracker } from './process-tracker.ts';
 import type { ContainerScope } from './scope.ts';

@@ -84,6 +84,15 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   const identity = new Map<number, { readMs: number; rawExe: string | undefined }>();
   const sockets = new Map<number, number>();
   const users = new Map<string, Map<number, string>>();
+  /** Everything kept about a watched PID, dropped in one place (it exited, its PID was reused, it left the scope). */
+  const forget = (pid: number): void => {
+    watched.delete(pid);
+    openFiles.delete(pid);
+    identity.delete(pid);
+    ranAt.delete(pid);
+    threadCount.delete(pid);
+    socketsReadAt.delete(pid);
+  };
   let lastRescan = 0;
   let maxNsPid = 0;
   const stats = { ticks: 0, seen: 0, gaps: 0, skipped: 0 };
@@ -211,9 +220,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     if (!stat) return;
     if (stat.startTicks !== info.startTicks) {
       // PID reused by another process: report the old one's exit; the next tick reads the new one
-      watched.delete(info.pid);
-      openFiles.delete(info.pid);
-      identity.delete(info.pid);
+      forget(info.pid);
       out.push({ type: 'process-exit', process: info });
       return;
     }
@@ -222,9 +229,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
     // The runtime's exec stage can be listed before the runtime moved it into the container's cgroup (pod mode: a
     // HEALTHCHECK or docker exec into the sidecar's own container): decide again for the program it became.
     if (isRuntimeExecStage(info) && !scope.includes(stat, isWatched)) {
-      watched.delete(info.pid);
-      openFiles.delete(info.pid);
-      identity.delete(info.pid);
+      forget(info.pid);
       ignored.set(info.pid, stat.startTicks);
       return;
     }
@@ -295,9 +300,6 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       if (switches !== undefined) ranAt.set(info.pid, switches);
       else ranAt.delete(info.pid);
     }
-    for (const pid of ranAt.keys()) if (!watched.has(pid)) ranAt.delete(pid);
-    for (const pid of threadCount.keys()) if (!watched.has(pid)) threadCount.delete(pid);
-    for (const pid of socketsReadAt.keys()) if (!watched.has(pid)) socketsReadAt.delete(pid);
   };
 
   return {
@@ -356,9 +358,7 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       }
       for (const [pid, info] of watched) {
         if (present.has(pid)) continue;
-        watched.delete(pid);
-        openFiles.delete(pid);
-        identity.delete(pid);
+        forget(pid);
         out.push({ type: 'process-exit', process: info });
       }
       // young processes (read < execWindowMs ago) are checked for an exec every tick, all of them on the rescan

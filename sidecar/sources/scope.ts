@@ -6,11 +6,20 @@ import { containerIdFromCgroup, type ProcFs, type ProcStat } from './proc/index.
  * - container: processes whose cgroup names the container id (host PIDs, found via Docker);
  * - tree: a process tree started by us (`-- COMMAND`): descendants of the root, or its session.
  */
-export interface Scope {
-  readonly kind: 'pod' | 'container' | 'tree';
+export type Scope = PodScope | ContainerScope | TreeScope;
+
+interface ScopeRule {
   includes(stat: ProcStat, isWatched: (pid: number) => boolean): boolean;
   /** A PID whose /proc/<pid>/net shows the watched network namespace. */
   netAnchor(): number | 'self' | undefined;
+}
+
+export interface PodScope extends ScopeRule {
+  readonly kind: 'pod';
+}
+
+export interface TreeScope extends ScopeRule {
+  readonly kind: 'tree';
 }
 
 /**
@@ -18,7 +27,7 @@ export interface Scope {
  * `docker exec` into the sidecar: not the app), known by a cgroup equal to the watcher's own; unless PID 1
  * of the namespace shares it (the watcher runs inside the app's container: the cgroup tells nothing).
  */
-export function podScope(selfPid: number, proc?: ProcFs): Scope {
+export function podScope(selfPid: number, proc?: ProcFs): PodScope {
   let own: string | null | undefined;
   const ownCgroup = (): string | null => {
     if (own !== undefined) return own;
@@ -42,7 +51,7 @@ export function podScope(selfPid: number, proc?: ProcFs): Scope {
  * container's init, which a restart replaces: `reanchor` moves to the new one (undefined while the
  * container is not running, so no socket table of an unrelated process is read).
  */
-export interface ContainerScope extends Scope {
+export interface ContainerScope extends ScopeRule {
   readonly kind: 'container';
   initPid(): number | undefined;
   reanchor(initPid: number | undefined): void;
@@ -61,11 +70,22 @@ export function containerScope(proc: ProcFs, containerId: string, initPid: numbe
   };
 }
 
-export function treeScope(rootPid: number, rootSession?: number): Scope {
+export function treeScope(rootPid: number, rootSession?: number): TreeScope {
   return {
     kind: 'tree',
     includes: (stat, isWatched) =>
       stat.pid === rootPid || isWatched(stat.ppid) || (rootSession !== undefined && stat.session === rootSession),
     netAnchor: () => rootPid,
   };
+}
+
+/** Pod mode: the container id of the neighbours, from their cgroup (the first one that names one not the watcher's). */
+export function podContainerIdOf(proc: ProcFs, selfPid: number): string | undefined {
+  const own = containerIdFromCgroup(proc.cgroup(selfPid) ?? '');
+  for (const pid of proc.listPids()) {
+    if (pid === selfPid) continue;
+    const id = containerIdFromCgroup(proc.cgroup(pid) ?? '');
+    if (id !== undefined && id !== own) return id;
+  }
+  return undefined;
 }

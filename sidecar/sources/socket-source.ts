@@ -21,6 +21,9 @@ import type { Observation, Source } from './types.ts';
  * namespace's socket counters (`net/sockstat`, a few hundred bytes) changed since the last read, and
  * at least every `fullEveryMs` (default 5 s) for what the counters cannot show (one socket closed and
  * another opened within one interval).
+ * A new socket whose process the tracker has not read yet (it appeared after the tracker's listing in the same
+ * tick) waits up to `ownerWaitMs` for it, so the event names its process; one that closes meanwhile is reported
+ * then, as it was.
  */
 const TABLES: ReadonlyArray<[NetProtocol, NetFamily]> = [
   ['tcp', 'ipv4'],
@@ -40,16 +43,22 @@ export function createSocketSource(options: {
   selfPid?: number;
   /** Report only sockets owned by a watched process (a process tree in the host's network namespace). */
   requireOwner?: boolean;
+  /** how long a new socket waits for the tracker to see its process (ms, default 1000) */
+  ownerWaitMs?: number;
 }): Source & { readonly sockets: number } {
   const { proc, tracker } = options;
   const intervalMs = options.intervalMs ?? 250;
   const fullEveryMs = options.fullEveryMs ?? 5000;
+  const ownerWaitMs = options.ownerWaitMs ?? 1000;
   let last = 0;
   let lastFull = 0;
   let lastCounters: string | undefined;
   /** decoded sockets by `inode:state` (hex, as in the table), so known lines are not decoded again */
   let decoded = new Map<string, NetSocket>();
   let reported = new Set<string>();
+  /** new sockets without a known owner yet, by key, since when */
+  type Found = { socket: NetSocket; direction: 'listening' | 'ingress' | 'egress' };
+  let waiting = new Map<string, Found & { sinceMs: number }>();
   let count = 0;
   return {
     name: 'sockets',
@@ -62,7 +71,8 @@ export function createSocketSource(options: {
       const anchor = options.anchor();
       if (anchor === undefined) return [];
       const counters = proc.sockstat?.(anchor);
-      if (counters !== undefined && counters === lastCounters && nowMs - lastFull < fullEveryMs) return [];
+      if (counters !== undefined && counters === lastCounters && nowMs - lastFull < fullEveryMs && waiting.size === 0)
+        return [];
       lastCounters = counters;
       lastFull = nowMs;
       const all: NetSocket[] = [];
@@ -74,7 +84,7 @@ export function createSocketSource(options: {
       const listening = new Set<number>();
       for (const s of all) if (isListening(s)) listening.add(s.localPort);
       const next = new Set<string>();
-      const fresh: Array<{ socket: NetSocket; direction: 'listening' | 'ingress' | 'egress' }> = [];
+      const fresh: Array<Found & { key: string }> = [];
       for (const socket of all) {
         const direction = isListening(socket)
           ? 'listening'
@@ -86,21 +96,36 @@ export function createSocketSource(options: {
         if (direction === undefined || socket.inode === 0) continue;
         const key = `${socket.protocol}:${socket.inode}:${direction}`;
         next.add(key);
-        if (!reported.has(key)) fresh.push({ socket, direction });
+        if (!reported.has(key)) fresh.push({ socket, direction, key });
       }
-      reported = next;
       let own = new Set<number>();
       if (fresh.some((f) => tracker.socketOwner(f.socket.inode) === undefined)) {
         tracker.refreshSockets();
         if (options.selfPid !== undefined) own = socketInodes(proc, options.selfPid);
       }
       const out: Observation[] = [];
-      for (const { socket, direction } of fresh) {
+      const stillWaiting = new Map<string, Found & { sinceMs: number }>();
+      for (const { socket, direction, key } of fresh) {
         if (own.has(socket.inode)) continue;
         const owner = tracker.socketOwner(socket.inode);
-        if (!owner && options.requireOwner) continue;
+        if (!owner) {
+          const sinceMs = waiting.get(key)?.sinceMs ?? nowMs;
+          if (nowMs - sinceMs < ownerWaitMs) {
+            stillWaiting.set(key, { socket, direction, sinceMs });
+            next.delete(key);
+            continue;
+          }
+          if (options.requireOwner) continue;
+        }
         out.push({ type: 'connection', socket, direction, process: owner });
       }
+      // closed while waiting for its owner: reported as it was seen
+      if (!options.requireOwner)
+        for (const [key, w] of waiting)
+          if (!next.has(key) && !stillWaiting.has(key))
+            out.push({ type: 'connection', socket: w.socket, direction: w.direction, process: undefined });
+      waiting = stillWaiting;
+      reported = next;
       return out;
     },
   };

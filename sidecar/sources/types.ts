@@ -75,10 +75,14 @@ export type Observation =
       source?: string;
     };
 
-/** One source, polled by the main loop; push-based sources buffer until polled. */
+/**
+ * One source, polled by the pipeline's tick; push-based sources buffer until polled. A source is made by a factory
+ * in this folder and listed for the modes it serves in sidecar/pipeline/modes.ts (the one place to add it).
+ */
 export interface Source {
+  /** how the per-mode lists and the tests name it */
   readonly name: string;
   poll(nowMs: number): Observation[];
-  start?(): Promise<void>;
+  /** Ends what the source holds open (an event stream, a socket, a watch); called once when the pipeline closes. */
   stop?(): Promise<void>;
 }

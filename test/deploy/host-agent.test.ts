@@ -8,12 +8,12 @@ import type { Event } from '../../shared/events/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { generateKeyPairFiles } from '../../shared/signing/index.ts';
 import { runHostAgent, type HostAgent, type HostAgentOptions } from '../../sidecar/host-agent/index.ts';
-import { openProcConnector } from '../../sidecar/sources/proc-connector.ts';
 import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { startDockerProxy } from '../harness/docker-proxy.ts';
 import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
+import { procConnectorRequired, procConnectorUnavailable } from '../harness/proc-connector.ts';
 import { readEventsFile, waitFor as waitUntil } from '../harness/wait.ts';
 
 /**
@@ -41,10 +41,7 @@ describeDocker('host agent (watch --docker)', () => {
     });
 
   beforeAll(async () => {
-    connectorHere = await openProcConnector({ onEvents: () => undefined, onError: () => undefined }).then(
-      (s) => (s.close(), true),
-      () => false,
-    );
+    connectorHere = (await procConnectorUnavailable()) === undefined || procConnectorRequired();
     const keys = generateKeyPairFiles(dir);
     const image = await buildAppImage({ cmd: ['sleep', '3600'], repository: 'sealwatch-test/host-agent-app' });
     const sealedTag = `sealwatch-test/host-agent-sealed:${image.split(':')[1]}`;

@@ -1,32 +1,33 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { loadConfigFile } from '../../shared/config/index.ts';
 import { profileSpec } from '../../shared/profile/index.ts';
-import { openProcConnector } from '../../sidecar/sources/proc-connector.ts';
 import { runCliCaptured } from '../harness/cli.ts';
 import { startContainer, useContainerCleanup } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
+import { run } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
+import { procConnectorRequired, procConnectorUnavailable } from '../harness/proc-connector.ts';
 
 /**
  * `sealwatch learn --docker --container X`: a container learned from the host through the kernel proc connector,
  * against the real engine and kernel. The workload runs a program that lives about a millisecond (busybox `cat`
  * of a small file; `date` would not do: busybox sh runs it in-process, no exec) between 200 ms sleeps: a /proc
- * poller at 100 ms sees it now and then at best; the connector every time.
+ * poller at 100 ms sees it now and then at best; the connector every time. It runs the bundle (dist/cli.mjs), as
+ * users and the image do: the connector's socket thread is then the file the build put beside it.
  */
-const connectorHere = await openProcConnector({ onEvents: () => undefined, onError: () => undefined }).then(
-  (s) => (s.close(), true),
-  () => false,
-);
+const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
+const connectorMissing = await procConnectorUnavailable();
 
 describeDocker('learn --docker (host learn mode)', () => {
   useContainerCleanup();
 
-  it.runIf(connectorHere)(
+  it.runIf(connectorMissing === undefined || procConnectorRequired())(
     'learns a 1 ms program run in a loop into the profile, in the same format as the sidecar learner',
     async () => {
+      expect(connectorMissing, 'SEALWATCH_REQUIRE_PROC_CONNECTOR=1: the kernel proc connector').toBeUndefined();
       const image = await buildAppImage({ cmd: ['sleep', '3600'], repository: 'sealwatch-test/host-learn-app' });
       const app = await startContainer({
         image,
@@ -34,7 +35,8 @@ describeDocker('learn --docker (host learn mode)', () => {
       });
       const dir = mkdtempSync(join(tmpdir(), 'sw-host-learn-'));
       const out = join(dir, 'profile.yaml');
-      const run = await runCliCaptured([
+      const learned = await run(process.execPath, [
+        CLI,
         'learn',
         '--docker',
         '--container',
@@ -44,8 +46,9 @@ describeDocker('learn --docker (host learn mode)', () => {
         '--out',
         out,
       ]);
-      expect(run.code, run.stderr).toBe(0);
-      expect(run.stderr).toMatch(/kernel proc connector/);
+      expect(learned.code, learned.stderr).toBe(0);
+      expect(learned.stderr).toMatch(/learning .* exec events: kernel proc connector/);
+      expect(learned.stderr).toMatch(/kernel proc connector: \d+ execs on the host/);
       const text = readFileSync(out, 'utf8');
       expect(text).toMatch(/^# Learned by `sealwatch learn`/);
       expect(text).toContain(`# Target: container ${app.name}`);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Profile } from '../../shared/profile/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
-import { createApi, createWatchMetrics, listenApi, type WatchStatus } from '../../sidecar/api/index.ts';
+import { createApi, createWatchMetrics, listenApi } from '../../sidecar/api/index.ts';
+import type { WatchStatus } from '../../sidecar/pipeline/index.ts';
 import { started } from './make-events.ts';
 
 const status = (over: Partial<WatchStatus> = {}): WatchStatus => ({

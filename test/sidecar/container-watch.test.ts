@@ -135,8 +135,7 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     const listening = await waitFor('connection-listening on 9100', () =>
       events().find((e) => e.event.action === 'connection-listening' && e.source?.port === 9100),
     );
-    // (a socket seen in the tick its process appeared in has no owner yet: the socket is what is asserted here)
-    if (listening.process) expect(listening.process.pid).toBe(ncPid);
+    expect(listening.process?.pid).toBe(ncPid);
     // the new init itself is watched: its start was reported
     expect(events().some((e) => e.event.action === 'process-started' && e.process?.pid === newInit)).toBe(true);
 

@@ -8,12 +8,12 @@ import {
   CN_VAL_PROC,
   createProcConnector,
   listenMessage,
-  openProcConnector,
   parseProcEvents,
   PROC_CN_MCAST_LISTEN,
   type ProcEvent,
-} from '../../sidecar/sources/proc-connector.ts';
+} from '../../sidecar/sources/proc-connector/index.ts';
 import { createHashCache, createProcessTracker, treeScope } from '../../sidecar/sources/index.ts';
+import { describeKernel } from '../harness/proc-connector.ts';
 
 /** One netlink datagram holding one proc_event: nlmsghdr(16) + cn_msg(20) + proc_event(16 + data). */
 function datagram(what: number, data: number[], options: { idx?: number; comm?: string } = {}): Buffer {
@@ -123,20 +123,7 @@ describe('proc connector: fallback', () => {
   });
 });
 
-/** Whether this process can open the connector (host PID + network namespaces, CAP_NET_ADMIN). */
-async function connectorWorksHere(): Promise<boolean> {
-  try {
-    (await openProcConnector({ onEvents: () => undefined, onError: () => undefined })).close();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const kernelAvailable = await connectorWorksHere();
-const describeKernel = kernelAvailable ? describe : describe.skip;
-
-describeKernel('proc connector: the real kernel (host namespaces)', () => {
+await describeKernel('proc connector: the real kernel (host namespaces)', () => {
   const RUNS = 200;
   /** A shell that waits for the tracker's first look, then runs /bin/true RUNS times (1 ms each) with no other child. */
   const script = `sleep 0.5; i=0; while [ $i -lt ${RUNS} ]; do /bin/true; i=$((i+1)); done; sleep 0.3`;

@@ -182,6 +182,39 @@ describe('process tracker on a fixture /proc', () => {
       g.cleanup();
     }
   });
+  it('a new socket waits (bounded) for the tracker to read its process, so the event names it; a closed one is still reported', () => {
+    const g = new FixtureProc();
+    try {
+      const table = (lines: string[]) => ({ tcp: TCP_HEADER + lines.join('') });
+      const LISTEN =
+        '   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 7101 1\n';
+      const OUT = '   1: 0100007F:C000 0100007F:0016 01 00000000:00000000 00:00000000 00000000     0        0 7102 1\n';
+      const BRIEF =
+        '   2: 0100007F:C001 0100007F:0017 01 00000000:00000000 00:00000000 00000000     0        0 7103 1\n';
+      g.add({ pid: 50, net: table([LISTEN, OUT, BRIEF]) });
+      const { t, proc } = tracker(g.root);
+      t.tick(0);
+      const sockets = createSocketSource({ proc, tracker: t, anchor: () => 50, intervalMs: 100, ownerWaitMs: 1000 });
+      // the listener's process appeared after the tracker's listing: nothing yet, rather than an event without it
+      expect(sockets.poll(1000)).toEqual([]);
+      g.add({ pid: 60, fds: { 3: 'socket:[7101]' } });
+      g.add({ pid: 50, net: table([LISTEN, OUT]) });
+      t.tick(1200);
+      const seen = of(sockets.poll(1200), 'connection');
+      // the listener with its process; the brief one closed while it waited: reported as it was seen
+      expect(seen.map((c) => [c.direction, c.socket.inode, c.process?.pid])).toEqual([
+        ['listening', 7101, 60],
+        ['egress', 7103, undefined],
+      ]);
+      // no owner within the wait: reported without one, once
+      expect(of(sockets.poll(2100), 'connection').map((c) => [c.socket.inode, c.process?.pid])).toEqual([
+        [7102, undefined],
+      ]);
+      expect(sockets.poll(2300)).toEqual([]);
+    } finally {
+      g.cleanup();
+    }
+  });
 });
 
 describe('process tracker on the real /proc (tree scope)', () => {

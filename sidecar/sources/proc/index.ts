@@ -8,3 +8,4 @@ export type { NetSocket, NetProtocol, NetFamily } from './parse-net.ts';
 export { socketInode, parseFdinfoFlags, isWriteFlags, containerIdFromCgroup, parsePasswd } from './parse-misc.ts';
 export { createProcFs, CLOCK_TICKS } from './proc-fs.ts';
 export type { ProcFs } from './proc-fs.ts';
+export { decorateProcFs } from './decorate.ts';

@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import type { Observation } from '../sources/types.ts';
+import { followEvents, type DockerClient, type FollowEventsOptions } from '../../shared/docker/index.ts';
+import type { Observation } from './types.ts';
 
 /**
  * A container event from the Docker engine's event stream (engine input: validated here, a record
- * that does not fit is skipped and counted). Only the fields the host agent uses.
+ * that does not fit is skipped and counted). Only the fields the watcher uses.
  */
 export const DockerContainerEvent = z.object({
   Type: z.literal('container'),
@@ -21,7 +22,7 @@ export type ContainerChange =
   | { kind: 'stop'; id: string; action: 'die' | 'destroy' }
   | { kind: 'observe'; id: string; action: 'exec' | 'restart' | 'oom' | 'die'; detail?: string };
 
-/** What an event means for the agent: a container to start or stop watching, or an observation. */
+/** What an event means: a container to start or stop watching (host agent), or an observation. */
 export function classifyContainerEvent(event: DockerContainerEvent): ContainerChange[] {
   const id = event.Actor.ID;
   // exec_start carries the command after a colon: "exec_start: sh -c id"
@@ -52,6 +53,54 @@ export function classifyContainerEvent(event: DockerContainerEvent): ContainerCh
 export function containerChangesOf(record: unknown): ContainerChange[] | undefined {
   const parsed = DockerContainerEvent.safeParse(record);
   return parsed.success ? classifyContainerEvent(parsed.data) : undefined;
+}
+
+export interface ContainerChangeStream {
+  /** resolves when the signal aborts */
+  readonly done: Promise<void>;
+  /** records that did not parse or fit */
+  readonly skipped: number;
+  /** times the stream ended and was subscribed again */
+  readonly interruptions: number;
+}
+
+/**
+ * The engine's container events as changes (`followEvents` kept open across breaks, each record validated and
+ * classified; a misfit is counted in `skipped`). Serves the sidecar's Docker source (one container) and the
+ * host agent (every container).
+ */
+export function followContainerChanges(
+  docker: Pick<DockerClient, 'events'>,
+  options: Omit<FollowEventsOptions, 'onSkipped'>,
+  onChange: (change: ContainerChange) => void,
+): ContainerChangeStream {
+  let skipped = 0;
+  let interruptions = 0;
+  const done = followEvents(
+    docker,
+    {
+      ...options,
+      onSkipped: () => skipped++,
+      onBreak: (reason, retryMs) => {
+        interruptions++;
+        options.onBreak(reason, retryMs);
+      },
+    },
+    (event) => {
+      const changes = containerChangesOf(event);
+      if (!changes) skipped++;
+      else for (const change of changes) onChange(change);
+    },
+  );
+  return {
+    done,
+    get skipped() {
+      return skipped;
+    },
+    get interruptions() {
+      return interruptions;
+    },
+  };
 }
 
 /** The event stream of the engine broke: for one container (12-hex id), what may be missing. */

@@ -1,0 +1,135 @@
+import type { DockerClient } from '../../shared/docker/index.ts';
+import type { Logger } from '../../shared/logging/index.ts';
+import { sealSource } from '../seal/seal-source.ts';
+import type { SealCheck } from '../seal/seal-check.ts';
+import {
+  createContainerFollower,
+  createDockerSource,
+  createResourceSource,
+  createSetuidScan,
+  createSocketSource,
+  type ContainerEventSource,
+  type ContainerFollower,
+  type ProcessTracker,
+  type Source,
+} from '../sources/index.ts';
+import type { ProcFs } from '../sources/proc/index.ts';
+import type { Target } from './target.ts';
+
+/**
+ * What each way of running the watcher observes: one list of sources per mode, and the only place where a
+ * source is given to a mode. Every mode feeds the same pipeline (pipeline.ts) and the same loop (loop.ts).
+ * To add a source: write its factory in sources/ (the `Source` interface: a name and `poll(now)` returning
+ * observations; `stop()` if it holds something open), then add it to the lists below where it applies
+ * (test/sidecar/pipeline-modes.test.ts lists each mode's sources).
+ */
+export type ModeName = 'pod' | 'container' | 'command' | 'host-container';
+
+/** What a mode's sources are made of; the pipeline builds the tracker, the rest comes from the composition root. */
+export interface SourceParts {
+  target: Target;
+  proc: ProcFs;
+  tracker: ProcessTracker;
+  logger: Logger;
+  /** the watcher's own PID (pod mode shares the namespace: its own sockets are not the app's) */
+  selfPid: number;
+  /** the seal as checked; undefined when it was not looked at (learning) */
+  seal: SealCheck | undefined;
+  /** where the target's Docker engine events come from, when the mode has them */
+  engine?: EngineEvents;
+}
+
+/**
+ * A stream of the target container's own (`--container`; a pod given the Docker socket, for its app container),
+ * or the host agent's engine-wide stream, which hands each container's pipeline its changes.
+ */
+export type EngineEvents =
+  | { kind: 'stream'; docker: DockerClient; containerId: string; signal: AbortSignal }
+  | { kind: 'feed'; source: ContainerEventSource };
+
+export interface ModeSources {
+  sources: Source[];
+  /** `--container`: the container followed across restarts (its state is in the status; removal ends the run) */
+  follower?: ContainerFollower;
+}
+
+const processes = (p: SourceParts): Source => ({ name: 'processes', poll: (now) => p.tracker.tick(now) });
+const resources = (p: SourceParts): Source => createResourceSource(p);
+const setuidFiles = (p: SourceParts): Source => createSetuidScan(p);
+const sockets = (p: SourceParts, only: { selfPid?: number; requireOwner?: boolean } = {}): Source =>
+  createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ...only });
+
+/** The target container's engine events (none without an engine). */
+function dockerEvents(p: SourceParts, follower?: ContainerFollower): Source[] {
+  if (!p.engine) return [];
+  if (p.engine.kind === 'feed') return [p.engine.source];
+  return [
+    createDockerSource({
+      ...p.engine,
+      logger: p.logger,
+      // the follower reports a restart once it found the new init (also a restart by policy, which has no event)
+      onChange: follower && ((change) => follower.onChange(change)),
+      omit: follower ? ['restart'] : undefined,
+    }),
+  ];
+}
+
+export const MODES = {
+  /** the sidecar: every process of the shared PID namespace but the watcher's own container */
+  pod: (p) => ({
+    sources: [
+      sealSource(p.seal),
+      processes(p),
+      sockets(p, { selfPid: p.selfPid }),
+      resources(p),
+      setuidFiles(p),
+      ...dockerEvents(p),
+    ],
+  }),
+  /** `--container`: one container from the host, followed across restarts */
+  container: (p) => {
+    const { scope, container } = p.target;
+    const follower =
+      p.engine?.kind === 'stream' && container && scope.kind === 'container'
+        ? createContainerFollower({
+            docker: p.engine.docker,
+            proc: p.proc,
+            tracker: p.tracker,
+            scope,
+            container,
+            initPid: scope.initPid() ?? 0,
+            logger: p.logger,
+          })
+        : undefined;
+    return {
+      sources: [
+        sealSource(p.seal),
+        processes(p),
+        sockets(p),
+        resources(p),
+        setuidFiles(p),
+        ...dockerEvents(p, follower),
+        ...(follower ? [follower] : []),
+      ],
+      follower,
+    };
+  },
+  /** `-- COMMAND`: a process tree started by the watcher, in the host's network namespace (its sockets only) */
+  command: (p) => ({
+    sources: [processes(p), sockets(p, { requireOwner: true }), resources(p), setuidFiles(p)],
+  }),
+  /**
+   * `watch --docker` (one pipeline per container) and `learn --docker`: the host's network namespace may be the
+   * container's (host network), so only sockets owned by its processes
+   */
+  'host-container': (p) => ({
+    sources: [
+      sealSource(p.seal),
+      processes(p),
+      sockets(p, { requireOwner: true }),
+      resources(p),
+      setuidFiles(p),
+      ...dockerEvents(p),
+    ],
+  }),
+} satisfies Record<ModeName, (parts: SourceParts) => ModeSources>;

@@ -1,0 +1,226 @@
+import type { Event } from '../../shared/events/index.ts';
+import type { Logger } from '../../shared/logging/index.ts';
+import type { Dispatcher } from '../../shared/outputs/index.ts';
+import type { Profile } from '../../shared/profile/index.ts';
+import type { WatchMetrics } from '../api/metrics.ts';
+import { allRules, createRuleEngine, type RuleContext } from '../evaluate/index.ts';
+import type { Learner } from '../learn/index.ts';
+import { normalize, type NormalizeContext } from '../normalize/index.ts';
+import { createAggregator, createKiller, createResponder } from '../respond/index.ts';
+import { sealedProfile, sealStamp, type SealCheck } from '../seal/seal-check.ts';
+import {
+  createHashCache,
+  createProcessTracker,
+  type HashCache,
+  type ProcessTracker,
+  type Source,
+} from '../sources/index.ts';
+import type { ProcFs } from '../sources/proc/index.ts';
+import type { ContainerFollower } from '../sources/index.ts';
+import type { EngineEvents, ModeSources, SourceParts } from './modes.ts';
+import { watchStatus, type StatusCounts, type WatchStatus } from './status.ts';
+import type { Target } from './target.ts';
+
+/**
+ * The one runtime pipeline: sources → normalize → evaluate (rules + profile) → respond → dispatch. Every mode
+ * builds its pipelines here (the sidecar's pod, `--container` and `-- COMMAND`, the host agent's per-container
+ * pipelines, both learn modes); a mode differs only in its target and its list of sources (modes.ts).
+ * `tick()` is one pass of the loop (loop.ts runs it).
+ */
+export type WatchMode = 'learn' | 'monitor' | 'enforce';
+
+export interface PipelineDeps {
+  proc: ProcFs;
+  /** sha256 of executables; the host agent shares one across its containers (default: one of its own) */
+  hashes?: HashCache;
+  logger: Logger;
+  dispatcher: Dispatcher;
+  metrics: WatchMetrics;
+  mode: WatchMode;
+  respond: { dryRun: boolean; killMinSeverity: number; aggregateWindowMs: number };
+  /** ship every observation as an event, not only alerts and state */
+  emitAll: boolean;
+  version: string;
+  hostName: string;
+  orchestrator?: Event['orchestrator'];
+  /** the seal as checked (its verdict is the first observation); undefined when it was not looked at */
+  seal?: SealCheck;
+  /** `--profile FILE`: it takes precedence over the profile of a verified seal */
+  profile?: { profile: Profile; source: string };
+  /** egress host names → addresses, kept current by a HostResolver (a live map) */
+  resolvedHosts?: RuleContext['resolvedHosts'];
+  /** learn mode: every event goes to it */
+  learner?: Learner;
+  engine?: EngineEvents;
+  /** count PID gaps (only where the whole PID namespace is watched) */
+  countGaps?: boolean;
+  recentMax?: number;
+  selfPid?: number;
+}
+
+export interface Pipeline {
+  readonly target: Target;
+  readonly tracker: ProcessTracker;
+  readonly sources: readonly Source[];
+  /** `--container`: the container as followed across restarts */
+  readonly follower?: ContainerFollower;
+  tick(nowMs: number): void;
+  counts(): StatusCounts;
+  status(): WatchStatus;
+  recent(query: { since?: string; rule?: string; limit: number }): Event[];
+  profile(): Profile | undefined;
+  /** Switch to another mode and profile (end of learning); the learned profile takes effect at once. */
+  useProfile(profile: Profile, mode: 'monitor' | 'enforce', source: string): void;
+  /** Ship an event made outside the pipeline (e.g. stopping an unsealed target). */
+  report(event: Event): void;
+  /** Ship pending aggregates, stop the sources and flush the outputs. */
+  close(): Promise<void>;
+}
+
+/** Actions shipped even when only alerts are: coverage and the container's life. */
+const ALWAYS_SHIPPED = new Set([
+  'pid-gap',
+  'container-exec',
+  'container-restart',
+  'container-oom',
+  'container-die',
+  'container-removed',
+  'container-events-interrupted',
+]);
+
+export function buildPipeline(target: Target, mode: (parts: SourceParts) => ModeSources, deps: PipelineDeps): Pipeline {
+  const { proc, logger, dispatcher, metrics } = deps;
+  const tracker = createProcessTracker({
+    proc,
+    scope: target.scope,
+    hashes: deps.hashes ?? createHashCache(proc),
+    logger,
+    countGaps: deps.countGaps ?? false,
+  });
+  const { sources, follower } = mode({
+    target,
+    proc,
+    tracker,
+    logger,
+    selfPid: deps.selfPid ?? process.pid,
+    seal: deps.seal,
+    engine: deps.engine,
+  });
+  const killer = createKiller(proc, { protect: [process.pid] });
+  const responder = createResponder({
+    mode: deps.mode,
+    dryRun: deps.respond.dryRun,
+    killMinSeverity: deps.respond.killMinSeverity,
+    killer,
+    aggregator: createAggregator({ windowMs: deps.respond.aggregateWindowMs }),
+  });
+  const verified = deps.seal?.status === 'verified' ? deps.seal : undefined;
+  let active = deps.profile ?? sealedProfile(deps.seal);
+  let context: NormalizeContext = {
+    mode: deps.mode,
+    version: deps.version,
+    hostName: deps.hostName,
+    container: target.container && {
+      id: target.container.id,
+      name: target.container.name,
+      image: { name: target.container.image },
+    },
+    orchestrator: deps.orchestrator,
+    seal: deps.seal && sealStamp(deps.seal),
+  };
+  const ruleContext = (profile?: Profile): RuleContext => ({
+    profile,
+    inventory: verified?.inventory,
+    resolvedHosts: deps.resolvedHosts,
+  });
+  let engine = createRuleEngine(
+    allRules(context.mode === 'learn' ? undefined : active?.profile),
+    ruleContext(active?.profile),
+  );
+  const recent: Event[] = [];
+  const recentMax = deps.recentMax ?? 1000;
+  const startedAt = new Date().toISOString();
+  let ticks = 0;
+  let lastGaps = 0;
+
+  const ship = (event: Event): void => {
+    const stamped = dispatcher.dispatch(event);
+    recent.push(stamped);
+    if (recent.length > recentMax) recent.splice(0, recent.length - recentMax);
+    metrics.events.inc({
+      rule: event.rule?.id ?? '',
+      severity: event.sealwatch.severity,
+      outcome: event.sealwatch.outcome ?? '',
+    });
+  };
+
+  const counts = (): StatusCounts => ({
+    processesWatched: tracker.processes().size,
+    processesSeen: tracker.stats.seen,
+    pidGaps: tracker.stats.gaps,
+    ...responder.stats,
+  });
+
+  return {
+    target,
+    tracker,
+    sources,
+    follower,
+    tick(nowMs) {
+      for (const source of sources) {
+        for (const observation of source.poll(nowMs)) {
+          deps.learner?.observe(observation);
+          const event = normalize(observation, context);
+          const hits = engine.evaluate(event);
+          if (deps.emitAll || ALWAYS_SHIPPED.has(event.event.action)) ship(event);
+          for (const response of responder.respond(hits, nowMs)) ship(response);
+        }
+      }
+      for (const summary of responder.drain(nowMs)) ship(summary);
+      ticks++;
+      metrics.pidGaps.inc(tracker.stats.gaps - lastGaps);
+      lastGaps = tracker.stats.gaps;
+      metrics.parseSkipped.set(tracker.stats.skipped);
+    },
+    counts,
+    status: () =>
+      watchStatus({
+        mode: context.mode,
+        target: target.name,
+        startedAt,
+        ticks,
+        profileLoaded: active !== undefined,
+        profileSource: active?.source,
+        needsProfile: context.mode !== 'learn' && deps.seal === undefined,
+        seal: deps.seal && { status: deps.seal.status, detail: deps.seal.detail },
+        container: follower?.state(),
+        counts: counts(),
+        outputs: dispatcher.stats(),
+      }),
+    recent({ since, rule, limit }) {
+      let out = recent;
+      if (since !== undefined) {
+        const seq = /^\d+$/.test(since) ? Number(since) : undefined;
+        const time = seq === undefined ? Date.parse(since) : undefined;
+        out = out.filter((e) =>
+          seq !== undefined ? (e.sealwatch.seq ?? 0) > seq : Date.parse(e['@timestamp']) > (time ?? 0),
+        );
+      }
+      if (rule !== undefined) out = out.filter((e) => e.rule?.id === rule);
+      return out.slice(-limit);
+    },
+    profile: () => active?.profile,
+    useProfile(next, mode, source) {
+      active = { profile: next, source };
+      context = { ...context, mode };
+      responder.setMode(mode);
+      engine = createRuleEngine(allRules(next), ruleContext(next));
+    },
+    report: ship,
+    async close() {
+      for (const summary of responder.drain(Date.now(), true)) ship(summary);
+      for (const source of sources) await source.stop?.();
+      await dispatcher.flush();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+export { createProcConnector } from './connector.ts';
+export type { ProcConnector, ProcConnectorOptions } from './connector.ts';
+export { openProcConnector, SOCKET_THREAD_BUNDLE } from './open-socket.ts';
+export type { ProcEventHandlers, ProcEventStream } from './open-socket.ts';
+export type { RawExecRead } from './messages.ts';
+export type { ProcConnectorStats } from './snapshot-store.ts';
+export {
+  CN_IDX_PROC,
+  CN_VAL_PROC,
+  listenMessage,
+  NETLINK_CONNECTOR,
+  parseProcEvents,
+  PROC_CN_MCAST_IGNORE,
+  PROC_CN_MCAST_LISTEN,
+} from './wire.ts';
+export type { ProcEvent } from './wire.ts';

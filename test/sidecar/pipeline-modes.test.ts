@@ -1,0 +1,132 @@
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DockerClient } from '../../shared/docker/index.ts';
+import { silentLogger } from '../../shared/logging/index.ts';
+import { createDispatcher } from '../../shared/outputs/index.ts';
+import { createWatchMetrics } from '../../sidecar/api/index.ts';
+import {
+  buildPipeline,
+  MODES,
+  type EngineEvents,
+  type ModeName,
+  type PipelineDeps,
+  type Target,
+} from '../../sidecar/pipeline/index.ts';
+import { uncheckedSeal } from '../../sidecar/seal/index.ts';
+import { containerEventSource, containerScope, podScope, treeScope } from '../../sidecar/sources/index.ts';
+import { createProcFs } from '../../sidecar/sources/proc/index.ts';
+import { FixtureProc } from './fixture-proc.ts';
+
+/**
+ * Every mode builds the one pipeline with its own list of sources (sidecar/pipeline/modes.ts). This lists them
+ * per mode, so adding a source to a mode (or losing one, as the host agent once lost the setuid scan) shows here;
+ * and runs the host agent's per-container pipeline on a fixture /proc to see a source of that list do its work.
+ */
+const ID = 'c'.repeat(64);
+
+/** An engine that never sends an event: its stream ends when the run is aborted (a fake: no engine here). */
+function fakeEngine(): DockerClient {
+  return {
+    events: (options: { signal?: AbortSignal }) =>
+      new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true })),
+  } as unknown as DockerClient;
+}
+
+describe('each mode lists its sources in one place', () => {
+  const fx = new FixtureProc();
+  const rootfs = mkdtempSync(join(tmpdir(), 'sw-modes-'));
+  afterAll(() => {
+    fx.cleanup();
+    rmSync(rootfs, { recursive: true, force: true });
+  });
+  const proc = createProcFs(fx.root);
+  const controller = new AbortController();
+  afterAll(() => controller.abort());
+
+  const deps = (engine?: EngineEvents): PipelineDeps => ({
+    proc,
+    logger: silentLogger(),
+    dispatcher: createDispatcher([], { logger: silentLogger(), stdout: new PassThrough(), env: {} }),
+    metrics: createWatchMetrics(),
+    mode: 'monitor',
+    respond: { dryRun: false, killMinSeverity: 7, aggregateWindowMs: 60_000 },
+    emitAll: true,
+    version: 'test',
+    hostName: 'test',
+    seal: uncheckedSeal(),
+    engine,
+  });
+  const targets: Record<ModeName, Target> = {
+    pod: { name: 'pod', scope: podScope(999_999, proc) },
+    container: {
+      name: 'container app',
+      scope: containerScope(proc, ID, 100),
+      container: { id: ID, name: 'app', image: 'app:1' },
+    },
+    command: { name: 'command true', scope: treeScope(100, 100) },
+    'host-container': {
+      name: 'container app',
+      scope: containerScope(proc, ID, 100),
+      container: { id: ID, name: 'app', image: 'app:1' },
+    },
+  };
+  const stream: EngineEvents = { kind: 'stream', docker: fakeEngine(), containerId: ID, signal: controller.signal };
+  const names = (mode: ModeName, engine?: EngineEvents): string[] =>
+    buildPipeline(targets[mode], MODES[mode], deps(engine)).sources.map((s) => s.name);
+
+  it('pod (the sidecar): the Docker events of the app container only when the socket is given', () => {
+    expect(names('pod')).toEqual(['seal', 'processes', 'sockets', 'resources', 'setuid-files']);
+    expect(names('pod', stream)).toEqual(['seal', 'processes', 'sockets', 'resources', 'setuid-files', 'docker']);
+  });
+
+  it('--container: its Docker events and the follower that keeps it across restarts', () => {
+    const pipeline = buildPipeline(targets.container, MODES.container, deps(stream));
+    expect(pipeline.sources.map((s) => s.name)).toEqual([
+      'seal',
+      'processes',
+      'sockets',
+      'resources',
+      'setuid-files',
+      'docker',
+      'container',
+    ]);
+    expect(pipeline.follower?.state()).toMatchObject({ id: ID, state: 'running' });
+    expect(pipeline.status().container?.name).toBe('app');
+  });
+
+  it('-- COMMAND: no seal (no neighbour image) and no engine', () => {
+    expect(names('command')).toEqual(['processes', 'sockets', 'resources', 'setuid-files']);
+  });
+
+  it('the host agent and learn --docker (one pipeline per container): the setuid scan too, fed the agent-wide engine events', () => {
+    const feed: EngineEvents = { kind: 'feed', source: containerEventSource({ containerId: ID }) };
+    expect(names('host-container', feed)).toEqual([
+      'seal',
+      'processes',
+      'sockets',
+      'resources',
+      'setuid-files',
+      'docker',
+    ]);
+  });
+
+  it("the host agent's pipeline raises setuid-file-created for a setuid file dropped in a container's /tmp", async () => {
+    mkdirSync(join(rootfs, 'tmp'), { recursive: true });
+    fx.add({ pid: 100, comm: 'app', exe: '/bin/app', root: rootfs });
+    writeFileSync(join(fx.root, '100', 'cgroup'), `0::/system.slice/docker-${ID}.scope\n`);
+    const feed: EngineEvents = { kind: 'feed', source: containerEventSource({ containerId: ID }) };
+    const pipeline = buildPipeline(targets['host-container'], MODES['host-container'], deps(feed));
+    pipeline.tick(1);
+    expect(pipeline.tracker.processes().has(100)).toBe(true);
+    writeFileSync(join(rootfs, 'tmp', 'rootme'), '');
+    chmodSync(join(rootfs, 'tmp', 'rootme'), 0o4755);
+    pipeline.tick(1_000_000);
+    const alert = pipeline.recent({ rule: 'setuid-file-created', limit: 10 });
+    expect(alert.map((e) => e.file?.path)).toEqual(['/tmp/rootme']);
+    expect(alert[0]!.container?.id).toBe(ID);
+    await pipeline.close();
+  });
+});
