@@ -9,13 +9,14 @@
 // Needs Docker and root in the host's PID and network namespaces; skips otherwise. The agent watches every
 // container of the engine: other containers running meanwhile add to both sides (the line says how many).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startContainer, type TestContainer } from '../test/harness/containers.ts';
 import { dockerAvailable } from '../test/harness/docker.ts';
 import { buildAppImage } from '../test/harness/images.ts';
 import { procConnectorUnavailable } from '../test/harness/proc-connector.ts';
+import { cpuTicks, rssMiB } from './lib/proc-usage.ts';
 import { figure, report } from './lib/report.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -38,15 +39,6 @@ setInterval(() => {
 }, 100);
 `;
 
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return Number(m?.[1] ?? 0) / 1024;
-}
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** One watcher process: 10 s warm-up, then 30 s measured. */

@@ -9,9 +9,10 @@
 // shell starts ~1,000 short processes a second for 10 s; the watcher's RSS before/after and its PID-gap
 // count come from its own API on 127.0.0.1.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { cpuTicks, rssMiB } from './lib/proc-usage.ts';
 import { figure, report } from './lib/report.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
@@ -45,16 +46,6 @@ setInterval(() => {
 `;
 writeFileSync(join(dir, 'sockets.cjs'), SOCKETS);
 writeFileSync(join(dir, 'baseline.cjs'), BASELINE);
-
-function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]);
-}
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
-  return Number(m?.[1] ?? 0) / 1024;
-}
 
 async function measure(pid: number, seconds: number): Promise<{ cpu: number; rss: number }> {
   await sleepMs(8000); // warm-up: first full read of every process, exe hashes, the JIT compiling the hot paths

@@ -1,21 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { loadConfigFile } from '../shared/config/index.ts';
 import type { DockerClient } from '../shared/docker/index.ts';
 import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.ts';
 import type { Logger } from '../shared/logging/index.ts';
-import { createDispatcher, parseOutputUrl } from '../shared/outputs/index.ts';
+import { parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
-import { bindDockerEventMetrics, createApi, createWatchMetrics, listenApi } from './api/index.ts';
+import { createApi, listenApi } from './api/index.ts';
 import { createHostResolver, egressHosts } from './evaluate/index.ts';
 import { createLearner, writeProfileFile } from './learn/index.ts';
-import { buildPipeline, MODES, runLoop, type Pipeline, type Target } from './pipeline/index.ts';
+import { buildPipeline, MODES, openRun, runLoop, type Pipeline, type Target } from './pipeline/index.ts';
 import { createKiller, stopTarget } from './respond/index.ts';
 // the seal checks (sigstore) load only when a trusted key is given: a watcher without one stays ~10 MB smaller
 import { sealedProfile, sealStamp, uncheckedSeal, type SealCheck } from './seal/seal-check.ts';
-import { containerScope, podContainerIdOf, podScope, treeScope, type DockerSource } from './sources/index.ts';
+import { containerScope, podContainerIdOf, podScope, treeScope } from './sources/index.ts';
 import { createProcFs, type ProcFs } from './sources/proc/index.ts';
 
 /**
@@ -140,25 +139,12 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     logger.warn(
       '--docker-socket: the app container was not found through the cgroup of its processes; no Docker events',
     );
-  const metrics = createWatchMetrics();
-  const dispatcher = createDispatcher(specs, {
-    logger,
-    version: options.version,
-    stdout: deps.stdout,
-    env: deps.env,
-    spoolDir,
-  });
+  const run = openRun({ settings: options, logger, outputs: specs, spoolDir, stdout: deps.stdout, env: deps.env });
+  const { dispatcher, metrics } = run;
   const learner = options.mode === 'learn' ? createLearner({ headroom: options.headroom }) : undefined;
   const pipeline = buildPipeline(target, MODES[kind], {
+    run,
     proc,
-    logger,
-    dispatcher,
-    metrics,
-    mode: options.mode,
-    respond: options,
-    emitAll: options.emitAll,
-    version: options.version,
-    hostName: hostname(),
     orchestrator: orchestratorFromEnv(deps.env),
     seal,
     profile,
@@ -170,9 +156,6 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
         : undefined,
     countGaps: kind === 'pod',
   });
-  for (const source of pipeline.sources)
-    if (source.name === 'docker') bindDockerEventMetrics(metrics, source as DockerSource);
-
   let learned: Profile | undefined;
   const finishLearning = (): Profile | undefined => {
     if (!learner || learned) return learned;
@@ -203,13 +186,10 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   }
 
   let stopped = false;
-  await runLoop({
-    tick: (now) => pipeline.tick(now),
+  await runLoop(run, {
+    pipelines: () => [pipeline],
     tickMs: options.tickMs,
     signal: deps.signal,
-    logger,
-    metrics,
-    gauges: () => ({ processesWatched: pipeline.tracker.processes().size, outputs: dispatcher.stats() }),
     durationMs: options.durationMs,
     // the command exited; the container was removed (the event goes out with the last tick)
     until: [resolved.childExit, pipeline.follower?.removed].filter((p) => p !== undefined),
@@ -234,7 +214,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
               name: target.container.name,
               image: { name: target.container.image },
             },
-            host: hostname(),
+            host: run.hostName,
           },
           dryRun: options.dryRun,
           report: (event) => pipeline.report(event),

@@ -1,19 +1,13 @@
-import { hostname } from 'node:os';
 import type { DockerClient } from '../../shared/docker/index.ts';
 import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
-import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
+import { parseOutputUrl } from '../../shared/outputs/index.ts';
 import { loadTrustedKeys } from '../../shared/signing/index.ts';
-import {
-  bindConnectorMetrics,
-  bindDockerEventMetrics,
-  createApi,
-  createWatchMetrics,
-  listenApi,
-} from '../api/index.ts';
+import { bindConnectorMetrics, bindDockerEventMetrics, createApi, listenApi } from '../api/index.ts';
 import {
   buildPipeline,
   MODES,
+  openRun,
   runLoop,
   sumCounts,
   watchStatus,
@@ -122,11 +116,9 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
     },
   });
   const hashes = createHashCache(connector.view());
-  const metrics = createWatchMetrics();
+  const run = openRun({ settings: options, logger, outputs: specs, stdout: deps.stdout, env: deps.env });
+  const { dispatcher, metrics } = run;
   bindConnectorMetrics(metrics, connector);
-  const dispatcher = createDispatcher(specs, { logger, version: options.version, stdout: deps.stdout, env: deps.env });
-  const startedAt = new Date().toISOString();
-  let ticks = 0;
 
   /** containers being added (a start event and the listing can name the same one at once) */
   const adding = new Map<string, Promise<void>>();
@@ -155,20 +147,7 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
         container: { id: inspect.Id, name, image: inspect.Config.Image },
       },
       MODES['host-container'],
-      {
-        proc,
-        hashes,
-        logger,
-        dispatcher,
-        metrics,
-        mode: options.mode,
-        respond: options,
-        emitAll: options.emitAll,
-        version: options.version,
-        hostName: hostname(),
-        seal,
-        engine: { kind: 'feed', source: events },
-      },
+      { run, proc, hashes, seal, engine: { kind: 'feed', source: events } },
     );
     watched.set(inspect.Id, { name, image: inspect.Config.Image, pipeline, seal, events });
     logger.info(`watching container ${name} (${inspect.Id.slice(0, 12)}), seal ${seal.status}`);
@@ -232,8 +211,8 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
         ...watchStatus({
           mode: options.mode,
           target: `host agent: ${watched.size} container(s) of the Docker engine`,
-          startedAt,
-          ticks,
+          startedAt: run.startedAt,
+          ticks: run.ticks,
           profileLoaded: per.length > 0 && per.every((p) => p.s.profileLoaded),
           // each container is judged by its own seal's verdict, with or without a profile
           needsProfile: false,
@@ -278,26 +257,10 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
       : `exec events: /proc polling (${connector.reason ?? 'connector off'})`,
   );
 
-  await runLoop({
-    tick: (now) => {
-      for (const c of watched.values()) {
-        try {
-          c.pipeline.tick(now);
-        } catch (error) {
-          metrics.tickFailures.inc();
-          logger.error(`tick failed for container ${c.name}`, { error: String(error) });
-        }
-      }
-      ticks++;
-    },
+  await runLoop(run, {
+    pipelines: () => [...watched.values()].map((c) => c.pipeline),
     tickMs: options.tickMs,
     signal: deps.signal,
-    logger,
-    metrics,
-    gauges: () => ({
-      processesWatched: [...watched.values()].reduce((n, c) => n + c.pipeline.tracker.processes().size, 0),
-      outputs: dispatcher.stats(),
-    }),
     wake: connector,
     started: () => deps.onReady?.({ port: api?.port, agent }),
   });

@@ -1,12 +1,10 @@
-import { hostname } from 'node:os';
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { EnvironmentError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
-import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
+import { parseOutputUrl } from '../../shared/outputs/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
-import { createWatchMetrics } from '../api/index.ts';
 import { createLearner, writeProfileFile } from '../learn/index.ts';
-import { buildPipeline, MODES, runLoop } from '../pipeline/index.ts';
+import { buildPipeline, MODES, openRun, runLoop } from '../pipeline/index.ts';
 import { containerScope, createProcConnector, type ProcConnectorStats } from '../sources/index.ts';
 import { containerIdFromCgroup, createProcFs } from '../sources/proc/index.ts';
 
@@ -65,13 +63,20 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
   });
   const proc = connector.view();
   const learner = createLearner({ headroom: options.headroom });
-  const dispatcher = createDispatcher(options.outputs.map(parseOutputUrl), {
+  const run = openRun({
+    settings: {
+      mode: 'learn',
+      dryRun: false,
+      killMinSeverity: 10,
+      aggregateWindowMs: 60_000,
+      emitAll: false,
+      version: options.version,
+    },
     logger,
-    version: options.version,
+    outputs: options.outputs.map(parseOutputUrl),
     stdout: deps.stdout,
     env: deps.env,
   });
-  const metrics = createWatchMetrics();
   const pipeline = buildPipeline(
     {
       name: `container ${name} (${inspect.Id.slice(0, 12)})`,
@@ -79,18 +84,7 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
       container: { id: inspect.Id, name, image: inspect.Config.Image },
     },
     MODES['host-container'],
-    {
-      proc,
-      logger,
-      dispatcher,
-      metrics,
-      mode: 'learn',
-      respond: { dryRun: false, killMinSeverity: 10, aggregateWindowMs: 60_000 },
-      emitAll: false,
-      version: options.version,
-      hostName: hostname(),
-      learner,
-    },
+    { run, proc, learner },
   );
   const target = pipeline.target.name;
   logger.info(
@@ -98,13 +92,10 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
       connector.mode === 'proc-connector' ? 'kernel proc connector' : `/proc polling (${connector.reason ?? 'off'})`
     }`,
   );
-  await runLoop({
-    tick: (now) => pipeline.tick(now),
+  await runLoop(run, {
+    pipelines: () => [pipeline],
     tickMs: options.tickMs,
     signal: deps.signal,
-    logger,
-    metrics,
-    gauges: () => ({ processesWatched: pipeline.tracker.processes().size, outputs: dispatcher.stats() }),
     durationMs: options.durationMs,
     wake: connector,
     started: () => deps.onReady?.(),
@@ -121,6 +112,6 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
   };
   connector.close();
   await pipeline.close();
-  await dispatcher.close();
+  await run.dispatcher.close();
   return result;
 }

@@ -1,5 +1,7 @@
 export { buildPipeline } from './pipeline.ts';
-export type { Pipeline, PipelineDeps, WatchMode } from './pipeline.ts';
+export type { Pipeline, PipelineDeps } from './pipeline.ts';
+export { openRun } from './run.ts';
+export type { Run, RunSettings } from './run.ts';
 export { EXEC_TICK_MS, runLoop } from './loop.ts';
 export type { LoopOptions } from './loop.ts';
 export { MODES } from './modes.ts';

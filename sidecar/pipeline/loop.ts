@@ -1,21 +1,17 @@
-import type { Logger } from '../../shared/logging/index.ts';
-import type { WatchMetrics } from '../api/metrics.ts';
+import type { Pipeline } from './pipeline.ts';
+import type { Run } from './run.ts';
 
 /**
  * The one loop: a tick every `tickMs` until the signal aborts, the duration ends or the target is gone, plus a
- * first and a last tick. Every mode runs its pipelines with it (the host agent ticks all of its containers' in
- * one tick). A tick that throws is logged and counted, and the loop goes on: not even the first tick can end the
- * watcher.
+ * first and a last tick. Every mode runs its pipelines with it; a tick is one pass over all of them (the host agent
+ * has one per container). A pipeline whose tick throws is logged and counted, the others still tick, and the loop
+ * goes on: not even the first tick can end the watcher.
  */
 export interface LoopOptions {
-  /** One pass over every pipeline of the process. */
-  tick(nowMs: number): void;
+  /** the pipelines to tick (the host agent's come and go with its containers) */
+  pipelines(): Iterable<Pipeline>;
   tickMs: number;
   signal: AbortSignal;
-  logger: Logger;
-  metrics: WatchMetrics;
-  /** what the loop's gauges show after each tick */
-  gauges(): { processesWatched: number; outputs: readonly { name: string; queued: number }[] };
   /** the run ends after this long (ms) */
   durationMs?: number;
   /** the run also ends once one of these settles (the watched command exited, the followed container was removed) */
@@ -29,20 +25,27 @@ export interface LoopOptions {
 /** Delay of the extra tick after an exec snapshot (batches a burst of execs into one tick). */
 export const EXEC_TICK_MS = 5;
 
-export async function runLoop(options: LoopOptions): Promise<void> {
-  const { logger, metrics } = options;
+export async function runLoop(run: Run, options: LoopOptions): Promise<void> {
+  const { logger, metrics, dispatcher } = run;
   const tick = (): void => {
     const end = metrics.tickSeconds.startTimer();
-    try {
-      options.tick(Date.now());
-    } catch (error) {
-      metrics.tickFailures.inc();
-      logger.error('tick failed', { error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    const now = Date.now();
+    let watched = 0;
+    for (const pipeline of options.pipelines()) {
+      try {
+        pipeline.tick(now);
+      } catch (error) {
+        metrics.tickFailures.inc();
+        logger.error(`tick failed for ${pipeline.target.name}`, {
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+      }
+      watched += pipeline.tracker.processes().size;
     }
-    const gauges = options.gauges();
+    run.ticks++;
     metrics.ticks.inc();
-    metrics.processesWatched.set(gauges.processesWatched);
-    for (const s of gauges.outputs) metrics.outputQueue.set({ output: s.name }, s.queued);
+    metrics.processesWatched.set(watched);
+    for (const s of dispatcher.stats()) metrics.outputQueue.set({ output: s.name }, s.queued);
     end();
   };
 

@@ -10,6 +10,7 @@ import {
   createSocketSource,
   type ContainerEventSource,
   type ContainerFollower,
+  type DockerSource,
   type ProcessTracker,
   type Source,
 } from '../sources/index.ts';
@@ -51,6 +52,8 @@ export interface ModeSources {
   sources: Source[];
   /** `--container`: the container followed across restarts (its state is in the status; removal ends the run) */
   follower?: ContainerFollower;
+  /** the target's own engine event stream, when it has one (its breaks and misfits are counted on /metrics) */
+  engineStream?: DockerSource;
 }
 
 const processes = (p: SourceParts): Source => ({ name: 'processes', poll: (now) => p.tracker.tick(now) });
@@ -59,33 +62,39 @@ const setuidFiles = (p: SourceParts): Source => createSetuidScan(p);
 const sockets = (p: SourceParts, only: { selfPid?: number; requireOwner?: boolean } = {}): Source =>
   createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ...only });
 
-/** The target container's engine events (none without an engine). */
-function dockerEvents(p: SourceParts, follower?: ContainerFollower): Source[] {
-  if (!p.engine) return [];
-  if (p.engine.kind === 'feed') return [p.engine.source];
-  return [
-    createDockerSource({
-      ...p.engine,
-      logger: p.logger,
-      // the follower reports a restart once it found the new init (also a restart by policy, which has no event)
-      onChange: follower && ((change) => follower.onChange(change)),
-      omit: follower ? ['restart'] : undefined,
-    }),
-  ];
+/** The target container's engine events (none without an engine), and its own stream when it has one. */
+function dockerEvents(
+  p: SourceParts,
+  follower?: ContainerFollower,
+): { sources: Source[]; engineStream?: DockerSource } {
+  if (!p.engine) return { sources: [] };
+  if (p.engine.kind === 'feed') return { sources: [p.engine.source] };
+  const engineStream = createDockerSource({
+    ...p.engine,
+    logger: p.logger,
+    // the follower reports a restart once it found the new init (also a restart by policy, which has no event)
+    onChange: follower && ((change) => follower.onChange(change)),
+    omit: follower ? ['restart'] : undefined,
+  });
+  return { sources: [engineStream], engineStream };
 }
 
 export const MODES = {
   /** the sidecar: every process of the shared PID namespace but the watcher's own container */
-  pod: (p) => ({
-    sources: [
-      sealSource(p.seal),
-      processes(p),
-      sockets(p, { selfPid: p.selfPid }),
-      resources(p),
-      setuidFiles(p),
-      ...dockerEvents(p),
-    ],
-  }),
+  pod: (p) => {
+    const engine = dockerEvents(p);
+    return {
+      sources: [
+        sealSource(p.seal),
+        processes(p),
+        sockets(p, { selfPid: p.selfPid }),
+        resources(p),
+        setuidFiles(p),
+        ...engine.sources,
+      ],
+      engineStream: engine.engineStream,
+    };
+  },
   /** `--container`: one container from the host, followed across restarts */
   container: (p) => {
     const { scope, container } = p.target;
@@ -101,6 +110,7 @@ export const MODES = {
             logger: p.logger,
           })
         : undefined;
+    const engine = dockerEvents(p, follower);
     return {
       sources: [
         sealSource(p.seal),
@@ -108,10 +118,11 @@ export const MODES = {
         sockets(p),
         resources(p),
         setuidFiles(p),
-        ...dockerEvents(p, follower),
+        ...engine.sources,
         ...(follower ? [follower] : []),
       ],
       follower,
+      engineStream: engine.engineStream,
     };
   },
   /** `-- COMMAND`: a process tree started by the watcher, in the host's network namespace (its sockets only) */
@@ -129,7 +140,7 @@ export const MODES = {
       sockets(p, { requireOwner: true }),
       resources(p),
       setuidFiles(p),
-      ...dockerEvents(p),
+      ...dockerEvents(p).sources,
     ],
   }),
 } satisfies Record<ModeName, (parts: SourceParts) => ModeSources>;

@@ -1,8 +1,6 @@
 import type { Event } from '../../shared/events/index.ts';
-import type { Logger } from '../../shared/logging/index.ts';
-import type { Dispatcher } from '../../shared/outputs/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
-import type { WatchMetrics } from '../api/metrics.ts';
+import { bindDockerEventMetrics } from '../api/metrics.ts';
 import { allRules, createRuleEngine, type RuleContext } from '../evaluate/index.ts';
 import type { Learner } from '../learn/index.ts';
 import { normalize, type NormalizeContext } from '../normalize/index.ts';
@@ -18,6 +16,7 @@ import {
 import type { ProcFs } from '../sources/proc/index.ts';
 import type { ContainerFollower } from '../sources/index.ts';
 import type { EngineEvents, ModeSources, SourceParts } from './modes.ts';
+import type { Run } from './run.ts';
 import { watchStatus, type StatusCounts, type WatchStatus } from './status.ts';
 import type { Target } from './target.ts';
 
@@ -27,21 +26,12 @@ import type { Target } from './target.ts';
  * pipelines, both learn modes); a mode differs only in its target and its list of sources (modes.ts).
  * `tick()` is one pass of the loop (loop.ts runs it).
  */
-export type WatchMode = 'learn' | 'monitor' | 'enforce';
-
 export interface PipelineDeps {
+  /** what the pipelines of this process share (openRun) */
+  run: Run;
   proc: ProcFs;
   /** sha256 of executables; the host agent shares one across its containers (default: one of its own) */
   hashes?: HashCache;
-  logger: Logger;
-  dispatcher: Dispatcher;
-  metrics: WatchMetrics;
-  mode: WatchMode;
-  respond: { dryRun: boolean; killMinSeverity: number; aggregateWindowMs: number };
-  /** ship every observation as an event, not only alerts and state */
-  emitAll: boolean;
-  version: string;
-  hostName: string;
   orchestrator?: Event['orchestrator'];
   /** the seal as checked (its verdict is the first observation); undefined when it was not looked at */
   seal?: SealCheck;
@@ -89,7 +79,8 @@ const ALWAYS_SHIPPED = new Set([
 ]);
 
 export function buildPipeline(target: Target, mode: (parts: SourceParts) => ModeSources, deps: PipelineDeps): Pipeline {
-  const { proc, logger, dispatcher, metrics } = deps;
+  const { proc, run } = deps;
+  const { logger, dispatcher, metrics, settings } = run;
   const tracker = createProcessTracker({
     proc,
     scope: target.scope,
@@ -97,7 +88,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     logger,
     countGaps: deps.countGaps ?? false,
   });
-  const { sources, follower } = mode({
+  const { sources, follower, engineStream } = mode({
     target,
     proc,
     tracker,
@@ -106,20 +97,21 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     seal: deps.seal,
     engine: deps.engine,
   });
+  if (engineStream) bindDockerEventMetrics(metrics, engineStream);
   const killer = createKiller(proc, { protect: [process.pid] });
   const responder = createResponder({
-    mode: deps.mode,
-    dryRun: deps.respond.dryRun,
-    killMinSeverity: deps.respond.killMinSeverity,
+    mode: settings.mode,
+    dryRun: settings.dryRun,
+    killMinSeverity: settings.killMinSeverity,
     killer,
-    aggregator: createAggregator({ windowMs: deps.respond.aggregateWindowMs }),
+    aggregator: createAggregator({ windowMs: settings.aggregateWindowMs }),
   });
   const verified = deps.seal?.status === 'verified' ? deps.seal : undefined;
   let active = deps.profile ?? sealedProfile(deps.seal);
   let context: NormalizeContext = {
-    mode: deps.mode,
-    version: deps.version,
-    hostName: deps.hostName,
+    mode: settings.mode,
+    version: settings.version,
+    hostName: run.hostName,
     container: target.container && {
       id: target.container.id,
       name: target.container.name,
@@ -172,7 +164,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
           deps.learner?.observe(observation);
           const event = normalize(observation, context);
           const hits = engine.evaluate(event);
-          if (deps.emitAll || ALWAYS_SHIPPED.has(event.event.action)) ship(event);
+          if (settings.emitAll || ALWAYS_SHIPPED.has(event.event.action)) ship(event);
           for (const response of responder.respond(hits, nowMs)) ship(response);
         }
       }

@@ -57,7 +57,8 @@ describe('socket tables: read when the counters move, and at least every 5 s', (
       writeFileSync(net('sockstat'), sockstat(1).replace('mem 3', 'mem 99'));
       writeFileSync(net('tcp'), TCP_HEADER + LISTEN);
       expect(sockets.poll(6500)).toEqual([]);
-      // the counters move: read at once (another connection, another inode)
+      // the counters move: read at once (another connection, another inode, of the same process)
+      symlinkSync('socket:[7003]', join(g.root, '50', 'fd', '5'));
       writeFileSync(net('tcp'), TCP_HEADER + LISTEN + EGRESS.replace(' 7002 ', ' 7003 ').replace(':0016', ':0050'));
       writeFileSync(net('sockstat'), sockstat(2));
       expect(of(sockets.poll(6800), 'connection').map((c) => [c.direction, c.socket.remotePort])).toEqual([

@@ -5,11 +5,10 @@ import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
-import { createDispatcher } from '../../shared/outputs/index.ts';
-import { createWatchMetrics } from '../../sidecar/api/index.ts';
 import {
   buildPipeline,
   MODES,
+  openRun,
   type EngineEvents,
   type ModeName,
   type PipelineDeps,
@@ -46,19 +45,23 @@ describe('each mode lists its sources in one place', () => {
   const controller = new AbortController();
   afterAll(() => controller.abort());
 
-  const deps = (engine?: EngineEvents): PipelineDeps => ({
-    proc,
-    logger: silentLogger(),
-    dispatcher: createDispatcher([], { logger: silentLogger(), stdout: new PassThrough(), env: {} }),
-    metrics: createWatchMetrics(),
-    mode: 'monitor',
-    respond: { dryRun: false, killMinSeverity: 7, aggregateWindowMs: 60_000 },
-    emitAll: true,
-    version: 'test',
-    hostName: 'test',
-    seal: uncheckedSeal(),
-    engine,
-  });
+  // a run per pipeline, as each sidecar process has
+  const run = () =>
+    openRun({
+      settings: {
+        mode: 'monitor',
+        dryRun: false,
+        killMinSeverity: 7,
+        aggregateWindowMs: 60_000,
+        emitAll: true,
+        version: 'test',
+      },
+      logger: silentLogger(),
+      outputs: [],
+      stdout: new PassThrough(),
+      env: {},
+    });
+  const deps = (engine?: EngineEvents): PipelineDeps => ({ run: run(), proc, seal: uncheckedSeal(), engine });
   const targets: Record<ModeName, Target> = {
     pod: { name: 'pod', scope: podScope(999_999, proc) },
     container: {

@@ -3,15 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { bindConnectorMetrics, createApi, createWatchMetrics, listenApi } from '../../sidecar/api/index.ts';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
+import { createProcConnector, type ProcEvent } from '../../sidecar/sources/proc-connector/index.ts';
 import {
   CN_IDX_PROC,
   CN_VAL_PROC,
-  createProcConnector,
   listenMessage,
   parseProcEvents,
   PROC_CN_MCAST_LISTEN,
-  type ProcEvent,
-} from '../../sidecar/sources/proc-connector/index.ts';
+} from '../../sidecar/sources/proc-connector/wire.ts';
 import { createHashCache, createProcessTracker, treeScope } from '../../sidecar/sources/index.ts';
 import { describeKernel } from '../harness/proc-connector.ts';
 

@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
-import { createProcConnector, type openProcConnector, type ProcConnector } from '../../sidecar/sources/proc-connector/index.ts';
+import {
+  createProcConnector,
+  type openProcConnector,
+  type ProcConnector,
+} from '../../sidecar/sources/proc-connector/index.ts';
 import { createProcFs, decorateProcFs, type NetSocket, type ProcFs } from '../../sidecar/sources/proc/index.ts';
 import { procConnectorRequired, procConnectorUnavailable } from '../harness/proc-connector.ts';
 import { waitFor } from '../harness/wait.ts';

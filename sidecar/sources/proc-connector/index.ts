@@ -4,13 +4,5 @@ export { openProcConnector, SOCKET_THREAD_BUNDLE } from './open-socket.ts';
 export type { ProcEventHandlers, ProcEventStream } from './open-socket.ts';
 export type { RawExecRead } from './messages.ts';
 export type { ProcConnectorStats } from './snapshot-store.ts';
-export {
-  CN_IDX_PROC,
-  CN_VAL_PROC,
-  listenMessage,
-  NETLINK_CONNECTOR,
-  parseProcEvents,
-  PROC_CN_MCAST_IGNORE,
-  PROC_CN_MCAST_LISTEN,
-} from './wire.ts';
+export { parseProcEvents } from './wire.ts';
 export type { ProcEvent } from './wire.ts';

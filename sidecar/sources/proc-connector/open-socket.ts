@@ -113,24 +113,31 @@ export async function openProcConnector(handlers: ProcEventHandlers): Promise<Pr
     worker.on('error', (error) => fail(error.message));
     worker.on('exit', (code) => fail(`the proc connector thread ended (exit ${code})`));
   });
-  const close = (): void => {
-    if (closed) return;
-    closed = true;
-    worker.postMessage({ type: 'close' } satisfies ThreadCommand);
-    // it ends by itself once the socket is closed; this only bounds it
-    setTimeout(() => void worker.terminate(), 1000).unref();
+  const ended = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  /**
+   * The thread closes its socket and ends by itself; it is terminated only if it has not within a second (a
+   * thread stopped from outside while the addon's socket is open is what an orderly close avoids).
+   */
+  const close = (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      worker.postMessage({ type: 'close' } satisfies ThreadCommand);
+      const bound = setTimeout(() => void worker.terminate(), 1000);
+      bound.unref();
+      void ended.then(() => clearTimeout(bound));
+    }
+    return ended;
   };
   try {
     await acked;
   } catch (error) {
-    close();
-    await worker.terminate();
+    await close();
     throw error;
   }
   return {
     get priority() {
       return priority;
     },
-    close,
+    close: () => void close(),
   };
 }
