@@ -246,7 +246,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const followedState = pipeline.follower?.state();
   if (followedState?.state === 'removed' && !deps.signal.aborted)
     throw new EnvironmentError(
-      'NOT_FOUND',
+      'GONE',
       `container ${followedState.name} (${followedState.id.slice(0, 12)}) was removed: nothing left to watch${
         profileOut && options.learnOut ? `; the profile learned until then is in ${options.learnOut}` : ''
       }`,
@@ -275,7 +275,7 @@ async function resolveTarget(
     if (!docker) throw new UsageError('MISSING_ARGUMENT', '--container needs the Docker engine (--docker-socket)');
     const inspect = await docker.inspectContainer(options.container);
     if (!inspect.State.Running)
-      throw new EnvironmentError('NOT_FOUND', `container ${options.container} is not running`);
+      throw new EnvironmentError('GONE', `container ${options.container} is not running`);
     const name = inspect.Name.replace(/^\//, '');
     return {
       kind: 'container',

@@ -55,9 +55,12 @@ export class PolicyError extends SealwatchError<'GATE_FAILED'> {
   readonly area = 'policy';
 }
 
-/** Something outside us is missing or refuses: Docker unreachable, permission denied, a missing image. */
+/**
+ * Something outside us is missing or refuses: Docker unreachable, permission denied, a missing image; GONE: what
+ * is watched exists but is not running, or went away while watched (exit 3, unlike a name that is not there).
+ */
 export class EnvironmentError extends SealwatchError<
-  'DOCKER_UNREACHABLE' | 'PERMISSION_DENIED' | 'NOT_FOUND' | 'UNSUPPORTED' | 'IO'
+  'DOCKER_UNREACHABLE' | 'PERMISSION_DENIED' | 'NOT_FOUND' | 'GONE' | 'UNSUPPORTED' | 'IO'
 > {
   readonly area = 'environment';
 }

@@ -53,7 +53,7 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
   const { logger, docker } = deps;
   const inspect = await docker.inspectContainer(options.container);
   if (!inspect.State.Running || inspect.State.Pid <= 0)
-    throw new EnvironmentError('NOT_FOUND', `container ${options.container} is not running`);
+    throw new EnvironmentError('GONE', `container ${options.container} is not running`);
   const name = inspect.Name.replace(/^\//, '');
   const connector = await createProcConnector({
     proc: createProcFs(options.procRoot),
