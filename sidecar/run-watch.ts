@@ -274,8 +274,7 @@ async function resolveTarget(
   if (options.container) {
     if (!docker) throw new UsageError('MISSING_ARGUMENT', '--container needs the Docker engine (--docker-socket)');
     const inspect = await docker.inspectContainer(options.container);
-    if (!inspect.State.Running)
-      throw new EnvironmentError('GONE', `container ${options.container} is not running`);
+    if (!inspect.State.Running) throw new EnvironmentError('GONE', `container ${options.container} is not running`);
     const name = inspect.Name.replace(/^\//, '');
     return {
       kind: 'container',
