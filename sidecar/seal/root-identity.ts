@@ -89,6 +89,8 @@ const CHUNK = 1024 * 1024;
 const PSEUDO = ['/proc', '/sys', '/dev'];
 /** The longest the check holds the event loop before it yields (ms). */
 const SLICE_MS = 10;
+/** The longest one directory is read for (one synchronous call); a directory cut short leaves the walk incomplete. */
+const DIR_MS = 250;
 
 /**
  * Work in slices: `due()` yields to the event loop once SLICE_MS have passed since the last yield. Synchronous
@@ -231,6 +233,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
   async function walkForAdded(deadline: number): Promise<void> {
     const maxEntries = options.maxWalkEntries ?? 200_000;
     const queue = ['/'];
+    let cut = false;
     while (queue.length > 0) {
       if (now() > deadline || progress.walked >= maxEntries || progress.rootGone) return;
       const dir = queue.shift()!;
@@ -238,6 +241,8 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         maxDepth: 1,
         maxEntries: maxEntries - progress.walked,
         links: 'refuse',
+        // one directory is read in one synchronous call: a directory the image made huge is cut, not waited for
+        timeoutMs: DIR_MS,
         visit: (entry) => {
           if (underMount(entry.path)) return 'skip';
           if (entry.stat.isDirectory()) queue.push(entry.path);
@@ -256,11 +261,13 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
           return 'skip';
         },
       });
-      if (result.ok) progress.walked += result.value.entries;
-      else if (!rootAlive()) progress.rootGone = true;
+      if (result.ok) {
+        progress.walked += result.value.entries;
+        if (!result.value.complete) cut = true;
+      } else if (!rootAlive()) progress.rootGone = true;
       await due();
     }
-    progress.walkComplete = true;
+    progress.walkComplete = !cut;
   }
 
   return {
