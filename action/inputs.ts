@@ -31,6 +31,10 @@ export const SealInputs = z
     'require-tests': list('fail unless suites matching this pattern ran and passed'),
     'max-severity': MaxSeverity.optional().describe('fail on vulnerabilities above this severity'),
     'deny-executable': list('fail if an executable matches this glob (e.g. */sshd)'),
+    sbom: z
+      .boolean()
+      .default(false)
+      .describe('also sign the inventory as a CycloneDX 1.6 SBOM statement (https://cyclonedx.org/bom) into the seal'),
     'seal-on-fail': z.boolean().default(false).describe('write the seal even when a policy gate fails (still exit 1)'),
     'bundle-out': z.string().optional().describe('also write the seal (seal.jsonl) to this file'),
     push: z.boolean().default(false).describe('push the sealed image with the engine after sealing'),

@@ -5,6 +5,7 @@ import { createEvent, type Event } from '../shared/events/index.ts';
 import { computeImageIdentity, identityMaterial, sealLayerTar, sha256Digest } from '../shared/image/index.ts';
 import type { Dispatcher } from '../shared/outputs/index.ts';
 import {
+  inventoryToCycloneDx,
   parseRuntimeTraceFile,
   sealSubject,
   type SealLabel,
@@ -136,6 +137,16 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
       inventory: read.inventory,
       ...(profile ? { profile } : {}),
       runtimeTraces,
+      ...(inputs.sbom
+        ? {
+            sbom: inventoryToCycloneDx(read.inventory, {
+              name: subjectName,
+              identity,
+              sealedAt,
+              toolVersion: deps.toolVersion,
+            }),
+          }
+        : {}),
     });
     const seal = signSeal({
       subject,

@@ -14,6 +14,7 @@ export {
   diffStories,
   renderDiff,
   renderStory,
+  storyCycloneDx,
   verdictLine,
 } from './image/index.ts';
 export type { ImageStory, StoryDiff, SealVerdict, ImageReader } from './image/index.ts';

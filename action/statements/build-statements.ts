@@ -3,6 +3,7 @@ import {
   makeStatement,
   type InventoryPredicate,
   type ProfilePredicate,
+  type CycloneDxBomPredicate,
   type ProvenancePredicate,
   type RuntimeTracePredicate,
   type SarifSummaryPredicate,
@@ -85,6 +86,8 @@ export interface StatementParts {
   inventory: InventoryPredicate;
   profile?: ProfilePredicate;
   runtimeTraces?: readonly RuntimeTracePredicate[];
+  /** the inventory as a CycloneDX BOM (seal --sbom) */
+  sbom?: CycloneDxBomPredicate;
 }
 
 /** Every statement of the seal except the manifest (createSeal adds it), in a stable order. */
@@ -97,5 +100,6 @@ export function buildStatements(subject: Subject, parts: StatementParts): Statem
     makeStatement(subject, PREDICATE.inventory, parts.inventory),
     ...(parts.profile ? [makeStatement(subject, PREDICATE.profile, parts.profile)] : []),
     ...(parts.runtimeTraces ?? []).map((t) => makeStatement(subject, PREDICATE.runtimeTrace, t)),
+    ...(parts.sbom ? [makeStatement(subject, PREDICATE.sbom, parts.sbom)] : []),
   ];
 }

@@ -3,6 +3,7 @@ import {
   predicateKind,
   Statement,
   type InventoryPredicate,
+  type CycloneDxBomPredicate,
   type ManifestPredicate,
   type ParsedSeal,
   type ProfilePredicate,
@@ -31,6 +32,7 @@ export interface SealClaims {
   inventory?: InventoryPredicate;
   profile?: ProfilePredicate;
   runtimeTraces: RuntimeTracePredicate[];
+  sbom?: CycloneDxBomPredicate;
 }
 
 export function claimsFromVerified(seal: VerifiedSeal): SealClaims {
@@ -46,6 +48,7 @@ export function claimsFromVerified(seal: VerifiedSeal): SealClaims {
     ...(seal.inventory ? { inventory: seal.inventory.predicate } : {}),
     ...(seal.profile ? { profile: seal.profile.predicate } : {}),
     runtimeTraces: seal.runtimeTraces.map((s) => s.predicate),
+    ...(seal.sbom ? { sbom: seal.sbom.predicate } : {}),
   };
 }
 
@@ -100,6 +103,9 @@ export function claimsUnverified(seal: ParsedSeal): SealClaims {
         break;
       case 'runtimeTrace':
         claims.runtimeTraces.push(parsed.data as RuntimeTracePredicate);
+        break;
+      case 'sbom':
+        claims.sbom = parsed.data as CycloneDxBomPredicate;
         break;
     }
   }

@@ -19,3 +19,4 @@ export { diffStories, renderDiff } from './diff.ts';
 export type { StoryDiff, Change } from './diff.ts';
 export { auditImage, auditRegistryImage, storyAfterVerification } from './audit-image.ts';
 export type { ImageReader } from './audit-image.ts';
+export { storyCycloneDx } from './cyclonedx.ts';

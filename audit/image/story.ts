@@ -120,6 +120,8 @@ export interface ImageStory {
   profile?: ProfileStory;
   /** What the image did while CI's tests ran it (in-toto runtime traces). */
   runtimeTraces: RuntimeTraceSummary[];
+  /** The claims the story was told from; not serialized (`--json` prints the story, not the seal). */
+  readonly claims?: SealClaims;
 }
 
 /** What "interesting" means in an inventory: remote shells, network tools, package managers. */
@@ -356,6 +358,7 @@ export function imageStory(ref: string, verdict: SealVerdict, claims: SealClaims
     runtimeTraces: [],
   };
   if (!claims) return story;
+  Object.defineProperty(story, 'claims', { value: claims, enumerable: false });
   if (claims.identity !== undefined) story.identity = claims.identity;
   if (claims.keyHint !== undefined) story.keyHint = claims.keyHint;
   const build = buildStory(claims.provenance, claims);

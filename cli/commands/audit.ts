@@ -53,7 +53,10 @@ const TrustFlags = z.object({
   json: z.boolean().default(false),
 });
 
-const ImageFlags = RegistryFlags.extend(TrustFlags.shape).extend({ engine: z.boolean().default(false) });
+const ImageFlags = RegistryFlags.extend(TrustFlags.shape).extend({
+  engine: z.boolean().default(false),
+  format: z.enum(['text', 'json', 'cyclonedx']).optional(),
+});
 
 const VerifyLogFlags = z.object({
   pub: TrustFlags.shape.pub,
@@ -153,10 +156,21 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     .option('--pub <file>', 'trusted public key (repeatable), as for verify', collect)
     .option('--engine', 'read a registry-qualified name from the local engine instead of its registry')
     .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
-    .option('--json', 'print the story as JSON');
+    .option('--json', 'print the story as JSON (same as --format json)')
+    .option(
+      '--format <format>',
+      'text (default), json, or cyclonedx: the sealed inventory as a CycloneDX 1.6 JSON SBOM (verified seals only)',
+    );
   addRegistryOptions(image).action(async (ref: string, raw: Record<string, unknown>) => {
-    const { loadTrustedKeys, createDockerClient, auditImage, auditRegistryImage, renderStory, ...registry } =
-      await load();
+    const {
+      loadTrustedKeys,
+      createDockerClient,
+      auditImage,
+      auditRegistryImage,
+      renderStory,
+      storyCycloneDx,
+      ...registry
+    } = await load();
     const flags = parseFlags(ImageFlags, raw);
     const keys = loadTrustedKeys(
       flags.pub.map((f) => resolve(io.cwd, f)),
@@ -171,7 +185,15 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     } else {
       story = await auditImage(createDockerClient({ socketPath: flags.dockerSocket }), ref, keys);
     }
-    io.stdout.write(flags.json ? `${JSON.stringify(story, null, 2)}\n` : renderStory(story));
+    const format = flags.format ?? (flags.json ? 'json' : 'text');
+    if (format === 'cyclonedx') {
+      failUnlessVerified([story]);
+      const bom = storyCycloneDx(story);
+      if (bom === undefined) throw new VerificationError('STATEMENT_MISSING', `${ref}: the seal holds no inventory`);
+      io.stdout.write(`${JSON.stringify(bom, null, 2)}\n`);
+      return;
+    }
+    io.stdout.write(format === 'json' ? `${JSON.stringify(story, null, 2)}\n` : renderStory(story));
     failUnlessVerified([story]);
   });
 

@@ -76,3 +76,5 @@ export {
   summarizeRuntimeTrace,
 } from './runtime-trace.ts';
 export type { RuntimeTraceInput, RuntimeTraceSummary } from './runtime-trace.ts';
+export { CYCLONEDX_PREDICATE, CycloneDxBomPredicate, inventoryToCycloneDx } from './cyclonedx.ts';
+export type { CycloneDxSubject } from './cyclonedx.ts';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Profile } from '../profile/index.ts';
 import { IdentityMaterial } from '../image/identity.ts';
+import { CycloneDxBomPredicate, CYCLONEDX_PREDICATE } from './cyclonedx.ts';
 import { RuntimeTracePredicate, RUNTIME_TRACE_PREDICATE } from './runtime-trace.ts';
 import { ResourceDescriptor } from './statement.ts';
 
@@ -20,6 +21,7 @@ export const PREDICATE = {
   sarifSummary: 'https://sealwatch.dev/attestation/sarif-summary/v1',
   manifest: 'https://sealwatch.dev/attestation/seal-manifest/v1',
   runtimeTrace: RUNTIME_TRACE_PREDICATE,
+  sbom: CYCLONEDX_PREDICATE,
 } as const;
 export type PredicateKind = keyof typeof PREDICATE;
 export type PredicateType = (typeof PREDICATE)[PredicateKind];
@@ -184,6 +186,7 @@ export const PREDICATE_SCHEMAS = {
   sarifSummary: SarifSummaryPredicate,
   manifest: ManifestPredicate,
   runtimeTrace: RuntimeTracePredicate,
+  sbom: CycloneDxBomPredicate,
 } satisfies Record<PredicateKind, z.ZodType>;
 
 export function predicateKind(type: string): PredicateKind | undefined {

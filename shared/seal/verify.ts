@@ -15,6 +15,7 @@ import {
   type VulnsPredicate,
   type PredicateKind,
 } from './predicates.ts';
+import type { CycloneDxBomPredicate } from './cyclonedx.ts';
 import type { RuntimeTracePredicate } from './runtime-trace.ts';
 import { Statement, sha256Hex, type Subject } from './statement.ts';
 import type { ParsedSeal, SealLine } from './parse.ts';
@@ -51,6 +52,8 @@ export interface VerifiedSeal {
   profile?: VerifiedStatement<ProfilePredicate>;
   /** in-toto runtime traces: what the image did while CI's tests ran it. */
   runtimeTraces: VerifiedStatement<RuntimeTracePredicate>[];
+  /** the sealed inventory as a CycloneDX BOM (`seal --sbom`) */
+  sbom?: VerifiedStatement<CycloneDxBomPredicate>;
   /** Statements with predicate types we do not know (signed and listed in the manifest). */
   other: VerifiedStatement<unknown>[];
 }
@@ -164,6 +167,7 @@ export function verifySeal(seal: ParsedSeal, options: VerifySealOptions): Verifi
     inventory: one('inventory'),
     profile: one('profile'),
     runtimeTraces: pick('runtimeTrace'),
+    sbom: one('sbom'),
     other: verified.filter((v) => v.kind === undefined).map((v) => toVerifiedStatement(v)),
   };
 }
