@@ -14,6 +14,7 @@ packages=(docker.io docker-compose busybox-static rsyslog rsyslog-gnutls openssl
   chromium docker-registry skopeo python3)
 packages+=(containerd)  # a containerd of the tests' own (and ctr) for the host agent on containerd
 command -v kubectl >/dev/null || packages+=(kubernetes-client)  # kubectl kustomize renders deploy/kubernetes in the tests
+packages+=(poppler-utils) # pdftotext: reads the audit report Chromium printed to PDF (test/audit/report-chromium.test.ts)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
