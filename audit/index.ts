@@ -5,7 +5,7 @@
  * - latest: `audit latest REPOSITORY` (sealed builds in the engine or a registry, newest first)
  * - verify-log: `audit verify-log FILE… --pub KEY` (the event record's hash chain and signed checkpoints)
  */
-export { runReport, REPORT_FORMATS, resolveWindow, parseMinSeverity } from './report/index.ts';
+export { runReport, REPORT_FORMATS, resolveWindow, parseMinSeverity, describeAllBadLines } from './report/index.ts';
 export type { ReportFormat, ReportRequest, EventFilter, ReportSummary } from './report/index.ts';
 export {
   auditSeal,

@@ -8,8 +8,10 @@ export { parseMinSeverity, matchesFilter, inWindow, describeFilter } from './fil
 export type { EventFilter } from './filter.ts';
 export { readEvents, parseEventLine, isGzipFile } from './read-events.ts';
 export type { InputStats, ReadEvent, ReadProgress } from './read-events.ts';
-export { SummaryBuilder } from './summary.ts';
-export type { ReportSummary, RuleSummary, DaySummary, SeverityCounts } from './summary.ts';
-export { escapeHtml, escapeMarkdown, escapeTerminal, csvField } from './escape.ts';
+export { SummaryBuilder, isResponse } from './summary.ts';
+export type { ReportSummary, RuleSummary, BucketSummary, SeverityCounts } from './summary.ts';
+export { describeIntegrity } from './integrity.ts';
+export { MAX_LINE_BYTES, describeAllBadLines } from './read-events.ts';
+export { escapeHtml, escapeMarkdown, escapeTerminal, csvField, showControls } from './escape.ts';
 export { CSV_COLUMNS } from './render-csv.ts';
 export { ExternalSorter } from './external-sort.ts';

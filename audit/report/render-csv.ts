@@ -43,13 +43,17 @@ export const CSV_COLUMNS: ReadonlyArray<readonly [string, (e: Event) => string |
   ['count', (e) => e.sealwatch.count],
 ];
 
+const GETTERS = CSV_COLUMNS.map(([, get]) => get);
+
 /** One row per event (RFC 4180, CRLF line ends), in time order. */
 export function createCsvRenderer(): ReportRenderer {
   return {
     groupByRule: false,
+    separator: '',
     begin: () => `${CSV_COLUMNS.map(([name]) => name).join(',')}\r\n`,
     groupStart: () => '',
-    event: (e) => `${CSV_COLUMNS.map(([, get]) => csvField(get(e))).join(',')}\r\n`,
+    // join makes one flat string: the row waits in the sorter, where a tree of concatenations costs the GC.
+    event: (e) => `${GETTERS.map((get) => csvField(get(e))).join(',')}\r\n`,
     groupEnd: () => '',
     end: () => '',
   };

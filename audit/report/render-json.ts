@@ -1,4 +1,5 @@
 import type { Event } from '../../shared/events/index.ts';
+import { escapeJsonText } from './escape.ts';
 import type { ReportSummary } from './summary.ts';
 import type { ReportRenderer } from './renderer.ts';
 import { describeWindow } from './window.ts';
@@ -17,18 +18,17 @@ export function summaryJson(summary: ReportSummary): Record<string, unknown> {
   };
 }
 
-/** One JSON document: `{"report": {summary}, "events": [...]}`, events in time order, streamed. */
+/**
+ * One JSON document: `{"report": {summary}, "events": [...]}`, events in time order, streamed. Each
+ * event is the object read, with every field it carried (also those this version does not know).
+ */
 export function createJsonRenderer(): ReportRenderer {
-  let first = true;
   return {
     groupByRule: false,
-    begin: (summary) => `{"report":${JSON.stringify(summaryJson(summary))},"events":[\n`,
+    separator: ',\n',
+    begin: (summary) => `{"report":${escapeJsonText(JSON.stringify(summaryJson(summary)))},"events":[\n`,
     groupStart: () => '',
-    event: (e: Event) => {
-      const text = `${first ? '' : ',\n'}${JSON.stringify(e)}`;
-      first = false;
-      return text;
-    },
+    event: (e: Event) => escapeJsonText(JSON.stringify(e)),
     groupEnd: () => '',
     end: () => '\n]}\n',
   };

@@ -4,13 +4,17 @@ import { basename, dirname, join } from 'node:path';
 import { EnvironmentError, errnoCode } from '../../shared/errors/index.ts';
 import { ExternalSorter } from './external-sort.ts';
 import { describeFilter, inWindow, matchesFilter, type EventFilter } from './filter.ts';
-import { readEvents, type InputStats, type ReadProgress } from './read-events.ts';
+import type { LogVerifyResult } from '../verify-log/index.ts';
+import { readEvents, type InputStats, type LineObserver, type ReadProgress } from './read-events.ts';
 import { createCsvRenderer } from './render-csv.ts';
 import { createHtmlRenderer } from './render-html.ts';
 import { createJsonRenderer } from './render-json.ts';
 import { createMarkdownRenderer } from './render-md.ts';
 import type { ReportFormat, ReportRenderer } from './renderer.ts';
-import { ruleKey, SummaryBuilder, type ReportSummary } from './summary.ts';
+import { eventRole, ruleKey, SummaryBuilder, type EventRole, type ReportSummary } from './summary.ts';
+
+/** Within one millisecond, an alert is listed before the response to it. */
+const ROLE_RANK: Record<EventRole, number> = { alert: 0, response: 1, other: 2 };
 
 export const RENDERERS = {
   md: createMarkdownRenderer,
@@ -30,12 +34,14 @@ export interface ReportRequest {
   progress?: NodeJS.WritableStream;
   /** Events held in memory before a sorted chunk spills to a temp file. */
   chunkSize?: number;
+  /** Verifies the event record (hash chain, signed checkpoints) in the same read; its result heads the report. */
+  verifier?: LineObserver & { finish(): LogVerifyResult };
 }
 
 /**
- * `audit report`: two passes with flat memory. Pass 1 streams the files once, filters, builds the
- * (bounded) summary and feeds matching events to an external sorter; pass 2 renders the header from
- * the summary and then the events in sorted order straight to the output.
+ * `audit report`: one read with flat memory. The files are streamed once: each event is filtered,
+ * added to the (bounded) summary, rendered, and its text fed to an external sorter. The header is
+ * then rendered from the summary, and the sorted event texts are streamed straight to the output.
  */
 export async function runReport(request: ReportRequest): Promise<ReportSummary> {
   const renderer = RENDERERS[request.format]();
@@ -43,38 +49,52 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
   const builder = new SummaryBuilder();
   const sorter = new ExternalSorter(request.chunkSize);
   const progress = request.progress ? progressPrinter(request.progress) : undefined;
+  const { filter } = request;
   try {
-    for await (const item of readEvents(request.files, stats, progress)) {
-      if (!inWindow(item.ms, request.filter.window) || !matchesFilter(item.event, request.filter)) {
-        builder.exclude();
-        continue;
-      }
-      builder.add(item.event, item.ms);
-      await sorter.add({
-        group: renderer.groupByRule ? ruleKey(item.event) : '',
-        ms: item.ms,
-        id: item.event.event.id,
-        fileIndex: item.fileIndex,
-        line: item.line,
-        event: item.event,
-      });
-    }
+    await readEvents(
+      request.files,
+      stats,
+      ({ event, ms, fileIndex, line }) => {
+        if (!inWindow(ms, filter.window) || !matchesFilter(event, filter)) {
+          builder.exclude();
+          return;
+        }
+        builder.add(event, ms);
+        sorter.add({
+          group: renderer.groupByRule ? ruleKey(event) : '',
+          ms,
+          rank: ROLE_RANK[eventRole(event)],
+          id: event.event.id,
+          fileIndex,
+          line,
+          text: renderer.event(event),
+        });
+      },
+      progress,
+      request.verifier,
+    );
     if (request.progress) request.progress.write('\n');
     const summary = builder.finish(request.filter.window, describeFilter(request.filter), stats);
-    await writeOutput(request, async (write) => {
-      await write(renderer.begin(summary));
+    if (request.verifier) summary.integrity = request.verifier.finish();
+    await writeOutput(request, async (out) => {
+      out.write(renderer.begin(summary));
       const rules = new Map(summary.rules.map((r) => [r.id, r]));
       let current: string | undefined;
-      for await (const record of sorter.sorted()) {
-        if (record.group !== current) {
-          if (current !== undefined) await write(renderer.groupEnd(rules.get(current)!));
-          current = record.group;
-          await write(renderer.groupStart(rules.get(current)!));
+      let first = true;
+      for (const { group, text } of sorter.sorted()) {
+        if (group !== current) {
+          if (current !== undefined) out.write(renderer.groupEnd(rules.get(current)!));
+          current = group;
+          out.write(renderer.groupStart(rules.get(current)!));
+          first = true;
         }
-        await write(renderer.event(record.event));
+        if (!first) out.write(renderer.separator);
+        out.write(text);
+        first = false;
+        if (out.full()) await out.flush();
       }
-      if (current !== undefined) await write(renderer.groupEnd(rules.get(current)!));
-      await write(renderer.end(summary));
+      if (current !== undefined) out.write(renderer.groupEnd(rules.get(current)!));
+      out.write(renderer.end(summary));
     });
     return summary;
   } finally {
@@ -82,13 +102,11 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
   }
 }
 
-type Write = (text: string, flush?: boolean) => Promise<void>;
-
-async function writeOutput(request: ReportRequest, body: (write: Write) => Promise<void>): Promise<void> {
+async function writeOutput(request: ReportRequest, body: (out: BufferedOut) => Promise<void>): Promise<void> {
   if (request.outFile === undefined) {
-    const write = bufferedWriter(request.stdout);
-    await body(write);
-    await write('', true);
+    const out = new BufferedOut(request.stdout);
+    await body(out);
+    await out.flush();
     return;
   }
   const target = request.outFile;
@@ -103,9 +121,9 @@ async function writeOutput(request: ReportRequest, body: (write: Write) => Promi
     });
   }
   try {
-    const write = bufferedWriter(stream);
-    await body(write);
-    await write('', true);
+    const out = new BufferedOut(stream);
+    await body(out);
+    await out.flush();
     stream.end();
     await once(stream, 'finish');
     renameSync(temp, target);
@@ -116,24 +134,46 @@ async function writeOutput(request: ReportRequest, body: (write: Write) => Promi
   }
 }
 
-/** Collects small strings into ~256 KB writes and respects backpressure. */
-function bufferedWriter(stream: NodeJS.WritableStream): (text: string, flush?: boolean) => Promise<void> {
-  let pending: string[] = [];
-  let size = 0;
-  const flushNow = async (): Promise<void> => {
-    if (size === 0) return;
-    const text = pending.join('');
-    pending = [];
-    size = 0;
-    if (!stream.write(text)) await once(stream, 'drain');
-  };
-  return async (text, flush = false) => {
-    if (text !== '') {
-      pending.push(text);
-      size += text.length;
+const OUT_BLOCK = 1 << 18;
+
+/** Collects strings and bytes into ~256 KiB writes, encoding each string once, and respects backpressure. */
+class BufferedOut {
+  private buffer = Buffer.allocUnsafe(OUT_BLOCK);
+  private used = 0;
+  private readonly big: Buffer[] = [];
+
+  constructor(private readonly stream: NodeJS.WritableStream) {}
+
+  write(text: string | Buffer): void {
+    const bound = typeof text === 'string' ? 3 * text.length : text.length;
+    if (this.used + bound > this.buffer.length) {
+      if (bound > OUT_BLOCK) {
+        // Larger than a block (a report header): its own write, after what is buffered. Bytes are a
+        // view into the sorter's read buffer, valid only until its next record: copied.
+        const own = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text);
+        this.big.push(this.buffer.subarray(0, this.used), own);
+        this.buffer = Buffer.allocUnsafe(OUT_BLOCK);
+        this.used = 0;
+        return;
+      }
+      this.big.push(this.buffer.subarray(0, this.used));
+      this.buffer = Buffer.allocUnsafe(OUT_BLOCK);
+      this.used = 0;
     }
-    if (flush || size >= 1 << 18) await flushNow();
-  };
+    this.used += typeof text === 'string' ? this.buffer.write(text, this.used) : text.copy(this.buffer, this.used);
+  }
+
+  full(): boolean {
+    return this.big.length > 0 || this.used >= OUT_BLOCK - 4096;
+  }
+
+  async flush(): Promise<void> {
+    const pieces = [...this.big, this.buffer.subarray(0, this.used)].filter((p) => p.length > 0);
+    this.big.length = 0;
+    this.buffer = Buffer.allocUnsafe(OUT_BLOCK);
+    this.used = 0;
+    for (const piece of pieces) if (!this.stream.write(piece)) await once(this.stream, 'drain');
+  }
 }
 
 function progressPrinter(stream: NodeJS.WritableStream): (p: ReadProgress) => void {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { REPORT_FORMATS } from '../../audit/report/renderer.ts';
 import type { ImageStory, LatestTarget } from '../../audit/index.ts';
 import { UsageError, VerificationError } from '../../shared/errors/index.ts';
+import { escapeTerminal } from '../../shared/text/index.ts';
 import { println, type CliIo } from '../io.ts';
 import { addRegistryOptions, registryClientFor, RegistryFlags } from '../registry-options.ts';
 
@@ -35,6 +36,7 @@ const ReportFlags = z.object({
   namespace: z.array(z.string()).default([]),
   progress: z.boolean().optional(),
   now: z.iso.datetime({ offset: true }).optional(),
+  pub: z.array(z.string().min(1)).default([]),
 });
 
 function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
@@ -113,11 +115,30 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
     )
     .option('--namespace <ns>', 'only events from this orchestrator namespace (repeatable)', collect)
     .option('--now <time>', 'resolve --since against this ISO 8601 time instead of the clock (reproducible reports)')
+    .option(
+      '--pub <file>',
+      "the watcher's evidence public key (repeatable): verify the event record (hash chain, signed checkpoints) in the same read and state the result first; exit 1 unless it verifies",
+      collect,
+    )
     .option('--progress', 'show progress on stderr even when it is not a TTY')
     .option('--no-progress', 'never show progress')
     .action(async (raw: Record<string, unknown>) => {
-      const { resolveWindow, runReport, parseMinSeverity } = await load();
+      // Only the report's own modules: a report over 1M events should not wait for dockerode and sigstore to load.
+      const { resolveWindow, runReport, parseMinSeverity, describeAllBadLines, describeIntegrity } =
+        await import('../../audit/report/index.ts');
       const flags = parseFlags(ReportFlags, raw);
+      let verifier;
+      if (flags.pub.length > 0) {
+        const [{ loadTrustedKeys }, { createLogVerifier }] = await Promise.all([
+          import('../../shared/signing/index.ts'),
+          import('../../audit/verify-log/index.ts'),
+        ]);
+        const keys = loadTrustedKeys(
+          flags.pub.map((f) => resolve(io.cwd, f)),
+          flags.pub,
+        );
+        verifier = createLogVerifier({ keys });
+      }
       const window = resolveWindow(flags, flags.now !== undefined ? () => new Date(flags.now!) : now);
       const showProgress = flags.progress ?? io.stderr.isTTY === true;
       const summary = await runReport({
@@ -135,15 +156,19 @@ export function registerAudit(program: Command, io: CliIo, now: () => Date = () 
         ...(flags.out !== undefined ? { outFile: resolve(io.cwd, flags.out) } : {}),
         stdout: io.stdout,
         ...(showProgress ? { progress: io.stderr } : {}),
+        ...(verifier ? { verifier } : {}),
       });
-      const bad = summary.inputs.reduce((n, i) => n + i.badLines, 0);
+      const bad = describeAllBadLines(summary.inputs);
       if (flags.out !== undefined) {
-        println(
-          io.stderr,
-          `wrote ${flags.out}: ${summary.total} event(s)${bad > 0 ? `, ${bad} bad line(s) skipped` : ''}`,
-        );
-      } else if (bad > 0) {
-        println(io.stderr, `warning: ${bad} bad line(s) skipped (listed in the report)`);
+        println(io.stderr, `wrote ${flags.out}: ${summary.total} event(s)${bad !== undefined ? `, ${bad}` : ''}`);
+      } else if (bad !== undefined) {
+        println(io.stderr, `warning: ${bad} (listed in the report)`);
+      }
+      if (summary.integrity !== undefined) {
+        const integrity = describeIntegrity(summary.integrity);
+        if (integrity.verdict !== 'verified')
+          throw new VerificationError('RECORD_INVALID', escapeTerminal(integrity.headline));
+        println(io.stderr, escapeTerminal(integrity.headline));
       }
     });
 

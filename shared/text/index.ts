@@ -1,1 +1,1 @@
-export { escapeTerminal } from './terminal.ts';
+export { escapeTerminal, visibleEscape, UNSAFE_CHARACTERS } from './terminal.ts';

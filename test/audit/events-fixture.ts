@@ -29,6 +29,23 @@ export function makeEvent(
   });
 }
 
+/** The watcher's response to `alert` (as the enforce responder writes it): same rule, same time. */
+export function killOf(alert: Event, i: number, outcome: 'killed' | 'kill_failed' = 'killed'): Event {
+  const killed = outcome === 'killed';
+  return {
+    ...alert,
+    event: {
+      ...alert.event,
+      id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      type: ['denied'],
+      action: killed ? 'process-killed' : 'process-kill-failed',
+      outcome: killed ? 'success' : 'failure',
+    },
+    message: `${killed ? 'killed' : 'could not kill'} ${alert.process?.name ?? '?'} for ${alert.rule?.id ?? '?'}`,
+    sealwatch: { ...alert.sealwatch, outcome },
+  };
+}
+
 export function writeEvents(
   path: string,
   events: readonly Event[],

@@ -1,10 +1,26 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPairSync } from 'node:crypto';
 import { runReport } from '../../audit/index.ts';
-import { cli, makeEvent, writeEvents } from './events-fixture.ts';
+import { silentLogger } from '../../shared/logging/index.ts';
+import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
+import { parseSigningKey } from '../../shared/signing/index.ts';
+import { run as exec } from '../harness/exec.ts';
+import { cli, killOf, makeEvent, writeEvents } from './events-fixture.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 let dir: string;
 const HOSTILE_NAME = '<script>document.title="pwned"</script>';
@@ -45,16 +61,18 @@ describe('audit report', () => {
   it('md: summary counts, per-day and per-rule tables, bad lines counted and located', async () => {
     const run = await cli(['audit', 'report', '--events', 'a.jsonl'], dir);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('- Input: a.jsonl: 6 event(s), 2 bad line(s) skipped (line 2, 3)');
+    expect(run.stdout).toContain(
+      '- Input: a.jsonl: 6 event(s), 2 bad line(s) skipped: 1 not JSON, 1 not an event (line 2, 3)',
+    );
     expect(run.stdout).toContain('| critical | 2 |');
     expect(run.stdout).toContain('| high | 1 |');
     expect(run.stdout).toContain('| 2026-11-01 | 3 |');
-    expect(run.stdout).toMatch(/## Rule netcat: Rule netcat \(2 events\)/);
+    expect(run.stdout).toContain('## Rule netcat: Rule netcat (2 alerts)');
     expect(run.stdout).toContain('127.0.0.1:4444 → evil.example:443 (egress)');
     // the hostile name never appears raw
     expect(run.stdout).not.toContain('<script>');
     expect(run.stdout).not.toContain('<img');
-    expect(run.stderr).toContain('2 bad line(s) skipped');
+    expect(run.stderr.trim()).toBe('warning: 2 bad line(s) skipped: 1 not JSON, 1 not an event (listed in the report)');
   });
 
   it('is deterministic: the same events in another order and another file give the same bytes', async () => {
@@ -99,7 +117,9 @@ describe('audit report', () => {
     expect(run.stdout).toContain(
       'Window: 2026-11-03T00:00:00.000Z to 2026-11-05T00:00:00.000Z (--since 2d, resolved at 2026-11-05T00:00:00.000Z)',
     );
-    expect(run.stdout).toContain('Events in report: 2 (4 outside the window or filters)');
+    expect(run.stdout).toContain(
+      'Events in report: 2 (2 alerts, 0 responses, 0 other); 4 outside the window or filters',
+    );
   });
 
   it('csv: stable header, RFC 4180 quoting, formula injection neutralized', async () => {
@@ -196,5 +216,199 @@ describe('audit report', () => {
     const run = await cli(['audit', 'report', '--events', 'empty.jsonl', '--format', 'json'], dir);
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ report: { total: 0 }, events: [] });
+  });
+
+  it('controls (ESC, BEL, C1, bidi overrides, line breaks) reach no format raw; JSON keeps the exact value', async () => {
+    const hostile = 'x\u001b[2J\u0007\u009b31m\u202egnp.exe\u2066\r\nnext\tcol\u007f\u2028end';
+    const file = join(dir, 'controls.jsonl');
+    writeEvents(file, [
+      makeEvent(1, {
+        ruleId: `rule\u001b]0;title\u0007`,
+        message: hostile,
+        process: { pid: 9, name: hostile, args: [hostile] },
+        destination: { domain: hostile, port: 443 },
+      }),
+    ]);
+    // Every raw control, C1, separator and bidi character; the formats' own line ends are checked apart.
+    const raw =
+      // eslint-disable-next-line no-control-regex
+      /[\u0000-\u0009\u000b-\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+    for (const format of ['md', 'html', 'csv', 'json']) {
+      const report = await cli(['audit', 'report', '--events', 'controls.jsonl', '--format', format], dir);
+      expect(report.code, report.stderr).toBe(0);
+      expect(report.stdout, format).not.toMatch(raw);
+      if (format === 'csv') {
+        // one header and one row, each ended by CRLF: no line break comes from a value
+        expect(report.stdout.split('\r\n')).toHaveLength(3);
+        expect(report.stdout.replaceAll('\r\n', '')).not.toMatch(/[\r\n]/);
+      }
+      if (format === 'json') {
+        const doc = JSON.parse(report.stdout) as { events: { message: string; rule: { id: string } }[] };
+        expect(doc.events[0]!.message).toBe(hostile);
+        expect(doc.events[0]!.rule.id).toBe('rule\u001b]0;title\u0007');
+      }
+      // Shown as visible escapes (Markdown escapes the backslashes and brackets once more).
+      const shown = format === 'md' ? report.stdout.replace(/\\(.)/g, '$1') : report.stdout;
+      if (format !== 'json')
+        expect(shown).toContain('x\\x1b[2J\\x07\\x9b31m\\u202egnp.exe\\u2066⏎next\\x09col\\x7f\\u2028end');
+    }
+  });
+
+  it('a line over 1 MiB (even 1 GB) is skipped and counted, in the report and on stderr, in flat memory', async () => {
+    const file = join(dir, 'huge.jsonl');
+    writeEvents(file, [makeEvent(1)]);
+    const head = readFileSync(file).length;
+    // A 1 GB line of NUL bytes (a sparse file: cheap to make), then a line of 2 MiB of JSON, then an event.
+    truncateSync(file, head + 2 ** 30);
+    appendFileSync(file, `\n{"message":"${'a'.repeat(2 * 2 ** 20)}"}\n${JSON.stringify(makeEvent(2))}\n`);
+    // The built CLI in a child of its own, so its peak RSS is its own (printed by a preload at exit).
+    const preload = join(dir, 'maxrss.cjs');
+    writeFileSync(
+      preload,
+      "process.on('exit', () => require('node:fs').writeSync(2, `maxrss=${process.resourceUsage().maxRSS}\\n`));\n",
+    );
+    const child = await exec(
+      process.execPath,
+      ['-r', preload, join(REPO, 'dist/cli.mjs'), 'audit', 'report', '--events', 'huge.jsonl', '--format', 'json'],
+      { cwd: dir, timeout: 120_000 },
+    );
+    expect(child.code, child.stderr).toBe(0);
+    expect(child.stderr).toContain('warning: 2 bad line(s) skipped: 2 longer than 1 MiB (listed in the report)');
+    const doc = JSON.parse(child.stdout) as { report: { total: number; inputs: Record<string, unknown>[] } };
+    expect(doc.report.total).toBe(2);
+    expect(doc.report.inputs[0]).toMatchObject({
+      lines: 4,
+      events: 2,
+      badLines: 2,
+      badReasons: { 'too-long': 2 },
+      firstBadLines: [2, 3],
+    });
+    const maxRssKiB = Number(/maxrss=(\d+)/.exec(child.stderr)?.[1]);
+    expect(maxRssKiB).toBeGreaterThan(0);
+    expect(maxRssKiB).toBeLessThan(400 * 1024);
+    const md = await cli(['audit', 'report', '--events', 'huge.jsonl'], dir);
+    expect(md.stdout).toContain('2 bad line(s) skipped: 2 longer than 1 MiB (line 2, 3)');
+  });
+
+  it('a kill counts as a response of its rule, not as a second alert', async () => {
+    const alert = makeEvent(1, { severity: 8, ruleId: 'exec-from-tmp' });
+    const other = makeEvent(2, { severity: 8, ruleId: 'exec-from-tmp', at: '2026-11-01T11:00:00.000Z' });
+    writeEvents(join(dir, 'kill.jsonl'), [alert, killOf(alert, 3), other, killOf(other, 4, 'kill_failed')]);
+    const json = await cli(['audit', 'report', '--events', 'kill.jsonl', '--format', 'json'], dir);
+    const doc = JSON.parse(json.stdout) as {
+      report: Record<string, unknown> & { rules: Record<string, unknown>[]; days: Record<string, unknown>[] };
+      events: { sealwatch: { outcome: string } }[];
+    };
+    expect(doc.report).toMatchObject({ total: 4, alerts: 2, responses: 2, others: 0 });
+    expect(doc.report.bySeverity).toMatchObject({ high: 2 });
+    expect(doc.report.rules).toEqual([
+      expect.objectContaining({ id: 'exec-from-tmp', events: 4, alerts: 2, responses: { killed: 1, kill_failed: 1 } }),
+    ]);
+    expect(doc.report.days).toEqual([expect.objectContaining({ start: '2026-11-01', total: 2 })]);
+    // Each response follows the alert it answers, even within the same millisecond.
+    expect(doc.events.map((e) => e.sealwatch.outcome)).toEqual(['alerted', 'killed', 'alerted', 'kill_failed']);
+    const md = await cli(['audit', 'report', '--events', 'kill.jsonl'], dir);
+    expect(md.stdout).toContain('## Rule exec-from-tmp: Rule exec-from-tmp (2 alerts, 1 kill failed, 1 killed)');
+    expect(md.stdout).toContain('| exec-from-tmp: Rule exec-from-tmp | 2 | 1 kill failed, 1 killed | 8 (high) |');
+    const html = await cli(['audit', 'report', '--events', 'kill.jsonl', '--format', 'html'], dir);
+    expect(html.stdout).toContain('<strong id="alerts">2</strong>');
+    expect(html.stdout).toContain('<strong id="responses">2</strong>');
+    expect(html.stdout).toContain('<title>2026-11-01T10:00Z high: 1</title>');
+  });
+
+  it('html: a one-day span is charted per hour, and every chart (legend included) fits its box', async () => {
+    const rules = ['shell-spawned-by-non-shell', 'netcat-listener', 'exec-from-tmp', 'crypto-miner-pool'];
+    const events = Array.from({ length: 40 }, (_, i) =>
+      makeEvent(i, {
+        at: new Date(Date.UTC(2026, 10, 5, 3 + (i % 9), i)).toISOString(),
+        severity: [10, 8, 5, 2, 0][i % 5]!,
+        ruleId: rules[i % rules.length]!,
+        process: { pid: 100 + i, name: i % 2 ? 'nc' : 'xmrig', executable: i % 2 ? '/bin/busybox' : '/tmp/xmrig' },
+        destination: i % 4 === 0 ? { ip: '203.0.113.7', port: 4444 } : undefined,
+      }),
+    );
+    writeEvents(join(dir, 'day.jsonl'), events);
+    const run = await cli(['audit', 'report', '--events', 'day.jsonl', '--format', 'html'], dir);
+    const html = run.stdout;
+    expect(html).toContain('Alerts per hour (UTC), 2026-11-05, by severity');
+    expect(html).toContain('Alerts per hour (UTC), 2026-11-05, by rule');
+    expect(html).toContain('<title>2026-11-05T03:00Z critical: 1</title>');
+    const svgs = [...html.matchAll(/<svg[^>]*viewBox="0 0 (\d+) (\d+)"[^>]*>([\s\S]*?)<\/svg>/g)];
+    expect(svgs).toHaveLength(4);
+    for (const [, w, hgt, body] of svgs) {
+      const width = Number(w);
+      const height = Number(hgt);
+      // Every left-anchored label ends inside the box (6.6 px per character is more than the font needs).
+      for (const m of body!.matchAll(/<text x="([\d.]+)" y="([\d.]+)">([^<]*)<\/text>/g)) {
+        const text = m[3]!.replace(/&#\d+;/g, '_');
+        expect(Number(m[1]) + text.length * 6.6, text).toBeLessThanOrEqual(width);
+        expect(Number(m[2]), text).toBeLessThanOrEqual(height);
+      }
+      for (const m of body!.matchAll(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/g)) {
+        expect(Number(m[1]) + Number(m[3])).toBeLessThanOrEqual(width);
+        expect(Number(m[2]) + Number(m[4])).toBeLessThanOrEqual(height);
+      }
+    }
+    // Legends: every severity, every rule.
+    for (const label of ['critical', 'high', 'medium', 'low', 'info', ...rules])
+      expect(html).toContain(`>${label}</text>`);
+    // Top processes and destinations, with their counts.
+    expect(html).toMatch(
+      /<title>xmrig \(\/tmp\/xmrig\)<\/title>xmrig \(\/tmp\/xmrig\)<\/text><rect[^>]*\/><text[^>]*>20<\/text>/,
+    );
+    expect(html).toMatch(
+      /<title>203\.0\.113\.7:4444<\/title>203\.0\.113\.7:4444<\/text><rect[^>]*\/><text[^>]*>10<\/text>/,
+    );
+  });
+
+  it('--pub: the event record is verified in the same read and stated first; a deleted event is named, exit 1', async () => {
+    // A log written by the real dispatcher with a record key: chained events and signed checkpoints.
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const key = parseSigningKey(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'test key');
+    writeFileSync(join(dir, 'evidence.pub'), pair.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    const log = join(dir, 'record.jsonl');
+    const dispatcher = createDispatcher([parseOutputUrl(`file://${log}`)], {
+      logger: silentLogger(),
+      runId: 'run-1',
+      record: { key, every: 4, seconds: 3600 },
+    });
+    for (let i = 1; i <= 10; i++) {
+      const { sealwatch: _sw, ...alert } = makeEvent(i, { severity: 8, ruleId: 'netcat' });
+      dispatcher.dispatch({ ...alert, sealwatch: { outcome: 'alerted', severity: 'high' } });
+    }
+    await dispatcher.close();
+    const ok = await cli(['audit', 'report', '--events', 'record.jsonl', '--pub', 'evidence.pub'], dir);
+    expect(ok.code, ok.stderr).toBe(0);
+    const headline = ok.stdout.split('\n')[2]!;
+    expect(headline).toMatch(/^\*\*Integrity: VERIFIED: events 1–1[34] verified against [34] signed checkpoints\*\*$/);
+    expect(ok.stderr).toContain('Integrity: VERIFIED');
+    expect(ok.stdout).toContain('| netcat: Rule netcat | 10 |');
+
+    // Delete the fifth line: the report is still written, says what is missing and where, and exits 1.
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(join(dir, 'cut.jsonl'), `${[...lines.slice(0, 4), ...lines.slice(5)].join('\n')}\n`);
+    const cut = await cli(
+      ['audit', 'report', '--events', 'cut.jsonl', '--pub', 'evidence.pub', '--format', 'html', '--out', 'cut.html'],
+      dir,
+    );
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain('Integrity: NOT VERIFIED: 1 problem in the event chain');
+    const html = readFileSync(join(dir, 'cut.html'), 'utf8');
+    expect(html).toContain(
+      '<div class="integrity integrity-failed" id="integrity"><p>Integrity: NOT VERIFIED: 1 problem',
+    );
+    expect(html).toContain('run run-1: event seq 5 is missing before cut.jsonl:5');
+    const json = await cli(
+      ['audit', 'report', '--events', 'cut.jsonl', '--pub', 'evidence.pub', '--format', 'json'],
+      dir,
+    );
+    expect(json.code).toBe(1);
+    const doc = JSON.parse(json.stdout) as { report: { integrity: { ok: boolean; problems: unknown[] } } };
+    expect(doc.report.integrity.ok).toBe(false);
+    expect(doc.report.integrity.problems).toEqual([expect.objectContaining({ kind: 'deleted', seq: 5, line: 5 })]);
+    // Without --pub nothing is claimed.
+    const unchecked = await cli(['audit', 'report', '--events', 'cut.jsonl'], dir);
+    expect(unchecked.code).toBe(0);
+    expect(unchecked.stdout).toContain('**Integrity: not checked');
   });
 });
