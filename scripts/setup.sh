@@ -12,6 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 # a local registry for `seal --push` and `audit latest`. Not syslog-ng: it conflicts with rsyslog.
 packages=(docker.io docker-compose busybox-static rsyslog rsyslog-gnutls openssl ca-certificates iproute2 procps
   chromium docker-registry skopeo python3)
+packages+=(stress-ng)  # the CI gate runs the suite with stress-ng --cpu 2 beside it (a busy machine)
 packages+=(containerd)  # a containerd of the tests' own (and ctr) for the host agent on containerd
 command -v kubectl >/dev/null || packages+=(kubernetes-client)  # kubectl kustomize renders deploy/kubernetes in the tests
 packages+=(poppler-utils) # pdftotext: reads the audit report Chromium printed to PDF (test/audit/report-chromium.test.ts)

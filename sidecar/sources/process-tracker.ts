@@ -59,8 +59,15 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   const execWindowMs = options.execWindowMs ?? 2000;
   const fileFilter = options.fileFilter ?? defaultFileFilter;
   const watched = new Map<number, ProcessInfo>();
-  /** PIDs seen and out of scope, with their start ticks (so a reused PID is looked at again). */
+  /** PIDs seen and out of scope, with their start ticks. */
   const ignored = new Map<number, number>();
+  /**
+   * Out-of-scope PIDs that may still come into it: a container runtime's exec stage (`docker exec`, `kubectl exec`)
+   * is forked outside the container's cgroup, moved into it, then execs the program in the same PID. Listed before
+   * the move, it would stay ignored while the program runs (1 `docker exec` in 5 on a busy host went unseen), so
+   * these are looked at again every tick for `execWindowMs`.
+   */
+  const joining = new Map<number, { startTicks: number; sinceMs: number }>();
   const openFiles = new Map<number, Set<string>>();
   /**
    * what the process had run at the last full read (its schedstat, or every thread's for a multi-threaded one;
@@ -334,12 +341,22 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
       const out: Observation[] = [];
       const pids = proc.listPids();
       const present = new Set(pids);
+      for (const [pid, pending] of joining) {
+        const stat = present.has(pid) ? readStat(pid) : undefined;
+        if (stat?.startTicks !== pending.startTicks || nowMs - pending.sinceMs > execWindowMs) joining.delete(pid);
+        else if (scope.includes(stat, isWatched)) {
+          // moved into the scope: read now, as a new process
+          joining.delete(pid);
+          ignored.delete(pid);
+        }
+      }
       const fresh = pids.filter((pid) => !watched.has(pid) && !ignored.has(pid)).sort((a, b) => a - b);
       const newNsPids: number[] = [];
       for (const pid of fresh) {
         const stat = readStat(pid);
         if (!stat) continue;
         if (!scope.includes(stat, isWatched)) {
+          if (RUNTIME_STAGE.test(stat.comm)) joining.set(pid, { startTicks: stat.startTicks, sinceMs: nowMs });
           ignored.set(pid, stat.startTicks);
           if (scope.kind === 'pod') newNsPids.push(pid);
           continue;
@@ -413,6 +430,9 @@ export function countGap(previousMax: number, newPids: readonly number[]): numbe
   const seen = new Set(above);
   return top - previousMax - seen.size;
 }
+
+/** comm of an OCI runtime's process (`runc`, `runc:[2:INIT]`, `crun`, `youki`): it may move into a container. */
+const RUNTIME_STAGE = /^(runc|crun|youki)(:|$)/;
 
 /**
  * `runc init`: the container runtime's stage of a `docker exec`/`kubectl exec` (or a container start) for the

@@ -73,6 +73,29 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     expect(await exited).toBe(0);
   });
 
+  it('every `docker exec` of a 1 s program is seen, also one listed before the runtime moved it into the container', async () => {
+    const app = await startContainer({ image, cmd: ['sleep', '3600'] });
+    // a renamed busybox copy run through a link named sleep (what a dropped tool looks like)
+    await app.exec(['sh', '-c', 'mkdir -p /tmp/c/s && cp /bin/busybox /tmp/c/s/bb && ln -s bb /tmp/c/s/sleep']);
+    const { watcher, exited, events } = await watchContainer(app, ['--emit', 'all']);
+    // distinct arguments tell the runs apart; six at a time (the runtime's exec stage is what is raced)
+    const runs = Array.from({ length: 24 }, (_, i) => `1.${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < runs.length; i += 6)
+      await Promise.all(runs.slice(i, i + 6).map((d) => app.exec(['/tmp/c/s/sleep', d])));
+    const seen = (): Set<string> =>
+      new Set(
+        events()
+          .filter((e) => e.event.action === 'process-started' && e.process?.executable === '/tmp/c/s/bb')
+          .map((e) => e.process?.args?.[1] ?? ''),
+      );
+    await waitFor('a process-started event for every run', () => seen().size >= runs.length || undefined).catch(
+      () => undefined,
+    );
+    expect(runs.filter((r) => !seen().has(r))).toEqual([]);
+    watcher.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
   it('an event stream that breaks is subscribed again: the break is an event and a metric, and later execs still arrive', async () => {
     const proxy = await startDockerProxy();
     try {

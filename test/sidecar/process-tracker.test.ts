@@ -7,7 +7,7 @@ import { silentLogger } from '../../shared/logging/index.ts';
 import { createHashCache } from '../../sidecar/sources/hash-cache.ts';
 import { countGap, createProcessTracker } from '../../sidecar/sources/process-tracker.ts';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
-import { podScope, treeScope } from '../../sidecar/sources/scope.ts';
+import { containerScope, podScope, treeScope } from '../../sidecar/sources/scope.ts';
 import { createSocketSource } from '../../sidecar/sources/socket-source.ts';
 import type { Observation } from '../../sidecar/sources/types.ts';
 import { FixtureProc, TCP_HEADER } from './fixture-proc.ts';
@@ -151,6 +151,49 @@ describe('process tracker on a fixture /proc', () => {
       expect(of(t.tick(0), 'process-start')).toHaveLength(0);
       g.add({ pid: 61, comm: 'sh', cmdline: ['sh', '-c', 'id'], exe: '/bin/busybox' });
       expect(of(t.tick(100), 'process-start').map((s) => [s.process.pid, s.process.name])).toEqual([[61, 'sh']]);
+    } finally {
+      g.cleanup();
+    }
+  });
+
+  it('--container: a `docker exec` listed before the runtime moved it into the container is seen once it is in', () => {
+    const g = new FixtureProc();
+    const ID = 'e'.repeat(64);
+    const cgroup = (pid: number, text: string) => writeFileSync(join(g.root, String(pid), 'cgroup'), text);
+    try {
+      g.add({ pid: 10, comm: 'sleep', cmdline: ['sleep', '3600'], exe: '/bin/busybox' });
+      cgroup(10, `12:pids:/docker/${ID}\n`);
+      // the runtime's exec stage, forked by the shim: still in the shim's cgroup at this tick
+      g.add({ pid: 70, ppid: 9, comm: 'runc:[2:INIT]', cmdline: ['runc', 'init'], exe: '/', startTicks: 5000 });
+      cgroup(70, '12:pids:/system.slice/containerd.service\n');
+      const proc = createProcFs(g.root);
+      const t = createProcessTracker({
+        proc,
+        scope: containerScope(proc, ID, 10),
+        hashes: createHashCache(proc),
+        logger: silentLogger(),
+        countGaps: false,
+      });
+      expect(of(t.tick(0), 'process-start').map((s) => s.process.pid)).toEqual([10]);
+      // moved into the container's cgroup, then the program exec'd in the same PID
+      g.add({
+        pid: 70,
+        ppid: 9,
+        comm: 'sleep',
+        cmdline: ['/tmp/c/s/sleep', '1'],
+        exe: '/tmp/c/s/bb',
+        startTicks: 5000,
+      });
+      cgroup(70, `12:pids:/docker/${ID}\n`);
+      expect(of(t.tick(100), 'process-start').map((s) => [s.process.pid, s.process.name, s.process.exe])).toEqual([
+        [70, 'sleep', '/tmp/c/s/bb'],
+      ]);
+      // a host process that stays outside is looked at no more once the window is over
+      g.add({ pid: 80, comm: 'runc', cmdline: ['runc', 'exec'], exe: '/usr/bin/runc', startTicks: 6000 });
+      expect(of(t.tick(200), 'process-start')).toEqual([]);
+      expect(of(t.tick(5000), 'process-start')).toEqual([]);
+      cgroup(80, `12:pids:/docker/${ID}\n`);
+      expect(of(t.tick(5100), 'process-start')).toEqual([]);
     } finally {
       g.cleanup();
     }
