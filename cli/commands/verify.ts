@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile, readTextFile } from '../../shared/config/index.ts';
-import { PolicyError, UsageError } from '../../shared/errors/index.ts';
+import { PolicyError, UsageError, VerificationError } from '../../shared/errors/index.ts';
+import { escapeTerminal } from '../../shared/text/index.ts';
 import type { ImageSealVerification } from '../../shared/seal/index.ts';
 import { println, type CliIo } from '../io.ts';
 import { addRegistryOptions, registryClientFor, RegistryFlags } from '../registry-options.ts';
@@ -73,25 +74,41 @@ export function registerVerify(program: Command, io: CliIo): void {
       : undefined;
     let result: ImageSealVerification;
     let digest: string | undefined;
-    if (byImage && !opts.engine && hasRegistryHost(opts.image!)) {
-      const ref = parseImageReference(opts.image!);
-      const flags = RegistryFlags.safeParse(opts);
-      if (!flags.success)
-        throw new UsageError('BAD_ARGUMENT', `--timeout: ${flags.error.issues[0]?.message ?? 'invalid'}`);
-      const client = await registryClientFor(ref.registry, flags.data, io);
-      const verified = await verifyRegistryImage(client, ref.repository, ref.digest ?? ref.tag!, opts.image!, keys);
-      digest = verified.image.digest;
-      result = verified;
-    } else if (byImage) {
-      result = await verifyImageSeal(createDockerClient({ socketPath: opts.dockerSocket }), opts.image!, keys);
-    } else {
-      result = await verifyBundleAgainstConfig(
-        readTextFile(resolve(io.cwd, opts.bundle!), opts.bundle, sealApi.SEAL_FILE_MAX_BYTES),
-        opts.bundle!,
-        readTextFile(resolve(io.cwd, opts.imageConfig!), opts.imageConfig),
-        opts.imageConfig!,
-        keys,
-      );
+    const mode = byImage ? 'image' : 'bundle';
+    const subject = opts.image ?? opts.bundle!;
+    try {
+      if (byImage && !opts.engine && hasRegistryHost(opts.image!)) {
+        const ref = parseImageReference(opts.image!);
+        const flags = RegistryFlags.safeParse(opts);
+        if (!flags.success)
+          throw new UsageError('BAD_ARGUMENT', `--timeout: ${flags.error.issues[0]?.message ?? 'invalid'}`);
+        const client = await registryClientFor(ref.registry, flags.data, io);
+        const verified = await verifyRegistryImage(client, ref.repository, ref.digest ?? ref.tag!, opts.image!, keys);
+        digest = verified.image.digest;
+        result = verified;
+      } else if (byImage) {
+        result = await verifyImageSeal(createDockerClient({ socketPath: opts.dockerSocket }), opts.image!, keys);
+      } else {
+        result = await verifyBundleAgainstConfig(
+          readTextFile(resolve(io.cwd, opts.bundle!), opts.bundle, sealApi.SEAL_FILE_MAX_BYTES),
+          opts.bundle!,
+          readTextFile(resolve(io.cwd, opts.imageConfig!), opts.imageConfig),
+          opts.imageConfig!,
+          keys,
+        );
+      }
+    } catch (error) {
+      // what was checked before the failure, then the failure (the one-line reason still goes to stderr)
+      if (error instanceof VerificationError) {
+        const checks = sealApi.checksUntilFailure(error, mode);
+        if (opts.json) println(io.stdout, JSON.stringify({ valid: false, image: subject, checks }, null, 2));
+        else {
+          println(io.stdout, `not verified: ${escapeTerminal(subject)}`);
+          for (const c of checks)
+            println(io.stdout, `  check ${c.ok ? 'pass' : 'FAIL'}: ${c.check}: ${escapeTerminal(c.detail)}`);
+        }
+      }
+      throw error;
     }
     const seal = result.seal;
     const gates = policy
@@ -101,16 +118,9 @@ export function registerVerify(program: Command, io: CliIo): void {
           inventory: seal.inventory?.predicate,
         })
       : [];
-    const subject = opts.image ?? opts.bundle!;
-    const statements =
-      1 +
-      seal.testResults.length +
-      seal.vulns.length +
-      seal.sarif.length +
-      seal.other.length +
-      (seal.provenance ? 1 : 0) +
-      (seal.inventory ? 1 : 0) +
-      (seal.profile ? 1 : 0);
+    const kinds = sealApi.statementKinds(seal);
+    const statements = kinds.reduce((n, k) => n + k.count, 0);
+    const checks = sealApi.passedChecks(result, mode);
     if (opts.json) {
       println(
         io.stdout,
@@ -124,6 +134,7 @@ export function registerVerify(program: Command, io: CliIo): void {
             sealLayer: result.sealLayer,
             statements,
             sealedAt: seal.manifest.predicate.sealedAt,
+            checks,
             gates,
           },
           null,
@@ -137,7 +148,10 @@ export function registerVerify(program: Command, io: CliIo): void {
       if (digest !== undefined) println(io.stdout, `  digest:     ${digest}`);
       println(io.stdout, `  identity:   ${seal.identity}`);
       println(io.stdout, `  key hint:   ${seal.keyHint}`);
-      println(io.stdout, `  statements: ${statements} (all listed in the manifest)`);
+      println(
+        io.stdout,
+        `  statements: ${statements}: ${kinds.map((k) => (k.count > 1 ? `${k.kind} ×${k.count}` : k.kind)).join(', ')}`,
+      );
       println(io.stdout, `  sealed at:  ${plain(seal.manifest.predicate.sealedAt)}`);
       if (source?.repository) {
         println(
@@ -145,6 +159,7 @@ export function registerVerify(program: Command, io: CliIo): void {
           `  source:     ${plain(source.repository)}${source.commit ? `@${plain(source.commit.slice(0, 12))}` : ''}`,
         );
       }
+      for (const c of checks) println(io.stdout, `  check pass: ${c.check}: ${c.detail}`);
       for (const g of gates)
         println(io.stdout, `  gate ${g.ok ? 'pass' : 'FAIL'}: --${g.gate} ${plain(g.rule)}: ${plain(g.reason)}`);
     }

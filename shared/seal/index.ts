@@ -78,3 +78,5 @@ export {
 export type { RuntimeTraceInput, RuntimeTraceSummary } from './runtime-trace.ts';
 export { CYCLONEDX_PREDICATE, CycloneDxBomPredicate, inventoryToCycloneDx } from './cyclonedx.ts';
 export type { CycloneDxSubject } from './cyclonedx.ts';
+export { passedChecks, checksUntilFailure, statementKinds } from './checks.ts';
+export type { SealCheckName, SealCheckResult } from './checks.ts';

@@ -191,7 +191,12 @@ describeDocker('seal and verify against a real engine', () => {
   const rejects = async (ref: string, reason: RegExp, pub = keys.pubPath) => {
     const res = await cli(['verify', '--image', ref, '--pub', pub], work);
     expect(res.code).toBe(1);
-    expect(res.out).toBe('');
+    // stdout: the checks that passed, then the one that failed with the same reason
+    const checks = res.out.trimEnd().split('\n');
+    expect(checks[0]).toBe(`not verified: ${ref}`);
+    expect(checks.slice(1, -1).every((l) => /^ {2}check pass: /.test(l))).toBe(true);
+    expect(checks.at(-1)).toMatch(/^ {2}check FAIL: /);
+    expect(checks.at(-1)).toMatch(reason);
     const lines = res.err.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(reason);

@@ -117,7 +117,18 @@ describeDocker('seal and verify against hand-made hostile images (real engine)',
   it('HEALTHCHECK or STOPSIGNAL added after sealing: verify fails naming the field; the seal file is read within a cap', async () => {
     const sealed = testTag(created, 'config-sealed');
     expect((await seal(['--image', base, '--tag', sealed])).code).toBe(0);
-    expect((await verify(sealed)).code).toBe(0);
+    const ok = await verify(sealed);
+    expect(ok.code).toBe(0);
+    // each check and its result, in order, as cosign lists them
+    expect(
+      ok.out
+        .split('\n')
+        .filter((l) => l.startsWith('  check '))
+        .map((l) => l.split(':')[0]),
+    ).toEqual(['  check pass', '  check pass', '  check pass', '  check pass', '  check pass']);
+    expect(ok.out).toMatch(/check pass: seal layer: the top layer is exactly the seal/);
+    expect(ok.out).toMatch(/check pass: identity: /);
+    expect(ok.out).toMatch(/statements: 3: provenance, inventory, manifest/);
     const health = testTag(created, 'config-health');
     const stop = testTag(created, 'config-stop');
     await Promise.all([
@@ -126,6 +137,9 @@ describeDocker('seal and verify against hand-made hostile images (real engine)',
     ]);
     const [h, s] = await Promise.all([verify(health), verify(stop)]);
     expect(h.code).toBe(1);
+    expect(h.out).toMatch(
+      /^not verified: \S+\n {2}check pass: label: passed\n {2}check pass: seal layer: passed\n {2}check pass: signatures: passed\n {2}check pass: manifest: passed\n {2}check FAIL: identity: .*Healthcheck changed/,
+    );
     expect(h.err).toMatch(
       /Healthcheck changed after sealing \(none → \{"Test":\["CMD","\/bin\/busybox","wget".*"Interval":5000000000\}\)/,
     );
