@@ -51,6 +51,9 @@ export const WatchFlags = z.object({
     })
     .optional(),
   docker: z.boolean().default(false),
+  containerd: z.union([z.literal(true), z.string().min(1)]).optional(),
+  containerdState: z.string().min(1).optional(),
+  containerdNamespace: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$/, 'a containerd namespace')).default([]),
   pub: z.array(z.string().min(1)).default([]),
   onUnsealed: z.enum(['keep-watching', 'stop']).default('keep-watching'),
   spoolDir: z.string().min(1).optional(),
@@ -63,6 +66,7 @@ export const WatchFlags = z.object({
 });
 
 const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
+const DEFAULT_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 
 function once<T>(make: () => T): () => T {
   let made: { value: T } | undefined;
@@ -123,6 +127,19 @@ export function registerWatch(program: Command, io: CliIo): void {
       'host agent: watch every container of the Docker engine (seal per image, processes by cgroup, kernel proc connector for every exec)',
     )
     .option(
+      '--containerd [socket]',
+      `host agent on containerd (Kubernetes nodes): watch every container of the containerd at this socket (default ${DEFAULT_CONTAINERD_SOCKET}), found through its OCI bundles; seals checked through each container's root`,
+    )
+    .option(
+      '--containerd-state <dir>',
+      "with --containerd: containerd's state dir (its config's `state`; default the socket's dir, /run/containerd)",
+    )
+    .option(
+      '--containerd-namespace <ns>',
+      'with --containerd: containerd namespace to watch (repeatable; default k8s.io, the kubelet\'s)',
+      collect,
+    )
+    .option(
       '--pub <pem>',
       "trusted public key for seals (repeatable): without --profile the neighbour's verified seal gives the profile; with --docker each container image is verified with it",
       collect,
@@ -156,6 +173,15 @@ export async function execute(
     throw new UsageError('CONFLICT', '--container and -- COMMAND cannot be combined');
   if (f.dryRun && f.mode !== 'enforce')
     throw new UsageError('CONFLICT', '--dry-run only makes sense with --mode enforce');
+  if (f.containerd !== undefined && (f.docker || f.container || raw.command.length > 0))
+    throw new UsageError(
+      'CONFLICT',
+      '--containerd watches every container of containerd: it cannot be combined with --docker, --container or -- COMMAND',
+    );
+  if (f.containerd !== undefined && f.mode === 'learn')
+    throw new UsageError('CONFLICT', '--containerd runs in monitor or enforce mode');
+  if (f.containerd === undefined && (f.containerdState !== undefined || f.containerdNamespace.length > 0))
+    throw new UsageError('CONFLICT', '--containerd-state and --containerd-namespace need --containerd');
   if (f.docker && (f.container || raw.command.length > 0))
     throw new UsageError(
       'CONFLICT',
@@ -212,7 +238,15 @@ export async function execute(
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  if (f.docker && docker && f.mode !== 'learn') {
+  const containerd =
+    f.containerd === undefined
+      ? undefined
+      : {
+          socket: f.containerd === true ? DEFAULT_CONTAINERD_SOCKET : resolve(io.cwd, f.containerd),
+          ...(f.containerdState !== undefined ? { state: resolve(io.cwd, f.containerdState) } : {}),
+          namespaces: f.containerdNamespace.length > 0 ? f.containerdNamespace : ['k8s.io'],
+        };
+  if (((f.docker && docker) || containerd) && f.mode !== 'learn') {
     try {
       const { runHostAgent } = await import('../../sidecar/host-agent/index.ts');
       await runHostAgent(
@@ -221,10 +255,11 @@ export async function execute(
           mode: f.mode,
           trustedKeyFiles: f.pub.map((p) => resolve(io.cwd, p)),
           procConnector: f.procConnector,
+          ...(containerd ? { containerd } : {}),
         },
         {
           logger,
-          docker: docker(),
+          ...(docker && !containerd ? { docker: docker() } : {}),
           stdout: io.stdout,
           env: io.env,
           signal: controller.signal,

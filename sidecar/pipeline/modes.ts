@@ -1,5 +1,6 @@
 import type { DockerClient } from '../../shared/docker/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
+import { createIdentitySource, type IdentitySource } from '../seal/identity-source.ts';
 import { sealSource } from '../seal/seal-source.ts';
 import type { SealCheck } from '../seal/seal-check.ts';
 import {
@@ -54,6 +55,8 @@ export interface ModeSources {
   follower?: ContainerFollower;
   /** the target's own engine event stream, when it has one (its breaks and misfits are counted on /metrics) */
   engineStream?: DockerSource;
+  /** a seal read from a root (pod, containerd): its files compared with the sealed inventory (progress in the status) */
+  identity?: IdentitySource;
 }
 
 const processes = (p: SourceParts): Source => ({ name: 'processes', poll: (now) => p.tracker.tick(now) });
@@ -61,6 +64,12 @@ const resources = (p: SourceParts): Source => createResourceSource(p);
 const setuidFiles = (p: SourceParts): Source => createSetuidScan(p);
 const sockets = (p: SourceParts, only: { selfPid?: number; requireOwner?: boolean } = {}): Source =>
   createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ...only });
+
+/** The seal read from a root, checked against that root's files (none for a seal verified through an engine). */
+function sealIdentity(p: SourceParts): { sources: Source[]; identity?: IdentitySource } {
+  const identity = createIdentitySource({ seal: p.seal, tracker: p.tracker });
+  return identity ? { sources: [identity], identity } : { sources: [] };
+}
 
 /** The target container's engine events (none without an engine), and its own stream when it has one. */
 function dockerEvents(
@@ -83,16 +92,19 @@ export const MODES = {
   /** the sidecar: every process of the shared PID namespace but the watcher's own container */
   pod: (p) => {
     const engine = dockerEvents(p);
+    const seal = sealIdentity(p);
     return {
       sources: [
         sealSource(p.seal),
         processes(p),
+        ...seal.sources,
         sockets(p, { selfPid: p.selfPid }),
         resources(p),
         setuidFiles(p),
         ...engine.sources,
       ],
       engineStream: engine.engineStream,
+      identity: seal.identity,
     };
   },
   /** `--container`: one container from the host, followed across restarts */
@@ -130,17 +142,23 @@ export const MODES = {
     sources: [processes(p), sockets(p, { requireOwner: true }), resources(p), setuidFiles(p)],
   }),
   /**
-   * `watch --docker` (one pipeline per container) and `learn --docker`: the host's network namespace may be the
-   * container's (host network), so only sockets owned by its processes
+   * `watch --docker` and `watch --containerd` (one pipeline per container) and `learn --docker`: the host's network
+   * namespace may be the container's (host network), so only sockets owned by its processes; on containerd the
+   * seal is read from the container's root and checked against its files, as in a pod
    */
-  'host-container': (p) => ({
-    sources: [
-      sealSource(p.seal),
-      processes(p),
-      sockets(p, { requireOwner: true }),
-      resources(p),
-      setuidFiles(p),
-      ...dockerEvents(p).sources,
-    ],
-  }),
+  'host-container': (p) => {
+    const seal = sealIdentity(p);
+    return {
+      sources: [
+        sealSource(p.seal),
+        processes(p),
+        ...seal.sources,
+        sockets(p, { requireOwner: true }),
+        resources(p),
+        setuidFiles(p),
+        ...dockerEvents(p).sources,
+      ],
+      identity: seal.identity,
+    };
+  },
 } satisfies Record<ModeName, (parts: SourceParts) => ModeSources>;

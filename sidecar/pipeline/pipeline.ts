@@ -10,6 +10,7 @@ import {
   createHashCache,
   createProcessTracker,
   type HashCache,
+  type Observation,
   type ProcessTracker,
   type Source,
 } from '../sources/index.ts';
@@ -88,7 +89,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     logger,
     countGaps: deps.countGaps ?? false,
   });
-  const { sources, follower, engineStream } = mode({
+  const { sources, follower, engineStream, identity } = mode({
     target,
     proc,
     tracker,
@@ -106,8 +107,9 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     killer,
     aggregator: createAggregator({ windowMs: settings.aggregateWindowMs }),
   });
-  const verified = deps.seal?.status === 'verified' ? deps.seal : undefined;
-  let active = deps.profile ?? sealedProfile(deps.seal);
+  let seal = deps.seal;
+  let verified = seal?.status === 'verified' ? seal : undefined;
+  let active = deps.profile ?? sealedProfile(seal);
   let context: NormalizeContext = {
     mode: settings.mode,
     version: settings.version,
@@ -129,6 +131,21 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     allRules(context.mode === 'learn' ? undefined : active?.profile),
     ruleContext(active?.profile),
   );
+  /**
+   * A later verdict on the seal (the identity check found files that are not the sealed ones): events carry it
+   * from now on, and the seal's profile and inventory stop applying (a `--profile` given stays).
+   */
+  const revokeSeal = (observation: Extract<Observation, { type: 'seal' }>): void => {
+    if (!verified || observation.status === 'verified') return;
+    seal = { status: 'invalid', detail: observation.detail ?? 'the seal does not belong to this root' };
+    verified = undefined;
+    if (deps.profile === undefined) active = undefined;
+    context = { ...context, seal: sealStamp(seal) };
+    engine = createRuleEngine(
+      allRules(context.mode === 'learn' ? undefined : active?.profile),
+      ruleContext(active?.profile),
+    );
+  };
   const recent: Event[] = [];
   const recentMax = deps.recentMax ?? 1000;
   const startedAt = new Date().toISOString();
@@ -161,6 +178,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     tick(nowMs) {
       for (const source of sources) {
         for (const observation of source.poll(nowMs)) {
+          if (observation.type === 'seal') revokeSeal(observation);
           deps.learner?.observe(observation);
           const event = normalize(observation, context);
           const hits = engine.evaluate(event);
@@ -184,7 +202,11 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
         profileLoaded: active !== undefined,
         profileSource: active?.source,
         needsProfile: context.mode !== 'learn' && deps.seal === undefined,
-        seal: deps.seal && { status: deps.seal.status, detail: deps.seal.detail },
+        seal: seal && {
+          status: seal.status,
+          detail: seal.detail,
+          ...(identity ? { identity: identity.progress() } : {}),
+        },
         container: follower?.state(),
         counts: counts(),
         outputs: dispatcher.stats(),

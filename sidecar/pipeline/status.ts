@@ -1,3 +1,4 @@
+import type { IdentityProgress } from '../seal/root-identity.ts';
 import type { ContainerState } from '../sources/index.ts';
 
 /**
@@ -13,7 +14,8 @@ export interface WatchStatus {
   sourcesRunning: boolean;
   profileLoaded: boolean;
   profileSource?: string;
-  seal?: { status: string; detail?: string };
+  /** the seal's verdict; `identity`: the check of a root's files against the sealed inventory, as it goes */
+  seal?: { status: string; detail?: string; identity?: IdentityProgress };
   startedAt: string;
   ticks: number;
   processesWatched: number;

@@ -15,7 +15,7 @@ import type { SealCheck } from './seal-check.ts';
  *  - container (`--container`, or a pod given the Docker socket): `verifyImageSeal` of the container's
  *    image (label, top seal layer, statements, identity recomputed from the image).
  */
-function fromVerified(seal: VerifiedSeal, source: string): SealCheck {
+function fromVerified(seal: VerifiedSeal, source: string, root?: string): SealCheck {
   return {
     status: 'verified',
     detail: `${source}: signed by key ${seal.keyHint}`,
@@ -26,6 +26,8 @@ function fromVerified(seal: VerifiedSeal, source: string): SealCheck {
     inventory: seal.inventory
       ? new Map(seal.inventory.predicate.executables.map((e) => [e.path, e.sha256] as const))
       : undefined,
+    ...(seal.inventory ? { executables: seal.inventory.predicate.executables } : {}),
+    ...(root !== undefined ? { root } : {}),
   };
 }
 
@@ -72,7 +74,7 @@ export function checkPodSeal(options: PodSealOptions): SealCheck {
       continue;
     }
     try {
-      return fromVerified(verifySeal(parsed, { trustedKeys: options.trusted }), parsed.source);
+      return fromVerified(verifySeal(parsed, { trustedKeys: options.trusted }), parsed.source, root);
     } catch (error) {
       firstInvalid ??= fromError(error, parsed.source);
     }

@@ -1,5 +1,6 @@
 import type { Event } from '../../shared/events/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
+import type { InventoryExecutable } from '../../shared/seal/index.ts';
 
 /**
  * The verdict on a neighbour's seal. A discriminated union: only a verified seal carries a profile and an
@@ -18,6 +19,10 @@ export type SealCheck =
       profile?: Profile;
       /** executables of the sealed inventory: path → sha256 */
       inventory?: ReadonlyMap<string, string>;
+      /** the sealed inventory's executables in full (size, mode), for the identity check through `root` */
+      executables?: readonly InventoryExecutable[];
+      /** the root filesystem the seal was read from (`/proc/<pid>/root`), when it was read from one */
+      root?: string;
     }
   | {
       status: 'unsealed' | 'invalid';

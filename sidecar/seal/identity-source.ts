@@ -1,0 +1,95 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { readFileInRoot } from '../../shared/fs/index.ts';
+import type { Observation, ProcessTracker, Source } from '../sources/index.ts';
+import {
+  createRootIdentityCheck,
+  describeDifferences,
+  mountPointsOf,
+  type IdentityDifference,
+  type IdentityProgress,
+  type RootIdentityOptions,
+} from './root-identity.ts';
+import type { SealCheck } from './seal-check.ts';
+
+/**
+ * The seal's identity checked through the root it was read from, as a source (pod mode, and the host agent on
+ * containerd: no engine to recompute the image identity). A verified seal read from `/proc/<pid>/root` is
+ * compared with that root's files (root-identity.ts): at start within its budget, then each sealed executable on
+ * its first exec by a watched process of that root. Differences become a `seal` observation `invalid` naming the
+ * paths, so the rules raise `seal.invalid` and the pipeline stops using the seal's profile and inventory.
+ */
+export interface IdentitySource extends Source {
+  progress(): IdentityProgress;
+}
+
+export type IdentityBudget = Pick<RootIdentityOptions, 'budgetMs' | 'budgetBytes' | 'maxFileBytes' | 'maxWalkEntries'>;
+
+/** At most this many distinct executables are remembered as looked at (beyond, the set starts again). */
+const SEEN_MAX = 10_000;
+
+export function createIdentitySource(input: {
+  seal: SealCheck | undefined;
+  tracker: Pick<ProcessTracker, 'processes'>;
+  budget?: IdentityBudget;
+}): IdentitySource | undefined {
+  const { seal } = input;
+  if (seal?.status !== 'verified' || seal.root === undefined || seal.executables === undefined) return undefined;
+  const root = seal.root;
+  const rootKey = keyOf(root);
+  const mountinfo = readFileInRoot(dirname(root), 'mountinfo', { maxBytes: 4 * 1024 * 1024, links: 'refuse' });
+  const firstExes = [...input.tracker.processes().values()].flatMap((p) => (p.exe ? [p.exe] : []));
+  const check = createRootIdentityCheck({
+    root,
+    executables: seal.executables,
+    mounts: mountinfo.ok ? mountPointsOf(mountinfo.value.toString('utf8')) : [],
+    first: firstExes,
+    ...input.budget,
+  });
+  const pending: Observation[] = [];
+  const invalid = (differences: readonly IdentityDifference[]): void => {
+    pending.push({
+      type: 'seal',
+      status: 'invalid',
+      detail: `${seal.source}: ${describeDifferences(differences)}`,
+      identity: seal.identity,
+      keyHint: seal.keyHint,
+      source: seal.source,
+    });
+  };
+  let started = false;
+  const seen = new Set<string>();
+  return {
+    name: 'seal-identity',
+    poll() {
+      if (!started) {
+        started = true;
+        void check.start().then((differences) => {
+          if (differences.length > 0) invalid(differences);
+        });
+      }
+      for (const p of input.tracker.processes().values()) {
+        if (!p.exe || seen.has(p.exe)) continue;
+        // a process of another container of the pod runs another root's files: not this seal's
+        if (keyOf(`${dirname(dirname(root))}/${p.pid}/root`) !== rootKey) continue;
+        if (seen.size >= SEEN_MAX) seen.clear();
+        seen.add(p.exe);
+        void check.onExec(p.exe, p.sha256).then((d) => {
+          if (d) invalid([d]);
+        });
+      }
+      return pending.splice(0);
+    },
+    progress: () => check.progress(),
+  };
+}
+
+/** A root filesystem as seen through /proc (device + inode of `/proc/<pid>/root`). */
+function keyOf(path: string): string | undefined {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}`;
+  } catch {
+    return undefined;
+  }
+}
