@@ -3,14 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDockerClient } from '../../shared/docker/index.ts';
 import type { Event } from '../../shared/events/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { generateKeyPairFiles } from '../../shared/signing/index.ts';
 import { runHostAgent, type HostAgent, type HostAgentOptions } from '../../sidecar/host-agent/index.ts';
 import { describeContainerd, startContainerd, type Containerd, type CtrContainer } from '../harness/containerd.ts';
-import { buildAppImage } from '../harness/images.ts';
-import { buildFrom, cli, removeTags, testTag } from '../harness/seal.ts';
+import { buildIdentityImages } from '../harness/identity-images.ts';
+import { removeTags } from '../harness/seal.ts';
 import { readEventsFile, waitFor as waitUntil } from '../harness/wait.ts';
 
 /**
@@ -44,35 +43,15 @@ describeContainerd('host agent on containerd (watch --containerd, real container
   beforeAll(async () => {
     containerd = await startContainerd();
     const keys = generateKeyPairFiles(dir);
-    const [a, b] = await Promise.all([
-      buildAppImage({
-        repository: 'sealwatch-test/ctrd-agent',
-        files: { '/app/server': { content: '#!/bin/sh\necho A\n', mode: 0o755 } },
-      }),
-      buildAppImage({
-        repository: 'sealwatch-test/ctrd-agent',
-        files: {
-          '/app/server': { content: '#!/bin/sh\necho B, another app\n', mode: 0o755 },
-          '/app/tool': { content: '#!/bin/sh\necho tool\n', mode: 0o755 },
-        },
-      }),
-    ]);
-    const sealed = testTag(tags, 'ctrd-sealed');
-    const res = await cli(['seal', '--image', a, '--key', keys.privateKeyPath, '--tag', sealed], dir);
-    expect(res.code, res.err).toBe(0);
-    const docker = createDockerClient();
-    const jsonl = (await docker.readImageFile(sealed, '/.sealwatch/seal.jsonl'))!.toString('utf8');
-    const label = (await docker.inspectImage(sealed)).Config?.Labels?.['dev.sealwatch.seal'];
-    const borrowed = testTag(tags, 'ctrd-borrowed');
-    await buildFrom(
-      b,
-      [`LABEL dev.sealwatch.seal=${JSON.stringify(label)}`, 'COPY seal.jsonl /.sealwatch/seal.jsonl'],
-      borrowed,
-      { 'seal.jsonl': jsonl },
-    );
+    const { plain, sealed, borrowed } = await buildIdentityImages({
+      repository: 'sealwatch-test/ctrd-agent',
+      keyPath: keys.privateKeyPath,
+      work: dir,
+      tags,
+    });
     const [sealedRef, plainRef, borrowedRef] = await Promise.all([
       containerd.importImage(sealed),
-      containerd.importImage(a),
+      containerd.importImage(plain),
       containerd.importImage(borrowed),
     ]);
     const sandbox = await containerd.run({

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDockerClient } from '../../shared/docker/index.ts';
 import type { Event } from '../../shared/events/index.ts';
 import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
-import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
-import { buildFrom, cli, makeKeyFiles, removeTags, testTag } from '../harness/seal.ts';
+import { buildNodeBaseImage } from '../harness/images.ts';
+import { buildIdentityImages } from '../harness/identity-images.ts';
+import { makeKeyFiles, removeTags } from '../harness/seal.ts';
 import { waitFor } from '../harness/wait.ts';
 import { startWatcherInPod } from './pod-watcher.ts';
 
@@ -28,39 +28,14 @@ describeDocker('seal identity in a pod without an engine (real pod pattern, no D
   let changed: string;
 
   beforeAll(async () => {
-    let a: string;
-    let b: string;
-    [a, b, nodeImage] = await Promise.all([
-      buildAppImage({
-        repository: 'sealwatch-test/pod-identity',
-        files: { '/app/server': { content: '#!/bin/sh\necho A\n', mode: 0o755 } },
-      }),
-      buildAppImage({
-        repository: 'sealwatch-test/pod-identity',
-        files: {
-          '/app/server': { content: '#!/bin/sh\necho B, another app\n', mode: 0o755 },
-          '/app/tool': { content: '#!/bin/sh\necho tool\n', mode: 0o755 },
-        },
-      }),
-      buildNodeBaseImage(),
-    ]);
     const work = mkdtempSync(join(tmpdir(), 'sw-pod-identity-'));
     dirs.push(work, keys.dir);
-    sealed = testTag(tags, 'pod-identity-a');
-    const res = await cli(['seal', '--image', a, '--key', keys.keyPath, '--tag', sealed], work);
-    expect(res.code, res.err).toBe(0);
-    const docker = createDockerClient();
-    const jsonl = (await docker.readImageFile(sealed, '/.sealwatch/seal.jsonl'))!.toString('utf8');
-    const label = (await docker.inspectImage(sealed)).Config?.Labels?.['dev.sealwatch.seal'];
-    borrowed = testTag(tags, 'pod-identity-b');
-    await buildFrom(
-      b,
-      [`LABEL dev.sealwatch.seal=${JSON.stringify(label)}`, 'COPY seal.jsonl /.sealwatch/seal.jsonl'],
-      borrowed,
-      { 'seal.jsonl': jsonl },
-    );
-    changed = testTag(tags, 'pod-identity-changed');
-    await buildFrom(sealed, ['RUN ["/bin/busybox", "sh", "-c", "echo patched >> /app/server"]'], changed);
+    let images;
+    [images, nodeImage] = await Promise.all([
+      buildIdentityImages({ repository: 'sealwatch-test/pod-identity', keyPath: keys.keyPath, work, tags }),
+      buildNodeBaseImage(),
+    ]);
+    ({ sealed, borrowed, changed } = images);
   }, 240_000);
   afterAll(async () => {
     await removeTags(tags);

@@ -3,14 +3,13 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createDockerClient } from '../../shared/docker/index.ts';
 import { readSealFromRootfs, verifySeal, type InventoryExecutable } from '../../shared/seal/index.ts';
 import { loadTrustedKeys } from '../../shared/signing/index.ts';
 import { createRootIdentityCheck, describeDifferences, mountPointsOf } from '../../sidecar/seal/root-identity.ts';
 import { startContainer, useContainerCleanup } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
-import { buildAppImage } from '../harness/images.ts';
-import { buildFrom, cli, makeKeyFiles, removeTags, testTag } from '../harness/seal.ts';
+import { buildIdentityImages } from '../harness/identity-images.ts';
+import { makeKeyFiles, removeTags } from '../harness/seal.ts';
 
 /**
  * Seal identity without an engine, for real: image A sealed by `sealwatch seal`; image B, another app, given A's
@@ -35,36 +34,14 @@ describeDocker('seal identity through the root (pod mode, no engine)', () => {
   };
 
   beforeAll(async () => {
-    const [a, b] = await Promise.all([
-      buildAppImage({
-        repository: 'sealwatch-test/identity',
-        files: { '/app/server': { content: '#!/bin/sh\necho server A\n', mode: 0o755 } },
-      }),
-      buildAppImage({
-        repository: 'sealwatch-test/identity',
-        files: {
-          '/app/server': { content: '#!/bin/sh\necho server B, another app\n', mode: 0o755 },
-          '/app/tool': { content: '#!/bin/sh\necho tool\n', mode: 0o755 },
-        },
-      }),
-    ]);
     const work = mkdtempSync(join(tmpdir(), 'sw-identity-'));
     dirs.push(work, keys.dir);
-    sealed = testTag(created, 'identity-a');
-    const res = await cli(['seal', '--image', a, '--key', keys.keyPath, '--tag', sealed], work);
-    expect(res.code, res.err).toBe(0);
-    const docker = createDockerClient();
-    const jsonl = (await docker.readImageFile(sealed, '/.sealwatch/seal.jsonl'))!.toString('utf8');
-    const label = (await docker.inspectImage(sealed)).Config?.Labels?.['dev.sealwatch.seal'];
-    borrowed = testTag(created, 'identity-b');
-    await buildFrom(
-      b,
-      [`LABEL dev.sealwatch.seal=${JSON.stringify(label)}`, 'COPY seal.jsonl /.sealwatch/seal.jsonl'],
-      borrowed,
-      { 'seal.jsonl': jsonl },
-    );
-    changed = testTag(created, 'identity-changed');
-    await buildFrom(sealed, ['RUN ["/bin/busybox", "sh", "-c", "echo patched >> /app/server"]'], changed);
+    ({ sealed, borrowed, changed } = await buildIdentityImages({
+      repository: 'sealwatch-test/identity',
+      keyPath: keys.keyPath,
+      work,
+      tags: created,
+    }));
     const seal = verifySeal(readSealFromRootfs((await rootOf(sealed)).root), {
       trustedKeys: loadTrustedKeys([keys.pubPath]),
     });
