@@ -8,6 +8,7 @@ import {
   mountPointsOf,
   type IdentityDifference,
   type IdentityProgress,
+  type RootIdentityCheck,
   type RootIdentityOptions,
 } from './root-identity.ts';
 import type { SealCheck } from './seal-check.ts';
@@ -38,14 +39,18 @@ export function createIdentitySource(input: {
   const root = seal.root;
   const rootKey = keyOf(root);
   const mountinfo = readFileInRoot(dirname(root), 'mountinfo', { maxBytes: 4 * 1024 * 1024, links: 'refuse' });
-  const firstExes = [...input.tracker.processes().values()].flatMap((p) => (p.exe ? [p.exe] : []));
-  const check = createRootIdentityCheck({
-    root,
-    executables: seal.executables,
-    mounts: mountinfo.ok ? mountPointsOf(mountinfo.value.toString('utf8')) : [],
-    first: firstExes,
-    ...input.budget,
-  });
+  const mounts = mountinfo.ok ? mountPointsOf(mountinfo.value.toString('utf8')) : [];
+  const executables = seal.executables;
+  /** made on the first poll, after the processes source's first tick: the running programs are checked first */
+  let check: RootIdentityCheck | undefined;
+  const make = (): RootIdentityCheck =>
+    createRootIdentityCheck({
+      root,
+      executables,
+      mounts,
+      first: [...input.tracker.processes().values()].flatMap((p) => (p.exe ? [p.exe] : [])),
+      ...input.budget,
+    });
   const pending: Observation[] = [];
   const invalid = (differences: readonly IdentityDifference[]): void => {
     pending.push({
@@ -57,13 +62,12 @@ export function createIdentitySource(input: {
       source: seal.source,
     });
   };
-  let started = false;
   const seen = new Set<string>();
   return {
     name: 'seal-identity',
     poll() {
-      if (!started) {
-        started = true;
+      if (!check) {
+        check = make();
         void check.start().then((differences) => {
           if (differences.length > 0) invalid(differences);
         });
@@ -80,7 +84,7 @@ export function createIdentitySource(input: {
       }
       return pending.splice(0);
     },
-    progress: () => check.progress(),
+    progress: () => (check ?? make()).progress(),
   };
 }
 
