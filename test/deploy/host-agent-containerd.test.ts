@@ -7,6 +7,7 @@ import type { Event } from '../../shared/events/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { generateKeyPairFiles } from '../../shared/signing/index.ts';
 import { runHostAgent, type HostAgent, type HostAgentOptions } from '../../sidecar/host-agent/index.ts';
+import { runCliCaptured } from '../harness/cli.ts';
 import { describeContainerd, startContainerd, type Containerd, type CtrContainer } from '../harness/containerd.ts';
 import { buildIdentityImages } from '../harness/identity-images.ts';
 import { removeTags } from '../harness/seal.ts';
@@ -188,6 +189,26 @@ describeContainerd('host agent on containerd (watch --containerd, real container
     expect(alert.orchestrator?.resource?.name).toBe(pod.name);
     expect(alert.container?.name).toBe('sidecar');
     expect(read().filter((e) => e.rule?.id === 'exec-from-tmp' && e.container?.id !== unsealedApp.id)).toEqual([]);
+  });
+
+  it('the command line: bad combinations and a state dir not found are one usage line (exit 2), a containerd that does not answer exit 3', async () => {
+    const both = await runCliCaptured(['watch', '--containerd', containerd.socket, '--docker'], { cwd: dir });
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim().split('\n')).toHaveLength(1);
+    expect(both.stderr).toContain('--containerd watches every container of containerd');
+    const stateOnly = await runCliCaptured(['watch', '--containerd-state', containerd.state], { cwd: dir });
+    expect(stateOnly.code).toBe(2);
+    expect(stateOnly.stderr).toContain('need --containerd');
+    const gone = await runCliCaptured(
+      ['watch', '--containerd', join(dir, 'no.sock'), '--containerd-state', containerd.state],
+      { cwd: dir },
+    );
+    expect(gone.code).toBe(3);
+    expect(gone.stderr).toContain(`containerd at ${join(dir, 'no.sock')} does not answer (ENOENT)`);
+    // the state dir is not beside this socket: what was named is not there, a usage error naming the flag to give
+    const noState = await runCliCaptured(['watch', '--containerd', containerd.socket], { cwd: dir });
+    expect(noState.code).toBe(2);
+    expect(noState.stderr).toContain('--containerd-state DIR');
   });
 
   it('a stopped container is no longer watched', async () => {
