@@ -53,7 +53,9 @@ export const WatchFlags = z.object({
   docker: z.boolean().default(false),
   containerd: z.union([z.literal(true), z.string().min(1)]).optional(),
   containerdState: z.string().min(1).optional(),
-  containerdNamespace: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$/, 'a containerd namespace')).default([]),
+  containerdNamespace: z
+    .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$/, 'a containerd namespace'))
+    .default([]),
   pub: z.array(z.string().min(1)).default([]),
   onUnsealed: z.enum(['keep-watching', 'stop']).default('keep-watching'),
   spoolDir: z.string().min(1).optional(),
@@ -136,7 +138,7 @@ export function registerWatch(program: Command, io: CliIo): void {
     )
     .option(
       '--containerd-namespace <ns>',
-      'with --containerd: containerd namespace to watch (repeatable; default k8s.io, the kubelet\'s)',
+      "with --containerd: containerd namespace to watch (repeatable; default k8s.io, the kubelet's)",
       collect,
     )
     .option(
