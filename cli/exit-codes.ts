@@ -1,6 +1,6 @@
 import { isSealwatchError, type ErrorArea } from '../shared/errors/index.ts';
 
-/** The exit-code contract (DESIGN.md): the only place errors become exit codes. */
+/** The exit-code contract (README and docs/architecture.md): the only place errors become exit codes. */
 export const EXIT = {
   ok: 0,
   /** verification failed or policy violated */

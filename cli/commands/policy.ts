@@ -56,6 +56,8 @@ export function registerPolicy(program: Command, io: CliIo): void {
         }
       }
       for (const s of result.skipped) println(io.stderr, `${opts.events}:${s.line}: skipped: ${s.reason}`);
+      for (const e of result.ruleErrors)
+        println(io.stderr, `${opts.events}:${e.line}: rule ${e.rule} failed: ${JSON.stringify(e.message)}`);
       println(
         io.stderr,
         `${result.events} event(s), ${result.hits.length} hit(s), ${result.skipped.length} line(s) skipped`,

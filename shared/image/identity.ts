@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json.ts';
 
 /**
- * The image identity (DESIGN.md "The seal"): sha256 over the canonical JSON of
+ * The image identity (the subject of a seal, docs/seal.md): sha256 over the canonical JSON of
  *   { v: 1, chainId: <rootfs ChainID from the layer diff_ids>, config: <runtime config> }
  * where the runtime config is every field of the image config that changes what runs: User, Entrypoint,
  * Cmd, Env, WorkingDir, ExposedPorts, Volumes, and, when set, Healthcheck (commands the engine runs in the

@@ -4,7 +4,7 @@ import { formatIssues } from '../config/index.ts';
 import { SEVERITY_FLOOR, SeverityLabel } from '../severity/index.ts';
 
 /**
- * Output URLs (DESIGN.md): where events go and how they are rendered.
+ * Output URLs (docs/outputs/): where events go and how they are rendered.
  *   syslog+udp://HOST:PORT   syslog+tcp://HOST:PORT   syslog+tls://HOST:PORT
  *   file:///abs/path.jsonl (or file://relative/path)   stdout://   https://HOST/path   http://HOST/path
  * Query parameters: format=, min-severity=, and per-transport options (see OutputQuery).

@@ -144,6 +144,10 @@ export function profileRules(profile: Profile): { errors: string[]; warnings: st
       errors.push(`rules.custom[${i}].match.cidr: "${rule.match.cidr}" is not a CIDR block`);
     }
     if (Object.keys(rule.match).length === 0) errors.push(`rules.custom[${i}].match: needs at least one condition`);
+    rule.exceptions.forEach((x, j) => {
+      if (typeof x.args === 'string' && !isValidRegex(x.args))
+        errors.push(`rules.custom[${i}].exceptions[${j}].args: not a valid regular expression`);
+    });
   });
   const listen = new Set<string>();
   profile.network.listen.forEach((l, i) => {

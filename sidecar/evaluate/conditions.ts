@@ -76,11 +76,16 @@ function regex(source: string): RegExp {
   return r;
 }
 
+/** A regular expression over the arguments after argv[0], joined by spaces (compiled once per pattern). */
+export function argsMatch(pattern: string, event: Event): boolean {
+  return regex(pattern).test((event.process?.args ?? []).slice(1).join(' '));
+}
+
 export function matchConditions(c: Conditions, event: Event): boolean {
   const p = event.process;
   if (c.exe !== undefined && !globMatch(c.exe, p?.executable)) return false;
   if (c.name !== undefined && !programNames(event).some((n) => globMatch(c.name!, n))) return false;
-  if (c.args !== undefined && !regex(c.args).test((p?.args ?? []).slice(1).join(' '))) return false;
+  if (c.args !== undefined && !argsMatch(c.args, event)) return false;
   if (c.parent !== undefined) {
     const parent = p?.parent;
     const names = [parent?.name, parent?.executable?.slice(parent.executable.lastIndexOf('/') + 1)];

@@ -1,7 +1,7 @@
 import type { Event } from '../../shared/events/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
 import { matchConditions } from './conditions.ts';
-import type { Hit, Rule, RuleContext } from './rule.ts';
+import type { Hit, Rule, RuleContext, RuleMeta } from './rule.ts';
 import { BUILTIN_RULES } from './rules/builtin/index.ts';
 import { customRule } from './rules/custom-rules.ts';
 import { PROFILE_RULES } from './rules/profile-rules.ts';
@@ -9,12 +9,12 @@ import { PROFILE_RULES } from './rules/profile-rules.ts';
 /**
  * The evaluate stage: every enabled rule whose `on` includes the event's action checks it;
  * exceptions are applied here, once, for every rule set. Rules are indexed by action.
+ * A rule that throws (its check, or one of its exceptions) costs only itself: it is reported to `onError`
+ * (the pipeline counts it in /metrics and logs it), and the other rules still judge the event.
  */
 export interface RuleEngine {
   readonly rules: readonly Rule[];
   evaluate(event: Event): Hit[];
-  /** Swap the profile (end of learning, a new seal) without rebuilding the engine. */
-  setContext(ctx: RuleContext): void;
 }
 
 export function allRules(profile?: Profile, extra: readonly Rule[] = []): Rule[] {
@@ -23,8 +23,11 @@ export function allRules(profile?: Profile, extra: readonly Rule[] = []): Rule[]
   return [...BUILTIN_RULES, ...PROFILE_RULES, ...custom, ...extra].filter((r) => !disabled.has(r.meta.id));
 }
 
-export function createRuleEngine(rules: readonly Rule[], initial: RuleContext = {}): RuleEngine {
-  let ctx = initial;
+export function createRuleEngine(
+  rules: readonly Rule[],
+  ctx: RuleContext = {},
+  onError: (rule: RuleMeta, error: unknown, event: Event) => void = () => undefined,
+): RuleEngine {
   const byAction = new Map<string, Rule[]>();
   for (const rule of rules) {
     for (const action of rule.meta.on) {
@@ -35,20 +38,17 @@ export function createRuleEngine(rules: readonly Rule[], initial: RuleContext = 
   }
   return {
     rules,
-    setContext(next) {
-      ctx = next;
-    },
     evaluate(event) {
       const hits: Hit[] = [];
       for (const rule of byAction.get(event.event.action) ?? []) {
         let message: string | undefined;
         try {
           message = rule.check(event, ctx);
-        } catch {
-          message = undefined;
+          if (message === undefined || rule.meta.exceptions.some((x) => matchConditions(x.match, event))) continue;
+        } catch (error) {
+          onError(rule.meta, error, event);
+          continue;
         }
-        if (message === undefined) continue;
-        if (rule.meta.exceptions.some((x) => matchConditions(x.match, event))) continue;
         hits.push({ rule: rule.meta, message, event });
       }
       return hits;

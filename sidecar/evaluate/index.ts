@@ -1,5 +1,6 @@
 export { createRuleEngine, allRules } from './engine.ts';
 export type { RuleEngine } from './engine.ts';
+export { ruleErrorReporter } from './rule-errors.ts';
 export type { Rule, RuleMeta, RuleContext, RuleException, Hit, RuleSet } from './rule.ts';
 export { matchConditions, programNames, ipInCidr, globMatch, CONDITION_KEYS } from './conditions.ts';
 export type { Conditions } from './conditions.ts';

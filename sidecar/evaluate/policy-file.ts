@@ -67,12 +67,17 @@ export interface PolicyTestResult {
   hits: Array<{ line: number; hit: Hit }>;
   events: number;
   skipped: Array<{ line: number; reason: string }>;
+  /** a rule that threw on an event (the other rules still judged it) */
+  ruleErrors: Array<{ line: number; rule: string; message: string }>;
 }
 
 /** Replays a JSONL event file through the built-in rules and the policy's own; bad lines are counted. */
 export async function testPolicy(profile: Profile, eventsFile: string, isProfile: boolean): Promise<PolicyTestResult> {
-  const engine = createRuleEngine(allRules(profile), isProfile ? { profile } : {});
-  const result: PolicyTestResult = { hits: [], events: 0, skipped: [] };
+  const result: PolicyTestResult = { hits: [], events: 0, skipped: [], ruleErrors: [] };
+  let line = 0;
+  const engine = createRuleEngine(allRules(profile), isProfile ? { profile } : {}, (rule, error) =>
+    result.ruleErrors.push({ line, rule: rule.id, message: error instanceof Error ? error.message : String(error) }),
+  );
   const stream = createReadStream(eventsFile, { encoding: 'utf8' });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -82,7 +87,6 @@ export async function testPolicy(profile: Profile, eventsFile: string, isProfile
   } catch {
     throw new ConfigError('NOT_FOUND', `--events ${eventsFile}: cannot read the file`);
   }
-  let line = 0;
   for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
     line++;
     if (text.trim() === '') continue;

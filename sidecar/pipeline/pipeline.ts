@@ -1,7 +1,7 @@
 import type { Event } from '../../shared/events/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
 import { bindDockerEventMetrics } from '../api/metrics.ts';
-import { allRules, createRuleEngine, type RuleContext } from '../evaluate/index.ts';
+import { allRules, createRuleEngine, ruleErrorReporter, type RuleContext } from '../evaluate/index.ts';
 import type { Learner } from '../learn/index.ts';
 import { normalize, type NormalizeContext } from '../normalize/index.ts';
 import { createAggregator, createKiller, createResponder } from '../respond/index.ts';
@@ -127,9 +127,11 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     inventory: verified?.inventory,
     resolvedHosts: deps.resolvedHosts,
   });
+  const ruleFailed = ruleErrorReporter({ logger, count: (rule) => metrics.ruleErrors.inc({ rule }) });
   let engine = createRuleEngine(
     allRules(context.mode === 'learn' ? undefined : active?.profile),
     ruleContext(active?.profile),
+    ruleFailed,
   );
   /**
    * A later verdict on the seal (the identity check found files that are not the sealed ones): events carry it
@@ -228,7 +230,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
       active = { profile: next, source };
       context = { ...context, mode };
       responder.setMode(mode);
-      engine = createRuleEngine(allRules(next), ruleContext(next));
+      engine = createRuleEngine(allRules(next), ruleContext(next), ruleFailed);
     },
     report: ship,
     async close() {

@@ -44,7 +44,7 @@ function describeChromium(name: string, fn: () => void): void {
   describe.skip(`${name} (skipped: ${why})`, fn);
 }
 
-/** Headless Chromium with no network use, a fresh profile, and our flags from ENVIRONMENT.md. */
+/** Headless Chromium with no network use (no background networking, updates or sync) and a fresh profile. */
 async function chromiumRun(args: string[]): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), 'audit-chromium-'));
   try {

@@ -1,6 +1,6 @@
 import type { Event } from '../../../shared/events/index.ts';
 import type { ProfileProcess } from '../../../shared/profile/index.ts';
-import { globMatch, ipInCidr, programNames, remoteIp } from '../conditions.ts';
+import { argsMatch, globMatch, ipInCidr, programNames, remoteIp } from '../conditions.ts';
 import type { Rule, RuleContext, RuleMeta } from '../rule.ts';
 
 /**
@@ -18,7 +18,7 @@ export function processEntryMatches(entry: ProfileProcess, event: Event): boolea
   const p = event.process;
   if (!p?.executable || !globMatch(entry.exe, p.executable)) return false;
   if (entry.name !== undefined && !programNames(event).some((n) => globMatch(entry.name!, n))) return false;
-  if (entry.args !== undefined && !new RegExp(entry.args).test((p.args ?? []).slice(1).join(' '))) return false;
+  if (entry.args !== undefined && !argsMatch(entry.args, event)) return false;
   return true;
 }
 

@@ -9,7 +9,7 @@ import { parseStatus, type ProcStatus } from './parse-status.ts';
 
 /**
  * Reads one `/proc` tree. The root is a parameter: `/proc` in production, a fixture folder in
- * tests. Sync calls on purpose (2-3x faster than async for these tiny files, see ENVIRONMENT.md).
+ * tests. Sync calls on purpose: 2-3x faster than async for these tiny files (measured on a 2-core VM).
  * Every method returns undefined when the process is gone or the record is unreadable, and
  * counts records that were present but did not parse (`skipped`): bad input is never fatal.
  */
