@@ -14,6 +14,7 @@ packages=(docker.io docker-compose busybox-static rsyslog rsyslog-gnutls openssl
   chromium docker-registry skopeo python3)
 packages+=(stress-ng)  # the CI gate runs the suite with stress-ng --cpu 2 beside it (a busy machine)
 packages+=(containerd)  # a containerd of the tests' own (and ctr) for the host agent on containerd
+packages+=(prometheus)  # a real Prometheus and promtool for deploy/prometheus and deploy/grafana (test/deploy/prometheus.test.ts)
 command -v kubectl >/dev/null || packages+=(kubernetes-client)  # kubectl kustomize renders deploy/kubernetes in the tests
 packages+=(poppler-utils) # pdftotext: reads the audit report Chromium printed to PDF (test/audit/report-chromium.test.ts)
 missing=()

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfigFile } from '../shared/config/index.ts';
 import type { DockerClient } from '../shared/docker/index.ts';
 import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.ts';
@@ -194,6 +194,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     // the command exited; the container was removed (the event goes out with the last tick)
     until: [resolved.childExit, pipeline.follower?.removed].filter((p) => p !== undefined),
     started: async (end) => {
+      warnUnreadable(pipeline, options.procRoot, logger);
       if (
         seal &&
         (seal.status === 'unsealed' || seal.status === 'invalid') &&
@@ -355,4 +356,28 @@ function orchestratorFromEnv(
   const pod = env.POD_NAME ?? env.SEALWATCH_POD_NAME;
   if (!namespace && !pod) return undefined;
   return { namespace, resource: { name: pod, type: 'pod' }, type: 'kubernetes' };
+}
+
+/**
+ * One warning at start when the watcher may not read the processes it was given (another user's, without
+ * CAP_SYS_PTRACE): their events would carry no executable and no user.
+ */
+function warnUnreadable(pipeline: Pipeline, procRoot: string, logger: Logger): void {
+  const watched = [...pipeline.tracker.processes().values()];
+  const denied = watched.filter((p) => {
+    try {
+      readlinkSync(join(procRoot, String(p.pid), 'exe'));
+      return false;
+    } catch (error) {
+      return errnoCode(error) === 'EACCES' || errnoCode(error) === 'EPERM';
+    }
+  });
+  if (denied.length === 0) return;
+  const some = denied
+    .slice(0, 5)
+    .map((p) => `${p.pid} (${p.name})`)
+    .join(', ');
+  logger.warn(
+    `cannot read ${denied.length} of ${watched.length} watched processes (${some}${denied.length > 5 ? ', …' : ''}) as uid ${process.getuid?.() ?? '?'}: their events carry no executable or user; run as root with CAP_SYS_PTRACE (sealwatch doctor checks this)`,
+  );
 }

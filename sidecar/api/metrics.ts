@@ -1,6 +1,11 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { SinkStats } from '../../shared/outputs/index.ts';
 
-/** The watcher's Prometheus metrics, in a registry of their own (no global default registry). */
+/**
+ * The watcher's Prometheus metrics, in a registry of their own (no global default registry): its own counts,
+ * each output's delivery, `sealwatch_build_info`, and the process metrics (`process_*`, `nodejs_*`).
+ * deploy/prometheus/ alerts on them and deploy/grafana/ charts them (test/deploy/prometheus.test.ts).
+ */
 export interface WatchMetrics {
   readonly registry: Registry;
   events: Counter<'rule' | 'severity' | 'outcome'>;
@@ -9,20 +14,33 @@ export interface WatchMetrics {
   processesSeen: Counter;
   processesWatched: Gauge;
   pidGaps: Counter;
-  outputQueue: Gauge<'output'>;
-  parseSkipped: Gauge;
+  parseSkipped: Counter;
   tickFailures: Counter;
   ruleErrors: Counter<'rule'>;
 }
 
-export function createWatchMetrics(): WatchMetrics {
+export interface WatchMetricsOptions {
+  /** sealwatch's version, for sealwatch_build_info */
+  version?: string;
+  /** the outputs' counts, read at scrape time (the dispatcher's `stats()`) */
+  outputs?: () => readonly SinkStats[];
+}
+
+export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetrics {
   const registry = new Registry();
   const registers = [registry];
-  return {
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'sealwatch_build_info',
+    help: 'always 1: the sealwatch and Node versions of this watcher',
+    labelNames: ['version', 'node_version'],
+    registers,
+  }).set({ version: options.version ?? 'unknown', node_version: process.version }, 1);
+  const metrics: WatchMetrics = {
     registry,
     events: new Counter({
       name: 'sealwatch_events_total',
-      help: 'events dispatched, by rule id (none for observations), severity label and outcome',
+      help: 'events dispatched, by rule id (empty for observations), severity label and outcome',
       labelNames: ['rule', 'severity', 'outcome'],
       registers,
     }),
@@ -33,7 +51,11 @@ export function createWatchMetrics(): WatchMetrics {
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25],
       registers,
     }),
-    processesSeen: new Counter({ name: 'sealwatch_processes_seen_total', help: 'processes inspected', registers }),
+    processesSeen: new Counter({
+      name: 'sealwatch_processes_seen_total',
+      help: 'processes inspected (each new process once)',
+      registers,
+    }),
     processesWatched: new Gauge({
       name: 'sealwatch_processes_watched',
       help: 'processes alive and watched',
@@ -44,14 +66,8 @@ export function createWatchMetrics(): WatchMetrics {
       help: 'processes that lived and exited between two ticks and were not inspected',
       registers,
     }),
-    outputQueue: new Gauge({
-      name: 'sealwatch_output_queue_depth',
-      help: 'events waiting in memory per output',
-      labelNames: ['output'],
-      registers,
-    }),
-    parseSkipped: new Gauge({
-      name: 'sealwatch_proc_records_skipped',
+    parseSkipped: new Counter({
+      name: 'sealwatch_proc_records_skipped_total',
       help: '/proc records that did not parse and were skipped',
       registers,
     }),
@@ -67,6 +83,55 @@ export function createWatchMetrics(): WatchMetrics {
       registers,
     }),
   };
+  if (options.outputs) bindOutputMetrics(registry, options.outputs);
+  return metrics;
+}
+
+/**
+ * Each output's delivery, read from the dispatcher at scrape time: counters of events delivered, retried, dropped
+ * and shortened (the output's running totals), and gauges of events waiting in memory, bytes waiting in the disk
+ * spool, and the connection.
+ */
+function bindOutputMetrics(registry: Registry, outputs: () => readonly SinkStats[]): void {
+  const registers = [registry];
+  const counters: ReadonlyArray<[keyof SinkStats & ('sent' | 'retried' | 'dropped' | 'truncated'), string, string]> = [
+    ['sent', 'sealwatch_output_events_delivered_total', 'events the output delivered (UDP: handed to the network)'],
+    ['retried', 'sealwatch_output_events_retried_total', 'events sent again after a failed attempt'],
+    ['dropped', 'sealwatch_output_events_dropped_total', 'events lost: the memory queue and the disk spool were full'],
+    ['truncated', 'sealwatch_output_events_truncated_total', 'messages shortened to fit the transport or size limit'],
+  ];
+  for (const [field, name, help] of counters) {
+    const last = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: ['output'],
+      registers,
+      collect() {
+        for (const s of outputs()) {
+          const before = last.get(s.name) ?? 0;
+          this.inc({ output: s.name }, Math.max(0, s[field] - before));
+          last.set(s.name, Math.max(before, s[field]));
+        }
+      },
+    });
+  }
+  const gauges: ReadonlyArray<[(s: SinkStats) => number, string, string]> = [
+    [(s) => s.queued, 'sealwatch_output_queue_depth', 'events waiting in memory'],
+    [(s) => s.spoolBytes, 'sealwatch_output_spool_bytes', 'bytes waiting in the disk spool'],
+    [(s) => (s.connected ? 1 : 0), 'sealwatch_output_connected', '1 when the output has a connection (or needs none)'],
+  ];
+  for (const [read, name, help] of gauges) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['output'],
+      registers,
+      collect() {
+        for (const s of outputs()) this.set({ output: s.name }, read(s));
+      },
+    });
+  }
 }
 
 /** What /metrics shows of the kernel proc connector (host agent): its counters and whether it is in use. */

@@ -26,7 +26,7 @@ export interface LoopOptions {
 export const EXEC_TICK_MS = 5;
 
 export async function runLoop(run: Run, options: LoopOptions): Promise<void> {
-  const { logger, metrics, dispatcher } = run;
+  const { logger, metrics } = run;
   const tick = (): void => {
     const end = metrics.tickSeconds.startTimer();
     const now = Date.now();
@@ -45,7 +45,6 @@ export async function runLoop(run: Run, options: LoopOptions): Promise<void> {
     run.ticks++;
     metrics.ticks.inc();
     metrics.processesWatched.set(watched);
-    for (const s of dispatcher.stats()) metrics.outputQueue.set({ output: s.name }, s.queued);
     end();
   };
 

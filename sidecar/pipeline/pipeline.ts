@@ -153,6 +153,8 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
   const startedAt = new Date().toISOString();
   let ticks = 0;
   let lastGaps = 0;
+  let lastSeen = 0;
+  let lastSkipped = 0;
 
   const ship = (event: Event): void => {
     const stamped = dispatcher.dispatch(event);
@@ -190,9 +192,13 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
       }
       for (const summary of responder.drain(nowMs)) ship(summary);
       ticks++;
+      // the tracker keeps running totals; the counters take what is new since the last tick
       metrics.pidGaps.inc(tracker.stats.gaps - lastGaps);
       lastGaps = tracker.stats.gaps;
-      metrics.parseSkipped.set(tracker.stats.skipped);
+      metrics.processesSeen.inc(tracker.stats.seen - lastSeen);
+      lastSeen = tracker.stats.seen;
+      metrics.parseSkipped.inc(tracker.stats.skipped - lastSkipped);
+      lastSkipped = tracker.stats.skipped;
     },
     counts,
     status: () =>

@@ -40,17 +40,19 @@ export function openRun(input: {
   env: NodeJS.ProcessEnv;
 }): Run {
   const { settings, logger } = input;
+  const dispatcher = createDispatcher(input.outputs, {
+    logger,
+    version: settings.version,
+    stdout: input.stdout,
+    env: input.env,
+    spoolDir: input.spoolDir,
+  });
   return {
     settings,
     logger,
-    dispatcher: createDispatcher(input.outputs, {
-      logger,
-      version: settings.version,
-      stdout: input.stdout,
-      env: input.env,
-      spoolDir: input.spoolDir,
-    }),
-    metrics: createWatchMetrics(),
+    dispatcher,
+    // the outputs' delivery counts are read from the dispatcher at scrape time
+    metrics: createWatchMetrics({ version: settings.version, outputs: () => dispatcher.stats() }),
     hostName: hostname(),
     startedAt: new Date().toISOString(),
     ticks: 0,

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { describeDocker } from '../harness/docker.ts';
 import { run, runOk } from '../harness/exec.ts';
 import { freePort } from '../harness/net.ts';
 import { rsyslogAvailable, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { waitFor } from '../harness/wait.ts';
 
 /**
  * `sealwatch doctor`, run as the built CLI: as root on this machine (the real engine, capabilities, proc connector,
@@ -123,5 +125,44 @@ describeDocker('sealwatch doctor', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('--mode');
+  });
+
+  it('watch warns at start when it cannot read the processes it watches (uid 65534, no capabilities)', async () => {
+    // a folder of its own that uid 65534 can write (the suite's folder is root's, 0700)
+    const out = mkdtempSync(join(tmpdir(), 'sw-doctor-nobody-'));
+    chmodSync(out, 0o777);
+    // pod mode on this host: the host's processes, mostly root's, are the ones watched
+    const watch = spawn(
+      'setpriv',
+      [
+        ...['--reuid', '65534', '--regid', '65534', '--clear-groups', '--inh-caps=-all'],
+        process.execPath,
+        CLI,
+        'watch',
+        '--spool-dir',
+        join(out, 'spool'),
+        '--output',
+        `file://${join(out, 'events.jsonl')}`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    watch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      const warning = await waitFor('the warning', () =>
+        stderr.split('\n').find((l) => l.includes('watched processes')),
+      );
+      expect(warning).toMatch(/cannot read \d+ of \d+ watched processes .* as uid 65534: .*CAP_SYS_PTRACE/);
+    } finally {
+      if (watch.exitCode === null) {
+        watch.kill('SIGTERM');
+        await new Promise((r) => watch.once('exit', r));
+      }
+      rmSync(out, { recursive: true, force: true });
+    }
+    // as root, a command of its own: nothing to warn about
+    const root = await run(process.execPath, [CLI, 'watch', '--spool-dir', join(dir, 'spool'), '--', 'sleep', '1']);
+    expect(root.code, root.stderr).toBe(0);
+    expect(root.stderr).not.toContain('watched processes');
   });
 });
