@@ -52,6 +52,8 @@ const image = await buildAppImage({
 });
 const sidecar = await buildSidecarImage({ nodeBase: await buildNodeBaseImage() });
 const events = join(dir, 'events.jsonl');
+// The compose file checks seals: a key of the soak's own (the app image is not sealed; the learned profile is used).
+await runOk(process.execPath, [join(REPO_ROOT, 'bin/sealwatch.js'), 'keygen', '--out', join(dir, 'keys')]);
 const env = {
   ...process.env,
   APP_IMAGE: image,
@@ -59,6 +61,7 @@ const env = {
   // Events to a JSONL file in the shared volume: the app's own network namespace cannot reach a host receiver
   // (test/deploy/compose.test.ts proves the syslog/CEF path with rsyslog).
   SIEM_URL: 'file:///learn/events.jsonl',
+  SEALWATCH_PUB_FILE: join(dir, 'keys/sealwatch.pub'),
   APP_NETWORK_MODE: 'none',
   SEALWATCH_MODE: 'monitor',
   SEALWATCH_API_PORT: '9464',

@@ -62,7 +62,7 @@ export interface ModeSources {
 const processes = (p: SourceParts): Source => ({ name: 'processes', poll: (now) => p.tracker.tick(now) });
 const resources = (p: SourceParts): Source => createResourceSource(p);
 const setuidFiles = (p: SourceParts): Source => createSetuidScan(p);
-const sockets = (p: SourceParts, only: { selfPid?: number; requireOwner?: boolean } = {}): Source =>
+const sockets = (p: SourceParts, only: { selfPid?: number; requireOwner?: boolean | 'listening' } = {}): Source =>
   createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ...only });
 
 /** The seal read from a root, checked against that root's files (none for a seal verified through an engine). */
@@ -98,7 +98,7 @@ export const MODES = {
         sealSource(p.seal),
         processes(p),
         ...seal.sources,
-        sockets(p, { selfPid: p.selfPid }),
+        sockets(p, { selfPid: p.selfPid, requireOwner: 'listening' }),
         resources(p),
         setuidFiles(p),
         ...engine.sources,

@@ -209,7 +209,10 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
         ticks,
         profileLoaded: active !== undefined,
         profileSource: active?.source,
-        needsProfile: context.mode !== 'learn' && deps.seal === undefined,
+        // a profile is expected unless learning, or the seal was checked and found good (its profile, if it has
+        // one, is loaded) or could not be checked (no --pub: the built-in rules only, said at start); a seal that
+        // is missing or does not verify leaves the watcher without the profile it was meant to hold the app to
+        needsProfile: context.mode !== 'learn' && (seal === undefined || ['unsealed', 'invalid'].includes(seal.status)),
         seal: seal && {
           status: seal.status,
           detail: seal.detail,

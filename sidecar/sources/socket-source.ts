@@ -41,8 +41,12 @@ export function createSocketSource(options: {
   fullEveryMs?: number;
   /** The watcher's own PID when it shares the namespace: its sockets (the API) are not reported. */
   selfPid?: number;
-  /** Report only sockets owned by a watched process (a process tree in the host's network namespace). */
-  requireOwner?: boolean;
+  /**
+   * Report only sockets owned by a watched process: all of them (a process tree in the host's network namespace),
+   * or only listening ones (`'listening'`, the pod: a listener no watched process owns belongs to another PID
+   * namespace, the host's when the app uses the host network; a connection may outlive its short-lived process).
+   */
+  requireOwner?: boolean | 'listening';
   /** how long a new socket waits for the tracker to see its process (ms, default 1000) */
   ownerWaitMs?: number;
 }): Source & { readonly sockets: number } {
@@ -60,6 +64,8 @@ export function createSocketSource(options: {
   type Found = { socket: NetSocket; direction: 'listening' | 'ingress' | 'egress' };
   let waiting = new Map<string, Found & { sinceMs: number }>();
   let count = 0;
+  const ownerRequired = (direction: Found['direction']): boolean =>
+    options.requireOwner === true || (options.requireOwner === 'listening' && direction === 'listening');
   return {
     name: 'sockets',
     get sockets() {
@@ -115,15 +121,14 @@ export function createSocketSource(options: {
             next.delete(key);
             continue;
           }
-          if (options.requireOwner) continue;
+          if (ownerRequired(direction)) continue;
         }
         out.push({ type: 'connection', socket, direction, process: owner });
       }
       // closed while waiting for its owner: reported as it was seen
-      if (!options.requireOwner)
-        for (const [key, w] of waiting)
-          if (!next.has(key) && !stillWaiting.has(key))
-            out.push({ type: 'connection', socket: w.socket, direction: w.direction, process: undefined });
+      for (const [key, w] of waiting)
+        if (!ownerRequired(w.direction) && !next.has(key) && !stillWaiting.has(key))
+          out.push({ type: 'connection', socket: w.socket, direction: w.direction, process: undefined });
       waiting = stillWaiting;
       reported = next;
       return out;

@@ -32,6 +32,7 @@ describe('getting-started docs', () => {
     const notFlags = new Set([
       'SEALWATCH_IMAGE',
       'SEALWATCH_API_PORT',
+      'SEALWATCH_PUB_FILE',
       'SEALWATCH_HEC_TOKEN',
       'SEALWATCH_KEY',
       'SEALWATCH_FLAG',

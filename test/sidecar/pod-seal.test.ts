@@ -152,6 +152,15 @@ describeDocker('watch with the seal at runtime (real Docker pod, image sealed by
     await waitFor('nc seen', () => alerts(events(), 'suspicious-network-tool')[0]);
     expect(alerts(events(), 'profile.exe-not-allowed')).toEqual([]);
     for (const e of events()) expect(e.sealwatch.seal?.status).toBe('invalid');
+    // the profile it was meant to hold the app to is missing: not ready, and /readyz says why
+    const ready = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
+    expect(ready.stderr).toMatch(/503/);
+    const status = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/v1/status']);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      ready: false,
+      profileLoaded: false,
+      reason: 'no profile loaded',
+    });
   });
 
   it("a valid seal copied into another image: verified by its signatures alone; with the Docker socket, invalid (not this image's seal)", async () => {
