@@ -92,7 +92,10 @@ export function addWatchOptions(cmd: Command): Command {
       '--listen <addr:port>',
       'serve the API (/healthz, /readyz, /metrics, /v1/...) on this address, e.g. 127.0.0.1:9464',
     )
-    .option('--api-token-env <name>', 'environment variable holding the bearer token for state-changing API calls')
+    .option(
+      '--api-token-env <name>',
+      'environment variable holding the bearer token for the /v1 API (events, status, ending learning)',
+    )
     .option('--container <id|name>', 'watch this Docker container (host PIDs found through its cgroup)')
     .option(
       '--spool-dir <dir>',

@@ -1,17 +1,19 @@
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
+import { EnvironmentError } from '../../shared/errors/index.ts';
 import type { Event } from '../../shared/events/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
 import type { WatchStatus } from '../pipeline/status.ts';
+import { loopbackHostGuard, readAccess } from './access.ts';
 import type { WatchMetrics } from './metrics.ts';
 
 /**
  * The watcher's HTTP API (127.0.0.1 by default): health, readiness, Prometheus metrics, status,
- * recent events and the active profile. Anything that changes state (ending learning) needs the
- * bearer token; without a configured token those routes are off.
+ * recent events and the active profile. Reading /v1 needs the bearer token when one is configured (loopback only
+ * without one), and a loopback connection must name a loopback Host (access.ts). Anything that changes state
+ * (ending learning) needs the token; without a configured token those routes are off.
  */
 export interface ApiDeps {
   status(): WatchStatus;
@@ -42,6 +44,9 @@ const EventsQuery = z
 export function createApi(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  // who may read what: access.ts (Host check on loopback; /v1 needs the token when one is set, loopback otherwise)
+  app.use(loopbackHostGuard);
+  app.use('/v1', readAccess(deps.token));
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -74,15 +79,12 @@ export function createApi(deps: ApiDeps): express.Express {
     if (!profile) res.status(404).json({ error: 'no profile loaded' });
     else res.json(profile);
   });
-  app.post('/v1/learn/end', async (req: Request, res: Response) => {
+  app.post('/v1/learn/end', async (_req: Request, res: Response) => {
     if (!deps.token || !deps.endLearning) {
       res.status(404).json({ error: 'learning control is off (start with --api-token-env)' });
       return;
     }
-    if (!bearerOk(req.get('authorization'), deps.token)) {
-      res.status(401).set('WWW-Authenticate', 'Bearer').json({ error: 'bearer token required' });
-      return;
-    }
+    // the bearer token was checked by readAccess (a token is configured)
     const profile = await deps.endLearning();
     if (!profile) res.status(409).json({ error: 'not learning' });
     else res.json({ ok: true, profile });
@@ -93,14 +95,6 @@ export function createApi(deps: ApiDeps): express.Express {
   return app;
 }
 
-function bearerOk(header: string | undefined, token: string): boolean {
-  const m = /^Bearer (.+)$/.exec(header ?? '');
-  if (!m?.[1]) return false;
-  const a = Buffer.from(m[1]);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /** Listens on HOST:PORT (port 0 picks one); resolves with the server and the bound port. */
 export async function listenApi(
   app: express.Express,
@@ -109,7 +103,21 @@ export async function listenApi(
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const why =
+        error.code === 'EADDRINUSE'
+          ? 'the port is in use (another watcher? pick another port)'
+          : error.code === 'EACCES'
+            ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)'
+            : error.code === 'EADDRNOTAVAIL'
+              ? 'no such address on this host'
+              : (error.code ?? error.message);
+      reject(
+        new EnvironmentError(error.code === 'EACCES' ? 'PERMISSION_DENIED' : 'IO', `--listen ${host}:${port}: ${why}`, {
+          cause: error,
+        }),
+      );
+    });
     server.listen(port, host, () => resolve());
   });
   const address = server.address();

@@ -47,6 +47,8 @@ describe('watch API (real HTTP on 127.0.0.1)', () => {
     });
     const { server, port } = await listenApi(app, '127.0.0.1', 0);
     const url = (p: string) => `http://127.0.0.1:${port}${p}`;
+    // a token is configured: every /v1 read carries it (test/sidecar/api-access.test.ts covers refusals)
+    const read = (p: string) => fetch(url(p), { headers: { authorization: 'Bearer s3cret-token' } });
     try {
       expect((await fetch(url('/healthz'))).status).toBe(200);
       expect((await fetch(url('/readyz'))).status).toBe(503);
@@ -55,10 +57,10 @@ describe('watch API (real HTTP on 127.0.0.1)', () => {
       const text = await (await fetch(url('/metrics'))).text();
       expect(text).toContain('sealwatch_events_total{rule="exec-from-tmp",severity="high",outcome="alerted"} 1');
       expect(text).toContain('sealwatch_pid_gap_total');
-      expect(((await (await fetch(url('/v1/events?limit=1'))).json()) as { events: unknown[] }).events).toHaveLength(1);
-      expect((await fetch(url('/v1/events?since=yesterday'))).status).toBe(400);
-      expect((await fetch(url('/v1/events?bogus=1'))).status).toBe(400);
-      expect((await fetch(url('/v1/profile'))).status).toBe(404);
+      expect(((await (await read('/v1/events?limit=1')).json()) as { events: unknown[] }).events).toHaveLength(1);
+      expect((await read('/v1/events?since=yesterday')).status).toBe(400);
+      expect((await read('/v1/events?bogus=1')).status).toBe(400);
+      expect((await read('/v1/profile')).status).toBe(404);
       expect((await fetch(url('/v1/learn/end'), { method: 'POST' })).status).toBe(401);
       expect(
         (await fetch(url('/v1/learn/end'), { method: 'POST', headers: { authorization: 'Bearer wrong' } })).status,
@@ -70,8 +72,8 @@ describe('watch API (real HTTP on 127.0.0.1)', () => {
       });
       expect(ok.status).toBe(200);
       expect(ended).toBe(1);
-      expect((await fetch(url('/v1/profile'))).status).toBe(200);
-      expect(((await (await fetch(url('/v1/status'))).json()) as WatchStatus).ticks).toBe(3);
+      expect((await read('/v1/profile')).status).toBe(200);
+      expect(((await (await read('/v1/status')).json()) as WatchStatus).ticks).toBe(3);
     } finally {
       server.close();
     }
