@@ -233,6 +233,10 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
   async function walkForAdded(deadline: number): Promise<void> {
     const maxEntries = options.maxWalkEntries ?? 200_000;
     const queue = ['/'];
+    const queued = new Set(queue);
+    const reported = new Set<string>();
+    /** reads of a directory cut by the time limit: a busy machine can stretch a small one; read again, twice */
+    const attempts = new Map<string, number>();
     let cut = false;
     while (queue.length > 0) {
       if (now() > deadline || progress.walked >= maxEntries || progress.rootGone) return;
@@ -245,13 +249,19 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         timeoutMs: DIR_MS,
         visit: (entry) => {
           if (underMount(entry.path)) return 'skip';
-          if (entry.stat.isDirectory()) queue.push(entry.path);
-          else if (
+          if (entry.stat.isDirectory()) {
+            if (!queued.has(entry.path)) {
+              queued.add(entry.path);
+              queue.push(entry.path);
+            }
+          } else if (
             entry.stat.isFile() &&
             (entry.stat.mode & 0o111) !== 0 &&
             entry.stat.size > 0 && // an empty file runs nothing (the engine's own /.dockerenv is one)
-            !sealed.has(entry.path)
+            !sealed.has(entry.path) &&
+            !reported.has(entry.path)
           ) {
+            reported.add(entry.path);
             differ({
               path: entry.path,
               kind: 'added',
@@ -262,8 +272,14 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
         },
       });
       if (result.ok) {
-        progress.walked += result.value.entries;
-        if (!result.value.complete) cut = true;
+        const tries = (attempts.get(dir) ?? 0) + 1;
+        attempts.set(dir, tries);
+        if (result.value.stopped === 'timeout' && tries < 3) {
+          queue.push(dir);
+        } else {
+          progress.walked += result.value.entries;
+          if (!result.value.complete) cut = true;
+        }
       } else if (!rootAlive()) progress.rootGone = true;
       await due();
     }
