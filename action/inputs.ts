@@ -19,7 +19,9 @@ export const SealInputs = z
       ),
     tag: z.string().optional().describe('tag for the sealed image; default: re-tag the image in place'),
     junit: list('JUnit/xUnit XML report files or globs (reports/**/*.xml)'),
-    'security-suite': list('suite name patterns counted as security tests (glob or substring)'),
+    'security-suite': list(
+      'suite name patterns counted as security tests (glob or substring), besides every suite whose name contains "security"',
+    ),
     scan: list('Trivy or Grype JSON report files or globs'),
     sarif: list('SARIF 2.1.0 report files or globs'),
     profile: z.string().optional().describe('declared runtime profile YAML'),

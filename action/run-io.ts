@@ -5,7 +5,7 @@ import { PolicyError } from '../shared/errors/index.ts';
 import { readGitInfo } from './context/index.ts';
 import type { SealInputs } from './inputs.ts';
 import { runSeal, type SealResult } from './run.ts';
-import { formatSummaryMarkdown, formatSummaryText } from './summary/index.ts';
+import { createProgressLine, formatSummaryMarkdown, formatSummaryText } from './summary/index.ts';
 import { reportToGithub, type GithubReporter } from './github/index.ts';
 
 export interface SealRunStreams {
@@ -30,22 +30,9 @@ export async function sealRunIo(inputs: SealInputs, io: SealRunStreams): Promise
       ? createDispatcher(specs, { logger: io.logger, version: io.version, env: io.env, stdout: io.stdout })
       : undefined;
   const tty = io.stderr.isTTY === true;
-  let lastPercent = -1;
-  const onProgress =
-    tty || inputs.progress
-      ? (bytes: number, total: number) => {
-          const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-          if (tty) {
-            io.stderr.write(`\rreading image: ${mb(bytes)} MB${total > 0 ? ` of ~${mb(total)} MB` : ''}   `);
-            return;
-          }
-          const percent = total > 0 ? Math.min(100, Math.floor((bytes / total) * 10) * 10) : -1;
-          if (percent > lastPercent) {
-            lastPercent = percent;
-            io.stderr.write(`reading image: ${mb(bytes)} MB${total > 0 ? ` of ~${mb(total)} MB (${percent}%)` : ''}\n`);
-          }
-        }
-      : undefined;
+  const progress =
+    tty || inputs.progress ? createProgressLine({ write: (text) => io.stderr.write(text), tty }) : undefined;
+  const onProgress = progress ? (bytes: number, total: number) => progress.update(bytes, total) : undefined;
   try {
     const result = await runSeal(inputs, {
       docker: createDockerClient({ socketPath: inputs['docker-socket'] }),
@@ -66,7 +53,7 @@ export async function sealRunIo(inputs: SealInputs, io: SealRunStreams): Promise
           }
         : {}),
     });
-    if (tty && onProgress) io.stderr.write('\n');
+    progress?.done();
     if (inputs.json) io.stdout.write(`${JSON.stringify(result.summary, null, 2)}\n`);
     else io.stdout.write(formatSummaryText(result.summary, { color: io.stdout.isTTY === true }));
     await reportToGithub(

@@ -24,7 +24,7 @@ import {
   type VulnReport,
 } from './evidence/index.ts';
 import type { SealInputs } from './inputs.ts';
-import { evaluateGates, suiteMatcher, type GateResult } from './policy/index.ts';
+import { evaluateGates, securitySuiteMatcher, type GateResult } from './policy/index.ts';
 import { buildProfilePredicate, loadProfiles } from './profile/index.ts';
 import { signSeal } from './sign/index.ts';
 import { openImagePass, sealLabels } from './stamp/index.ts';
@@ -72,8 +72,7 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
   // evidence (all files read and parsed first)
   // a key file, env:NAME, fd:N, or the PEM itself (the Action's input)
   const key = resolveSigningKey(inputs.key, { env: deps.env, cwd: deps.cwd });
-  const securitySuite = inputs['security-suite'].map(suiteMatcher);
-  const isSecurity = (name: string) => securitySuite.some((m) => m(name));
+  const isSecurity = securitySuiteMatcher(inputs['security-suite']);
   const tests: TestReport[] = expandGlobs(inputs.junit, deps.cwd, '--junit').map((f) =>
     parseTestReport(readReportFile(f, deps.cwd), isSecurity),
   );

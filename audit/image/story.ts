@@ -6,6 +6,7 @@ import {
   type VulnResult,
   type VulnsPredicate,
 } from '../../shared/seal/index.ts';
+import { isSecuritySuite } from '../../shared/policy/index.ts';
 import type { SealClaims } from './claims.ts';
 
 /** How the seal of an image stands; decided before anything else is said about it. */
@@ -219,7 +220,7 @@ export function testsStory(claims: SealClaims): TestsStory | undefined {
       failed: s.failed,
       errored: s.errored,
       skipped: s.skipped,
-      security: s.security,
+      security: isSecuritySuite(s),
     }))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const sum = (k: 'tests' | 'passed' | 'failed' | 'errored' | 'skipped'): number =>

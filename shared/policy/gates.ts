@@ -47,6 +47,21 @@ export function suiteMatcher(pattern: string): (name: string) => boolean {
   return (name) => name.toLowerCase().includes(needle);
 }
 
+/**
+ * What "security suite" means, one answer for the seal gate, `verify --policy`, the Action's summary and `audit
+ * image`: a suite marked by a `--security-suite` pattern when sealed, or whose name contains "security". In a
+ * gate, the pattern `security` (any case) means exactly these suites.
+ */
+export function isSecuritySuite(suite: { name: string; security?: boolean }): boolean {
+  return suite.security === true || /security/i.test(suite.name);
+}
+
+/** The `--security-suite` patterns as the seal marks suites (isSecuritySuite's first half). */
+export function securitySuiteMatcher(patterns: readonly string[]): (name: string) => boolean {
+  const matchers = patterns.map(suiteMatcher);
+  return (name) => isSecuritySuite({ name }) || matchers.some((m) => m(name));
+}
+
 // Executable path globs: "/usr/sbin/sshd" and "/usr/**" are anchored at the root; "*" + "/sshd"
 // and "sshd" mean "in any directory" (a leading "*" + "/" spans any depth, as people mean it).
 export function executableMatcher(glob: string): (path: string) => boolean {
@@ -58,8 +73,8 @@ export function evaluateGates(policy: PolicySpec, evidence: GateEvidence): GateR
   const results: GateResult[] = [];
   const suites = evidence.testResults.flatMap((t) => t.suites);
   for (const pattern of policy.requireTests) {
-    const match = suiteMatcher(pattern);
-    const matching = suites.filter((s) => match(s.name));
+    const byName = suiteMatcher(pattern);
+    const matching = suites.filter((s) => (pattern.toLowerCase() === 'security' ? isSecuritySuite(s) : byName(s.name)));
     const bad = matching.filter((s) => s.failed + s.errored > 0);
     const ran = matching.filter((s) => s.tests > s.skipped);
     if (ran.length === 0) {

@@ -176,7 +176,7 @@ describeDocker('seal and verify against a real engine', () => {
     expect(res.code).toBe(0);
     expect(res.out).toContain('previous seal replaced');
     // not a TTY: plain progress lines, no carriage returns, no colour
-    expect(res.err).toMatch(/^reading image: \d+\.\d MB of ~\d+\.\d MB \(\d+%\)$/m);
+    expect(res.err).toMatch(/^reading image: \d+\.\d MB of ~\d+\.\d MB(, \d+\.\d MB\/s)?(, ETA \d+ s)? \(\d+%\)$/m);
     expect(/\r/.test(res.err + res.out) || (res.err + res.out).includes('\u001b')).toBe(false);
     const a = await inspect(sealed);
     const b = await inspect(resealed);
