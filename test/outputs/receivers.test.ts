@@ -183,3 +183,45 @@ describeRsyslog('rsyslog as the receiver', () => {
     expect(got.every((m) => m.parsed.json !== undefined)).toBe(true);
   });
 });
+
+describeSyslogNg('a receiver that keeps rejecting one message', () => {
+  let ng: SyslogNgReceiver;
+  beforeAll(async () => {
+    ng = await startSyslogNg();
+  });
+  afterAll(async () => {
+    await ng?.stop();
+  });
+
+  it('costs only that message: dropped with an event and counted, every event behind it arrives, no loop', async () => {
+    const runId = 'rejected-ng';
+    // A cap above syslog-ng's 64 KiB frame limit lets a 100 KB event through to be refused.
+    const d = createDispatcher([parseOutputUrl(`syslog+tcp://127.0.0.1:${ng.port}?format=json&max-bytes=200000`)], {
+      logger: silentLogger(),
+      runId,
+      hostname: 'node-1',
+    });
+    for (let i = 0; i < 40; i++) d.dispatch(alert(i === 11 ? `big ${'A'.repeat(100_000)}` : `user${i}`, 5));
+    const notice = await ng.waitFor(
+      1,
+      (m) => m.msg.includes('sealwatch.events.rejected') && m.msg.includes(runId),
+      30_000,
+    );
+    const seqsOf = (): number[] =>
+      ng
+        .messages()
+        .filter((m) => m.msg.includes(runId))
+        .map((m) => (JSON.parse(m.msg) as Event).sealwatch.seq!);
+    await ng.waitFor(39, (m) => m.msg.includes(runId) && !m.msg.includes('sealwatch.events.rejected'), 30_000);
+    await d.close();
+    const seqs = seqsOf();
+    const distinct = [...new Set(seqs)].sort((a, b) => a - b);
+    expect(distinct.filter((s) => s <= 40)).toEqual(
+      Array.from({ length: 40 }, (_, i) => i + 1).filter((s) => s !== 12),
+    );
+    expect(JSON.parse(notice[0]!.msg).message).toMatch(/closed the connection twice on a message of \d+ bytes/);
+    expect(d.stats()[0]!.dropped).toBe(1);
+    // At-least-once: an event sent before the refused one may arrive again after a break, but no loop.
+    for (const s of distinct) expect(seqs.filter((x) => x === s).length).toBeLessThanOrEqual(3);
+  });
+});

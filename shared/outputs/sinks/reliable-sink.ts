@@ -34,6 +34,9 @@ export interface ReliableSinkOptions {
 export const DEFAULT_SPOOL_MB = 256;
 export const DROPPED_ACTION = 'sealwatch.events.dropped';
 export const SPOOL_DAMAGED_ACTION = 'sealwatch.spool.damaged';
+export const REJECTED_ACTION = 'sealwatch.events.rejected';
+/** Messages over this size (what RFC 5425 receivers should accept) are suspects when a receiver keeps closing. */
+const SUSPECT_BYTES = 8192;
 
 interface Item {
   severity: number;
@@ -261,6 +264,54 @@ export function createReliableSink(
     return { messages: items.map((i) => i.payload), fromSpool: [], fromMemory: items };
   };
 
+  /**
+   * A receiver that closes the connection on one message (syslog-ng does for a frame over its
+   * log-msg-size) would otherwise get the resend window again and again, and nothing behind that
+   * message would ever arrive. When the connection broke twice in a row with the same message over
+   * SUSPECT_BYTES as the largest one waiting to be resent, that message is dropped, counted and
+   * announced (sealwatch.events.rejected); the others go on. Resent copies stay at-least-once.
+   */
+  let suspect: { message: Buffer; strikes: number } | undefined;
+  const isolateRejected = (): void => {
+    let largest: Buffer | undefined;
+    for (const m of resend)
+      if (m.length > SUSPECT_BYTES && (largest === undefined || m.length > largest.length)) largest = m;
+    if (largest === undefined) {
+      suspect = undefined;
+      return;
+    }
+    suspect =
+      suspect?.message === largest
+        ? { message: largest, strikes: suspect.strikes + 1 }
+        : { message: largest, strikes: 1 };
+    if (suspect.strikes < 2) return;
+    const rejected = largest;
+    resend = resend.filter((m) => m !== rejected);
+    suspect = undefined;
+    attempt = 0;
+    counters.dropped++;
+    log.warn('the receiver keeps closing the connection on one message; dropped it', { bytes: rejected.length });
+    setImmediate(() =>
+      deps.emit(
+        createEvent(
+          {
+            event: {
+              kind: 'metric',
+              category: ['host'],
+              type: ['info'],
+              action: REJECTED_ACTION,
+              severity: 7,
+              dataset: 'sealwatch.runtime',
+            },
+            message: `output ${spec.name}: the receiver closed the connection twice on a message of ${rejected.length} bytes; it was dropped so the events behind it are delivered (set max-bytes= to what the receiver accepts)`,
+            sealwatch: { details: { 'rejected.bytes': rejected.length } },
+          },
+          deps.now,
+        ),
+      ),
+    );
+  };
+
   const pump = async (): Promise<void> => {
     for (;;) {
       const batch = nextBatch();
@@ -284,6 +335,7 @@ export function createReliableSink(
         } else {
           resend = unconfirmed;
         }
+        isolateRejected();
         if (batch.fromSpool.length > 0) spool!.rewind();
         if (batch.fromMemory.length > 0) {
           if (spool !== undefined) {
@@ -302,6 +354,17 @@ export function createReliableSink(
       }
     }
   };
+
+  // A connection that breaks while nothing is being sent: resend its window now, not with the next event.
+  transport.onBreak?.(() => {
+    if (pumping !== undefined || closed) return;
+    const unconfirmed = transport.takeUnconfirmed();
+    if (unconfirmed.length === 0) return;
+    resend = [...unconfirmed, ...resend];
+    down = true;
+    isolateRejected();
+    kick();
+  });
 
   function kick(): void {
     if (pumping !== undefined || closed) return;

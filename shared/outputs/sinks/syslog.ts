@@ -82,6 +82,7 @@ export function createSyslogSink(spec: SyslogSpec, deps: SinkDeps): Sink {
   const transport: Transport = {
     send: (messages) => inner.send(messages),
     takeUnconfirmed: () => inner.takeUnconfirmed(),
+    onBreak: (listener) => inner.onBreak?.(listener),
     close: (timeoutMs) => inner.close(timeoutMs),
     get connected() {
       return inner.connected;

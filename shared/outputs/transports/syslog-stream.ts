@@ -61,6 +61,7 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
   let broken: Error | undefined;
   let recent: Array<{ at: number; messages: readonly Buffer[]; bytes: number }> = [];
   let recentBytes = 0;
+  let breakListener: (() => void) | undefined;
 
   const open = (): Promise<Socket> => {
     if (socket !== undefined && broken === undefined) return Promise.resolve(socket);
@@ -116,7 +117,9 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
         broken = undefined;
         socket = s;
         const fail = (error: Error): void => {
-          if (socket === s) broken ??= error;
+          if (socket !== s || broken !== undefined) return;
+          broken = error;
+          breakListener?.();
         };
         s.on('error', fail);
         // A syslog receiver never talks back; its FIN means it went away.
@@ -154,6 +157,9 @@ export function createStreamTransport(options: StreamTransportOptions): Transpor
       return socket !== undefined && broken === undefined;
     },
     truncated: 0,
+    onBreak(listener) {
+      breakListener = listener;
+    },
     async send(messages) {
       // A connection that broke since the last send: report it, so the sink resends the window.
       const earlier = socket === undefined ? undefined : current();

@@ -14,6 +14,8 @@ export interface Transport {
    */
   takeUnconfirmed(): Buffer[];
   readonly connected: boolean;
+  /** Called when an open connection breaks between sends (the peer closed it), so the sink can resend at once. */
+  onBreak?: (listener: () => void) => void;
   /** Messages cut to fit a size limit. */
   readonly truncated: number;
   /** Ends the connection, waiting at most `timeoutMs` (default 1 s) for it to close cleanly. */
