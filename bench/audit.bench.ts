@@ -125,7 +125,87 @@ try {
     preload,
     "process.on('exit', () => require('node:fs').writeSync(2, `\\n@@maxrss=${process.resourceUsage().maxRSS}\\n`));\n",
   );
-  await reportSection(dir, preload);
+  if (process.env.AUDIT_BENCH_ONLY !== 'verify-log') await reportSection(dir, preload);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+// ---- The event record (separate section): `audit verify-log` against the same floor ----
+// Events written through the real dispatcher with a record key (hash chain + a checkpoint every 1,000),
+// then verified in-process, alternating with the floor (`wc -l` + a streamed JSON.parse of every line)
+// so both see the same machine load. Goal: verification ≤ 1.5× the floor. AUDIT_BENCH_ONLY=verify-log runs
+// this section alone.
+async function verifyLogBench(count: number): Promise<void> {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { createReadStream } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const { createDispatcher, parseOutputUrl } = await import('../shared/outputs/index.ts');
+  const { silentLogger } = await import('../shared/logging/index.ts');
+  const { parseSigningKey, trustedKeySet } = await import('../shared/signing/index.ts');
+  const { verifyLogFiles } = await import('../audit/index.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sealwatch-verify-bench-'));
+  try {
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const key = parseSigningKey(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'bench');
+    const file = join(dir, 'record.jsonl');
+    const d = createDispatcher([parseOutputUrl(`file://${file}?rotate-mb=100000`)], {
+      logger: silentLogger(),
+      record: { key, every: 1000, seconds: 3600 },
+    });
+    const t0 = Date.parse('2026-11-01T00:00:00Z');
+    for (let i = 0; i < count; i++) {
+      d.dispatch(
+        makeEvent(i, {
+          at: new Date(t0 + i * 1000).toISOString(),
+          severity: (i * 7) % 11,
+          ruleId: RULES[i % RULES.length]!,
+          message: `process started: sh -c "id; uname -a" #${i}`,
+          process: {
+            pid: 1000 + (i % 30000),
+            ppid: 1,
+            name: 'sh',
+            executable: '/bin/busybox',
+            args: ['sh', '-c', `id ${i}`],
+          },
+          container: { id: 'c0ffee', name: 'app', image: { name: 'local/app:1.4.2' } },
+        }),
+      );
+      if (i % 5000 === 4999) await d.flush();
+    }
+    await d.close();
+    const keys = trustedKeySet([pair.publicKey]);
+    const floor = async (): Promise<number> => {
+      const start = process.hrtime.bigint();
+      wcMs(file);
+      const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      for await (const line of rl) if (line !== '') JSON.parse(line);
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    };
+    const ours = async (): Promise<number> => {
+      const start = process.hrtime.bigint();
+      const result = await verifyLogFiles([file], keys);
+      if (!result.ok) throw new Error(`bench log did not verify: ${JSON.stringify(result.problems.slice(0, 3))}`);
+      return Number(process.hrtime.bigint() - start) / 1e6;
+    };
+    const floors: number[] = [];
+    const ourTimes: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      floors.push(await floor());
+      ourTimes.push(await ours());
+    }
+    const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+    const mb = statSync(file).size / 1e6;
+    report(
+      `audit verify-log, ${count.toLocaleString('en-US')} chained events (${mb.toFixed(0)} MB, goal ≤ 1.5)`,
+      median(ourTimes),
+      median(floors),
+      'ms',
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.env.AUDIT_BENCH_VERIFY !== '0') {
+  await verifyLogBench(Number(process.env.AUDIT_BENCH_VERIFY_EVENTS ?? 200_000));
 }

@@ -2,7 +2,8 @@
 // (2) CEF over TCP end to end to a real local rsyslog (parsing CEF with liblognorm) through the
 // dispatcher, against pre-formatted octet-counted lines written to a raw socket in the same run
 // (goal: ratio >= 0.7); (3) the issue's outage: receiver down 30 s while 5,000 events/s are produced,
-// then every seq must arrive and memory must stay bounded (the test suite runs a smaller version).
+// then every seq must arrive and memory must stay bounded (the test suite runs a smaller version);
+// (4) the event record's cost in dispatch throughput, with and without it in the same run.
 import { closeSync, createReadStream, mkdtempSync, openSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:net';
@@ -241,7 +242,74 @@ async function outage(seconds: number, rate: number): Promise<void> {
   );
 }
 
-// BENCH_OUTPUTS_ONLY=format|e2e|outage runs one part.
+/**
+ * The event record's cost: the same dispatch as the end-to-end run (CEF over TCP to rsyslog, paced only by
+ * the dispatcher's queue), without and with the hash chain + checkpoints, alternating so both see the same
+ * load; median of 3 each. Also the dispatcher alone (to a file) to show the per-event CPU cost itself.
+ * Goal: chaining costs ≤ 5% of dispatch throughput.
+ */
+async function chainCost(receiver: RsyslogReceiver, count: () => number, n: number): Promise<void> {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const { parseSigningKey } = await import('../shared/signing/index.ts');
+  const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const key = parseSigningKey(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'bench');
+  const events = Array.from({ length: n }, (_, i) => sampleEvent(i));
+  const run = async (url: string, chained: boolean, wait: boolean): Promise<number> => {
+    const before = count();
+    const d = createDispatcher([parseOutputUrl(url)], {
+      logger: silentLogger(),
+      version: '1.0.0',
+      hostname: 'node-1',
+      ...(chained ? { record: { key, every: 1000, seconds: 3600 } } : {}),
+    });
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) {
+      d.dispatch(events[i]!);
+      if (i % 1000 === 999) {
+        while (d.stats()[0]!.queued > 8000) await sleep(1);
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    await d.flush();
+    // Checkpoints are events too: n events plus one every 1,000 and one at shutdown.
+    if (wait) await waitForLines(count, before + n, 120_000);
+    const rate = n / (Number(process.hrtime.bigint() - start) / 1e9);
+    await d.close();
+    return rate;
+  };
+  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  const e2e = `syslog+tcp://127.0.0.1:${receiver.port}?format=cef`;
+  const plain: number[] = [];
+  const chained: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    plain.push(await run(e2e, false, true));
+    chained.push(await run(e2e, true, true));
+  }
+  report(
+    `CEF over TCP to rsyslog with the event record (${n} events)`,
+    median(chained),
+    median(plain),
+    'events/s',
+    'higher',
+  );
+  figure('event record: cost in dispatch throughput', (1 - median(chained) / median(plain)) * 100, '%', '<= 5');
+  const file = `file://${join(mkdtempSync(join(tmpdir(), 'sw-bench-chain-')), 'events.jsonl')}`;
+  const filePlain: number[] = [];
+  const fileChained: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    filePlain.push(await run(file, false, false));
+    fileChained.push(await run(file, true, false));
+  }
+  report(
+    `dispatcher to a file, with the event record (${n} events)`,
+    median(fileChained),
+    median(filePlain),
+    'events/s',
+    'higher',
+  );
+}
+
+// BENCH_OUTPUTS_ONLY=format|e2e|outage|chain runs one part.
 const only = process.env.BENCH_OUTPUTS_ONLY;
 if (only === undefined || only === 'format') formattingCost();
 if (only === undefined || only === 'e2e') {
@@ -249,6 +317,18 @@ if (only === undefined || only === 'e2e') {
   try {
     const count = lineCounter(join(receiver.dir, 'parsed.jsonl'));
     await endToEnd(receiver, count, Number(process.env.BENCH_OUTPUTS_EVENTS ?? 200_000));
+  } finally {
+    await receiver.stop();
+  }
+}
+if (only === undefined || only === 'chain') {
+  const receiver = await startRsyslog();
+  try {
+    await chainCost(
+      receiver,
+      lineCounter(join(receiver.dir, 'parsed.jsonl')),
+      Number(process.env.BENCH_CHAIN_EVENTS ?? 100_000),
+    );
   } finally {
     await receiver.stop();
   }

@@ -65,6 +65,7 @@ export function createRecorder(runId: string, options: RecordOptions, now: () =>
   let sinceCheckpoint = 0;
   let lastCheckpointAt = now().getTime();
   let previousCheckpoint: { seq: number; head: string } | undefined;
+  let shutDown = false;
 
   return {
     previousRun,
@@ -84,9 +85,12 @@ export function createRecorder(runId: string, options: RecordOptions, now: () =>
       return linked;
     },
     due(atShutdown = false) {
+      if (head === undefined) return undefined;
+      // The end of a run is always signed as such, even right after a periodic checkpoint: a log
+      // without its shutdown checkpoint reads as cut.
+      if (atShutdown) return shutDown ? undefined : 'shutdown';
       // A checkpoint counts itself: only events since it make another one due.
-      if (sinceCheckpoint === 0 || head === undefined) return undefined;
-      if (atShutdown) return 'shutdown';
+      if (sinceCheckpoint === 0) return undefined;
       if (sinceCheckpoint >= every) return 'count';
       if (now().getTime() - lastCheckpointAt >= seconds * 1000) return 'time';
       return undefined;
@@ -104,6 +108,7 @@ export function createRecorder(runId: string, options: RecordOptions, now: () =>
         ...(previousRun === undefined ? {} : { previous_run: previousRun }),
       };
       previousCheckpoint = { seq: at.seq, head: at.hash };
+      if (reason === 'shutdown') shutDown = true;
       // The checkpoint event itself is linked next; it starts the count of the next interval at 0.
       sinceCheckpoint = -1;
       lastCheckpointAt = now().getTime();

@@ -366,3 +366,18 @@ describeRsyslog('the event record through a real rsyslog, across spool replay an
     expect(gone.problems).toContainEqual(expect.objectContaining({ kind: 'deleted', runId: 'rs-run-a', seq: 5 }));
   });
 });
+
+describe('the end of a run', () => {
+  it('is signed as such even right after a periodic checkpoint', async () => {
+    const { key, pubPem } = newKey();
+    const dir = mkdtempSync(join(tmpdir(), 'sw-record-end-'));
+    // 10 events, a checkpoint after every 5: the 10th event makes one due, then shutdown adds its own.
+    const { lines } = await writeLog(dir, key, 10);
+    const reasons = lines
+      .map(parse)
+      .filter((e) => e.sealwatch.checkpoint !== undefined)
+      .map((e) => e.message.replace(/.*\((\w+)\)$/, '$1'));
+    expect(reasons).toEqual(['count', 'count', 'shutdown']);
+    expect(verifyLines(lines, pubPem).problems).toEqual([]);
+  });
+});
