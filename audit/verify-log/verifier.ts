@@ -183,7 +183,8 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
       });
     } else if (!gapBefore) {
       const expected = line.seq === 1 ? (line.previousRun?.hash ?? ZERO_HASH) : run.lastHash;
-      if (expected !== undefined && line.prev !== expected) {
+      // CEF copies carry no prev (only each event's hash): their order and gaps come from seq.
+      if (expected !== undefined && line.prev !== undefined && line.prev !== expected) {
         const before = line.seq - 1;
         problem({
           kind: 'changed',

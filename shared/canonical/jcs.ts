@@ -24,7 +24,12 @@ export function canonicalJson(value: unknown, options: CanonicalOptions = {}): s
   return out ?? 'null';
 }
 
+// eslint-disable-next-line no-control-regex -- control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
 function str(s: string, wellFormed: boolean): string {
+  // Most strings need no escape at all: JSON.stringify only for the ones that do.
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   return JSON.stringify(wellFormed && MAYBE_UNSENDABLE.test(s) ? s.replace(UNSENDABLE, '\uFFFD') : s);
 }
 

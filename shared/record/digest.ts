@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../canonical/index.ts';
 
 /** The `prev` of a run's first event when no earlier run is known. */
@@ -16,7 +16,5 @@ export function recordHash(event: object): string {
     chain === undefined || typeof chain !== 'object' || !('hash' in chain)
       ? event
       : { ...event, sealwatch: { ...sealwatch, chain: { ...chain, hash: undefined } } };
-  return `sha256:${createHash('sha256')
-    .update(canonicalJson(body, { wellFormed: true }), 'utf8')
-    .digest('hex')}`;
+  return `sha256:${hash('sha256', canonicalJson(body, { wellFormed: true }), 'hex')}`;
 }

@@ -52,7 +52,6 @@ export const CEF_KEYS = {
   cs6: 4000,
   cs6Label: 1023,
   // Vendor extension keys (the CEF rules allow them): the event record's chain and checkpoints.
-  sealwatchChainPrev: 71,
   sealwatchChainHash: 71,
   sealwatchChainPreviousRun: 1023,
   sealwatchCheckpoint: 8192,
@@ -128,7 +127,6 @@ export const CEF_FIELDS: readonly CefField[] = [
   { key: 'externalId', value: (e) => e.event.id },
   { key: 'cn1', label: 'sealwatch.seq', value: (e) => e.sealwatch.seq },
   { key: 'flexString1', label: 'sealwatch.run_id', value: (e) => e.sealwatch.run_id },
-  { key: 'sealwatchChainPrev', value: (e) => e.sealwatch.chain?.prev },
   { key: 'sealwatchChainHash', value: (e) => e.sealwatch.chain?.hash },
   { key: 'sealwatchChainPreviousRun', value: (e) => previousRun(e) },
   { key: 'act', value: (e) => e.event.action },
