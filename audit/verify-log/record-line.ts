@@ -1,4 +1,4 @@
-import { recordHash } from '../../shared/record/index.ts';
+import { recordHash, verifyCanonicalLine } from '../../shared/record/index.ts';
 
 /**
  * One line of a log, reduced to what the chain needs. Reads the file output's JSON lines (json or
@@ -48,8 +48,11 @@ function unwrap(raw: unknown): { event: Obj; whole: boolean } | undefined {
   return undefined;
 }
 
-/** From a parsed JSON line; undefined when it holds no event with a run_id and seq. */
-export function recordFromJson(raw: unknown): RecordLine | 'unchained' | undefined {
+/**
+ * From a parsed JSON line; undefined when it holds no event with a run_id and seq. With the line's text,
+ * a line in canonical form is checked by hashing the text (no second canonicalization).
+ */
+export function recordFromJson(raw: unknown, text?: string): RecordLine | 'unchained' | undefined {
   const found = unwrap(raw);
   if (found === undefined) return undefined;
   const sw = found.event.sealwatch as Obj;
@@ -65,7 +68,12 @@ export function recordFromJson(raw: unknown): RecordLine | 'unchained' | undefin
     hash: typeof chain.hash === 'string' ? chain.hash : undefined,
     previousRun,
     checkpoint: isObj(sw.checkpoint) ? sw.checkpoint : undefined,
-    contentHash: found.whole && !truncated ? recordHash(found.event) : undefined,
+    contentHash:
+      found.whole && !truncated
+        ? text !== undefined && found.event === raw && verifyCanonicalLine(text) === true
+          ? (chain.hash as string)
+          : recordHash(found.event)
+        : undefined,
     truncated,
   };
 }

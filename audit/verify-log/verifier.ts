@@ -325,7 +325,7 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
           raw = undefined;
         }
         if (raw !== undefined) {
-          accept(recordFromJson(raw), at);
+          accept(recordFromJson(raw, trimmed), at);
           return;
         }
       }

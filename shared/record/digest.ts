@@ -10,11 +10,39 @@ export const ZERO_HASH = `sha256:${'0'.repeat(64)}`;
  * as U+FFFD (what every output sends). Works on our Event and on any JSON copy read back.
  */
 export function recordHash(event: object): string {
+  return hashedForm(event).hash;
+}
+
+/** The hash and the canonical text it was computed over (the event without `chain.hash`). */
+export function hashedForm(event: object): { hash: string; text: string } {
   const sealwatch = (event as { sealwatch?: Record<string, unknown> }).sealwatch;
   const chain = sealwatch?.chain as Record<string, unknown> | undefined;
   const body =
     chain === undefined || typeof chain !== 'object' || !('hash' in chain)
       ? event
       : { ...event, sealwatch: { ...sealwatch, chain: { ...chain, hash: undefined } } };
-  return `sha256:${hash('sha256', canonicalJson(body, { wellFormed: true }), 'hex')}`;
+  const text = canonicalJson(body, { wellFormed: true });
+  return { hash: `sha256:${hash('sha256', text, 'hex')}`, text };
+}
+
+const HASH_MEMBER = /"chain":\{"hash":"(sha256:[0-9a-f]{64})",/;
+
+/**
+ * The canonical text of a chained event, with its hash: the text hashed with `"hash":"…",` put back
+ * at the start of `chain` (members are sorted, and `hash` sorts first there).
+ */
+export function withHashMember(text: string, digest: string): string {
+  return text.replace('"chain":{', `"chain":{"hash":"${digest}",`);
+}
+
+/**
+ * Fast check of a JSON line that is already in canonical form (the file output writes chained events
+ * so): its hash is the sha256 of the line without the hash member. undefined when the line is not in
+ * that form (a SIEM reordered it, an escape differs): then the caller canonicalizes the parsed value.
+ */
+export function verifyCanonicalLine(line: string): boolean | undefined {
+  const m = HASH_MEMBER.exec(line);
+  if (m === null) return undefined;
+  const body = line.slice(0, m.index) + '"chain":{' + line.slice(m.index + m[0].length);
+  return `sha256:${hash('sha256', body, 'hex')}` === m[1] ? true : undefined;
 }

@@ -4,7 +4,15 @@ import type { Event } from '../events/index.ts';
 import { replaceFileAtomic } from '../fs/index.ts';
 import type { SigningKey } from '../signing/index.ts';
 import { checkpointEvent, type CheckpointPredicate } from './checkpoint.ts';
-import { recordHash, ZERO_HASH } from './digest.ts';
+import { hashedForm, withHashMember, ZERO_HASH } from './digest.ts';
+
+/** The canonical JSON text of each event the recorder linked (so the JSON output writes it as it was hashed). */
+const CANONICAL = new WeakMap<Event, string>();
+
+/** The canonical JSON of an event linked by a recorder (undefined for any other object, e.g. a shortened copy). */
+export function canonicalFormOf(event: Event): string | undefined {
+  return CANONICAL.get(event);
+}
 
 /**
  * The event record: a hash chain over every event of a run, signed at checkpoints.
@@ -79,7 +87,9 @@ export function createRecorder(runId: string, options: RecordOptions, now: () =>
         ...(first && previousRun !== undefined ? { previous_run: previousRun } : {}),
       };
       const linked: Event = { ...event, sealwatch: { ...event.sealwatch, chain } };
-      chain.hash = recordHash(linked);
+      const form = hashedForm(linked);
+      chain.hash = form.hash;
+      CANONICAL.set(linked, withHashMember(form.text, form.hash));
       head = { run_id: runId, seq, hash: chain.hash };
       sinceCheckpoint++;
       return linked;

@@ -1,5 +1,6 @@
 import type { Event } from '../../events/index.ts';
 import type { Formatter } from '../types.ts';
+import { canonicalFormOf } from '../../record/index.ts';
 import { wellFormedJson } from './text.ts';
 
 const stringify = (value: unknown): string => wellFormedJson(JSON.stringify(value));
@@ -9,8 +10,12 @@ const stringify = (value: unknown): string => wellFormedJson(JSON.stringify(valu
  * attacker-controlled value can add a field or a line; lone surrogates become \udXXX escapes.
  */
 
-/** Our normalized event as it is (ECS field names where ECS has them, ours under `sealwatch.*`). */
-export const formatJson: Formatter = (event) => stringify(event);
+/**
+ * Our normalized event as it is (ECS field names where ECS has them, ours under `sealwatch.*`). A chained
+ * event is written in the canonical form its hash was computed over (members sorted, RFC 8785), so
+ * `audit verify-log` can check a line by hashing its text.
+ */
+export const formatJson: Formatter = (event) => canonicalFormOf(event) ?? stringify(event);
 
 export const ECS_VERSION = '8.11.0';
 
