@@ -78,6 +78,32 @@ export function recordFromJson(raw: unknown, text?: string): RecordLine | 'uncha
   };
 }
 
+/**
+ * A line the file output wrote in canonical form, read without JSON.parse: its hash is checked over its
+ * text, then run_id, seq and prev are taken from the `sealwatch` member (members are sorted and strings
+ * escaped, so these keys can only be the structural ones). undefined for any other line (checkpoints,
+ * shortened or exported copies, escapes in the run id): those take the parsed path.
+ */
+export function recordFromCanonicalLine(text: string): RecordLine | undefined {
+  if (verifyCanonicalLine(text) !== true) return undefined;
+  const at = text.indexOf('"sealwatch":{"chain":{');
+  if (at < 0) return undefined;
+  const sw = text.slice(at);
+  if (/"(?:checkpoint|previous_run|truncated|details)":/.test(sw)) return undefined;
+  const hash = /^"sealwatch":\{"chain":\{"hash":"(sha256:[0-9a-f]{64})","prev":"(sha256:[0-9a-f]{64})"\}/.exec(sw);
+  const runId = /,"run_id":"([^"\\]*)"/.exec(sw);
+  const seq = /,"seq":(\d+)[,}]/.exec(sw);
+  if (hash === null || runId === null || seq === null) return undefined;
+  return {
+    runId: runId[1]!,
+    seq: Number(seq[1]),
+    prev: hash[2],
+    hash: hash[1],
+    contentHash: hash[1],
+    truncated: false,
+  };
+}
+
 /** CEF extension values: `\\=`, `\\\\`, `\\n`, `\\r` unescaped; keys at unescaped ` key=` boundaries. */
 function cefExtension(text: string): Record<string, string> {
   const out: Record<string, string> = {};

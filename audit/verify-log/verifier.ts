@@ -1,7 +1,7 @@
 import { VerificationError } from '../../shared/errors/index.ts';
 import { CheckpointStatement, IN_TOTO_STATEMENT, runSubject, ZERO_HASH } from '../../shared/record/index.ts';
 import { verifyDsseBundle, type TrustedKeys } from '../../shared/signing/index.ts';
-import { recordFromCef, recordFromJson, type RecordLine } from './record-line.ts';
+import { recordFromCanonicalLine, recordFromCef, recordFromJson, type RecordLine } from './record-line.ts';
 
 /**
  * Verifies the event record (docs/outputs/record.md) from log lines, streaming: memory is bounded by
@@ -318,6 +318,11 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
       const trimmed = text.trimStart();
       if (trimmed === '') return;
       if (trimmed.startsWith('{')) {
+        const fast = recordFromCanonicalLine(trimmed);
+        if (fast !== undefined) {
+          accept(fast, at);
+          return;
+        }
         let raw: unknown;
         try {
           raw = JSON.parse(trimmed);
