@@ -65,6 +65,25 @@ export function createReliableSink(
     log.info('replaying spooled events', { records: spool.pendingRecords, bytes: spool.pendingBytes });
   }
 
+  /** A notice about this output (drops, a damaged spool, a refused message), sent to every output. */
+  const notice = (action: string, message: string, details: Record<string, number>): void =>
+    deps.emit(
+      createEvent(
+        {
+          event: {
+            kind: 'metric',
+            category: ['host'],
+            type: ['info'],
+            action,
+            severity: 7,
+            dataset: 'sealwatch.runtime',
+          },
+          message,
+          sealwatch: { details },
+        },
+        deps.now,
+      ),
+    );
   const counters = { sent: 0, retried: 0, dropped: 0, truncated: 0, tooLarge: 0 };
   if (spool !== undefined && spool.lost.regions > 0) {
     // Each damaged stretch held at least one record; the records around it are kept and replayed.
@@ -73,22 +92,10 @@ export function createReliableSink(
     log.warn('spool damaged: skipped corrupted records, kept the rest', { regions, bytes });
     // After the dispatcher is built: the notice goes to every output like any event.
     setImmediate(() =>
-      deps.emit(
-        createEvent(
-          {
-            event: {
-              kind: 'metric',
-              category: ['host'],
-              type: ['info'],
-              action: SPOOL_DAMAGED_ACTION,
-              severity: 7,
-              dataset: 'sealwatch.runtime',
-            },
-            message: `output ${spec.name}: its disk spool was damaged; ${regions} corrupted stretch${regions === 1 ? '' : 'es'} (${bytes} bytes, at least ${regions} event${regions === 1 ? '' : 's'}) skipped, the other spooled events kept`,
-            sealwatch: { details: { 'spool.damaged_regions': regions, 'spool.damaged_bytes': bytes } },
-          },
-          deps.now,
-        ),
+      notice(
+        SPOOL_DAMAGED_ACTION,
+        `output ${spec.name}: its disk spool was damaged; ${regions} corrupted stretch${regions === 1 ? '' : 'es'} (${bytes} bytes, at least ${regions} event${regions === 1 ? '' : 's'}) skipped, the other spooled events kept`,
+        { 'spool.damaged_regions': regions, 'spool.damaged_bytes': bytes },
       ),
     );
   }
@@ -135,27 +142,13 @@ export function createReliableSink(
     if (total === 0) return;
     lastNotice = Date.now();
     log.warn('output queue full: dropped events', { counts });
-    deps.emit(
-      createEvent(
-        {
-          event: {
-            kind: 'metric',
-            category: ['host'],
-            type: ['info'],
-            action: DROPPED_ACTION,
-            severity: 7,
-            dataset: 'sealwatch.runtime',
-          },
-          message: `output ${spec.name} dropped ${total} events (${SEVERITY_LABELS.filter((l) => counts[l])
-            .map((l) => `${l}: ${counts[l]}`)
-            .join(', ')}) because its queue was full`,
-          sealwatch: {
-            details: Object.fromEntries(
-              SEVERITY_LABELS.filter((l) => counts[l] !== undefined).map((l) => [`dropped.${l}`, counts[l]!]),
-            ),
-          },
-        },
-        deps.now,
+    notice(
+      DROPPED_ACTION,
+      `output ${spec.name} dropped ${total} events (${SEVERITY_LABELS.filter((l) => counts[l])
+        .map((l) => `${l}: ${counts[l]}`)
+        .join(', ')}) because its queue was full`,
+      Object.fromEntries(
+        SEVERITY_LABELS.filter((l) => counts[l] !== undefined).map((l) => [`dropped.${l}`, counts[l]!]),
       ),
     );
   };
@@ -292,22 +285,10 @@ export function createReliableSink(
     counters.dropped++;
     log.warn('the receiver keeps closing the connection on one message; dropped it', { bytes: rejected.length });
     setImmediate(() =>
-      deps.emit(
-        createEvent(
-          {
-            event: {
-              kind: 'metric',
-              category: ['host'],
-              type: ['info'],
-              action: REJECTED_ACTION,
-              severity: 7,
-              dataset: 'sealwatch.runtime',
-            },
-            message: `output ${spec.name}: the receiver closed the connection twice on a message of ${rejected.length} bytes; it was dropped so the events behind it are delivered (set max-bytes= to what the receiver accepts)`,
-            sealwatch: { details: { 'rejected.bytes': rejected.length } },
-          },
-          deps.now,
-        ),
+      notice(
+        REJECTED_ACTION,
+        `output ${spec.name}: the receiver closed the connection twice on a message of ${rejected.length} bytes; it was dropped so the events behind it are delivered (set max-bytes= to what the receiver accepts)`,
+        { 'rejected.bytes': rejected.length },
       ),
     );
   };
