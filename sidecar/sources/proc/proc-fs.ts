@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { readFileInRoot, statInRoot, walkInRoot } from '../../../shared/fs/index.ts';
 import { parseCmdline } from './parse-cmdline.ts';
 import { parseFdinfoFlags } from './parse-misc.ts';
 import { parseNetTable, type NetFamily, type NetProtocol, type NetSocket } from './parse-net.ts';
@@ -64,6 +65,10 @@ export interface ProcFs {
 }
 
 export const CLOCK_TICKS = 100;
+/** The most read of one file in a watched root (/etc/passwd and the like). */
+export const ROOT_FILE_MAX_BYTES = 4 * 1024 * 1024;
+/** The most names listed of one directory in a watched root. */
+export const ROOT_DIR_MAX_ENTRIES = 100_000;
 
 export function createProcFs(root = '/proc'): ProcFs {
   let skipped = 0;
@@ -230,22 +235,25 @@ export function createProcFs(root = '/proc'): ProcFs {
       skipped += bad;
       return sockets;
     },
+    // The process's root is its workload's: resolved inside it (shared/fs), never a FIFO, a device or a file
+    // of ours reached through an absolute link, at most ROOT_FILE_MAX_BYTES.
     readRootFile(pid, file) {
-      return text(path(pid, 'root', file));
+      const r = readFileInRoot(path(pid, 'root'), file, { maxBytes: ROOT_FILE_MAX_BYTES, timeoutMs: 500 });
+      return r.ok ? r.value.toString('latin1') : undefined;
     },
     rootStat(pid, file) {
-      try {
-        return statSync(path(pid, 'root', file));
-      } catch {
-        return undefined;
-      }
+      const r = statInRoot(path(pid, 'root'), file, { timeoutMs: 500 });
+      return r.ok ? r.value : undefined;
     },
     listRootDir(pid, dir) {
-      try {
-        return readdirSync(path(pid, 'root', dir));
-      } catch {
-        return undefined;
-      }
+      const names: string[] = [];
+      const r = walkInRoot(path(pid, 'root'), dir, {
+        maxDepth: 1,
+        maxEntries: ROOT_DIR_MAX_ENTRIES,
+        timeoutMs: 500,
+        visit: (e) => void names.push(e.path.slice(e.path.lastIndexOf('/') + 1)),
+      });
+      return r.ok ? names : undefined;
     },
     bootTimeMs() {
       if (boot !== undefined) return boot;
