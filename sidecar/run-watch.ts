@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { loadConfigFile } from '../shared/config/index.ts';
 import type { DockerClient } from '../shared/docker/index.ts';
 import { EnvironmentError, errnoCode, UsageError } from '../shared/errors/index.ts';
+import type { SigningKey } from '../shared/signing/index.ts';
 import type { Logger } from '../shared/logging/index.ts';
 import { parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
@@ -52,6 +53,8 @@ export interface RunWatchOptions {
    * exit 3); not given, /var/lib/sealwatch/spool is used when it can be created, else memory only (warned)
    */
   spoolDir?: string;
+  /** signs the event record (hash chain + checkpoints) of every event this watcher emits */
+  evidenceKey?: SigningKey;
   /** pod mode: the Docker socket was given: watch the app container's engine events, stop it through the engine */
   podDocker?: boolean;
   /** pod mode: how long to wait for a neighbour process to read the seal from (ms, default 10000) */

@@ -59,6 +59,7 @@ export const WatchFlags = z.object({
   pub: z.array(z.string().min(1)).default([]),
   onUnsealed: z.enum(['keep-watching', 'stop']).default('keep-watching'),
   spoolDir: z.string().min(1).optional(),
+  evidenceKey: z.string().min(1).optional(),
   procConnector: z.boolean().default(true),
   headroom: z
     .string()
@@ -100,6 +101,10 @@ export function addWatchOptions(cmd: Command): Command {
     .option(
       '--spool-dir <dir>',
       'disk spool of the network outputs (syslog, https): events survive an outage and a restart; created if missing (default /var/lib/sealwatch/spool)',
+    )
+    .option(
+      '--evidence-key <file>',
+      'PEM private key (from sealwatch keygen) that signs the event record: every event is hash-chained and checkpoints are signed, for `audit verify-log`',
     )
     .option(
       '--docker-socket <path>',
@@ -224,6 +229,13 @@ export async function execute(
     onUnsealed: f.onUnsealed,
     podDocker: f.dockerSocket !== undefined,
     spoolDir: f.spoolDir === undefined ? undefined : resolve(io.cwd, f.spoolDir),
+    evidenceKey:
+      f.evidenceKey === undefined
+        ? undefined
+        : (await import('../../shared/signing/index.ts')).loadSigningKey(
+            resolve(io.cwd, f.evidenceKey),
+            '--evidence-key',
+          ),
     version: packageVersion(),
   };
   // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs); the Docker client

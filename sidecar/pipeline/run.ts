@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../../shared/logging/index.ts';
+import type { SigningKey } from '../../shared/signing/index.ts';
 import { createDispatcher, type Dispatcher, type OutputSpec } from '../../shared/outputs/index.ts';
 import { createWatchMetrics, type WatchMetrics } from '../api/metrics.ts';
 
@@ -17,6 +18,8 @@ export interface RunSettings {
   /** ship every observation as an event, not only alerts and state */
   emitAll: boolean;
   version: string;
+  /** signs the event record's checkpoints (`--evidence-key`); without it events carry no chain */
+  evidenceKey?: SigningKey;
 }
 
 export interface Run {
@@ -46,6 +49,7 @@ export function openRun(input: {
     stdout: input.stdout,
     env: input.env,
     spoolDir: input.spoolDir,
+    record: settings.evidenceKey === undefined ? undefined : { key: settings.evidenceKey },
   });
   return {
     settings,

@@ -381,3 +381,39 @@ describe('the end of a run', () => {
     expect(verifyLines(lines, pubPem).problems).toEqual([]);
   });
 });
+
+describe('the watcher signs its record (--evidence-key)', () => {
+  it('`watch -- CMD` writes chained events with checkpoints that verify-log accepts; a deleted line is named', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sw-record-watch-'));
+    const { key, pubPem } = newKey();
+    const keyFile = join(dir, 'evidence.key');
+    writeFileSync(keyFile, key.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    writeFileSync(join(dir, 'evidence.pub'), pubPem);
+    const file = join(dir, 'events.jsonl');
+    const run = await runCliCaptured([
+      'watch',
+      '--output',
+      `file://${file}`,
+      '--evidence-key',
+      keyFile,
+      '--emit',
+      'all',
+      '--spool-dir',
+      join(dir, 'spool'),
+      '--',
+      'sh',
+      '-c',
+      'ls / >/dev/null; sleep 1; cat /etc/hostname >/dev/null; sleep 1',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThan(2);
+    expect(lines.map(parse).at(-1)!.event.action).toBe('sealwatch.checkpoint');
+    const ok = await runCliCaptured(['audit', 'verify-log', file, '--pub', join(dir, 'evidence.pub')]);
+    expect([ok.code, ok.stdout.split('\n')[0]]).toEqual([0, 'event record: verified']);
+    const result = verifyLines(without(lines, 2), pubPem);
+    expect(result.problems).toContainEqual(expect.objectContaining({ kind: 'deleted', seq: 2, line: 2 }));
+  });
+});
