@@ -7,20 +7,8 @@ import { parseSealJsonl, verifySeal } from '../../shared/seal/index.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { cli, makeKeyFiles, removeTags, testTag } from '../harness/seal.ts';
+import { DPKG } from '../seal/helpers.ts';
 import { createDockerClient } from '../../shared/docker/index.ts';
-
-const DPKG = [
-  'Package: openssh-server',
-  'Status: install ok installed',
-  'Architecture: amd64',
-  'Version: 1:9.2p1-2+deb12u3',
-  '',
-  'Package: libc6',
-  'Status: install ok installed',
-  'Architecture: amd64',
-  'Version: 2.36-9+deb12u7',
-  '',
-].join('\n');
 
 /** CycloneDX's own JSON schema validator (strict, spec 1.6), not ours, judges what we export. */
 async function cyclonedxErrors(text: string): Promise<unknown> {

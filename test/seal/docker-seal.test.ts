@@ -5,22 +5,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { PREDICATE, parseSealJsonl, verifySeal } from '../../shared/seal/index.ts';
-import { makeKeyFiles } from './helpers.ts';
+import { DPKG, makeKeyFiles } from './helpers.ts';
 import { buildFrom, cli, forgeSeal, inspect, readSeal, removeTags, testTag } from './docker-helpers.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures');
-const DPKG = [
-  'Package: openssh-server',
-  'Status: install ok installed',
-  'Architecture: amd64',
-  'Version: 1:9.2p1-2+deb12u3',
-  '',
-  'Package: libc6',
-  'Status: install ok installed',
-  'Architecture: amd64',
-  'Version: 2.36-9+deb12u7',
-  '',
-].join('\n');
 
 describeDocker('seal and verify against a real engine', () => {
   const created: string[] = [];
