@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_DOCKER_SOCKET } from '../shared/docker/socket.ts';
 import { MaxSeverity } from './policy/index.ts';
 
 /**
@@ -43,7 +44,7 @@ export const SealInputs = z
     output: list('event outputs for the "build sealed" event (file://…, syslog+tcp://…, …)'),
     json: z.boolean().default(false).describe('print the result as JSON on stdout'),
     progress: z.boolean().default(false).describe('show bytes read on stderr even when it is not a TTY'),
-    'docker-socket': z.string().default('/var/run/docker.sock').describe('Docker engine socket'),
+    'docker-socket': z.string().default(DEFAULT_DOCKER_SOCKET).describe('Docker engine socket'),
   })
   .strict();
 export type SealInputs = z.infer<typeof SealInputs>;

@@ -1,3 +1,5 @@
+import type { Diagnostics } from './diagnostics.ts';
+
 /**
  * What a command may touch of the process: its streams, env and cwd. Passed in so commands stay
  * testable in-process and never read process.env deep inside.
@@ -7,6 +9,11 @@ export interface CliIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
   cwd: string;
+}
+
+/** What a command gets: the process's streams, env and cwd, and the run's diagnostics (every line on stderr). */
+export interface CommandIo extends CliIo {
+  log: Diagnostics;
 }
 
 export function processIo(): CliIo {

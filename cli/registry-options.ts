@@ -1,37 +1,29 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
 import { z } from 'zod';
 import { readTextFile } from '../shared/config/index.ts';
 import { UsageError } from '../shared/errors/index.ts';
 import type { RegistryClient, RegistryCredentials } from '../shared/registry/index.ts';
+import { EnvName, positive } from './flag-types.ts';
 import type { CliIo } from './io.ts';
 
 /**
  * The registry flags every command that reads a registry shares (`verify --image`, `audit image`, `audit
  * latest`): who to log in as, and how long to wait. The password is never a flag (it would show in `ps`).
+ * Spread into a command's flag schema (`...REGISTRY_FLAGS`).
  */
-export const RegistryFlags = z.object({
-  username: z.string().min(1).optional(),
-  passwordEnv: z
+export const REGISTRY_FLAGS = {
+  username: z.string().min(1).optional().describe('registry user (basic auth, or for the bearer token endpoint)'),
+  'password-env': EnvName.optional().describe('environment variable holding the registry password or token'),
+  'registry-auth': z
     .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
-    .optional(),
-  registryAuth: z.string().min(1).optional(),
-  timeout: z.coerce
-    .number({ error: 'seconds, e.g. 30 or 1.5' })
-    .positive('seconds, more than 0')
-    .max(600, 'at most 600 seconds')
-    .default(30),
-});
-export type RegistryFlags = z.infer<typeof RegistryFlags>;
+    .min(1)
+    .optional()
+    .describe('docker config.json with registry credentials (e.g. a pull Secret, mounted)'),
+  timeout: positive('seconds, e.g. 30 or 1.5', 600).default(30).describe('time bound of each registry request'),
+};
+export const REGISTRY_VALUES = { username: 'name', 'password-env': 'VAR', 'registry-auth': 'file', timeout: 'seconds' };
 
-export function addRegistryOptions(cmd: Command): Command {
-  return cmd
-    .option('--username <name>', 'registry user (basic auth, or for the bearer token endpoint)')
-    .option('--password-env <VAR>', 'environment variable holding the registry password or token')
-    .option('--registry-auth <file>', 'docker config.json with registry credentials (e.g. a pull Secret, mounted)')
-    .option('--timeout <seconds>', 'time bound of each registry request', '30');
-}
+export type RegistryFlags = z.output<z.ZodObject<typeof REGISTRY_FLAGS>>;
 
 /** A client for one registry host, with the credentials the flags give for it. */
 export async function registryClientFor(
@@ -42,19 +34,19 @@ export async function registryClientFor(
 ): Promise<RegistryClient> {
   const { RegistryClient, registryApiUrl, parseDockerConfig, credentialsFor } =
     await import('../shared/registry/index.ts');
-  const password = flags.passwordEnv !== undefined ? io.env[flags.passwordEnv] : undefined;
-  if (flags.passwordEnv !== undefined && password === undefined) {
-    throw new UsageError('MISSING_ARGUMENT', `--password-env ${flags.passwordEnv}: the variable is not set`);
+  const password = flags['password-env'] !== undefined ? io.env[flags['password-env']] : undefined;
+  if (flags['password-env'] !== undefined && password === undefined) {
+    throw new UsageError('MISSING_ARGUMENT', `--password-env ${flags['password-env']}: the variable is not set`);
   }
   if ((flags.username === undefined) !== (password === undefined)) {
     throw new UsageError('MISSING_ARGUMENT', '--username and --password-env go together');
   }
   let credentials: RegistryCredentials | undefined =
     flags.username !== undefined && password !== undefined ? { username: flags.username, password } : undefined;
-  if (credentials === undefined && flags.registryAuth !== undefined) {
-    const file = resolve(io.cwd, flags.registryAuth);
+  if (credentials === undefined && flags['registry-auth'] !== undefined) {
+    const file = resolve(io.cwd, flags['registry-auth']);
     credentials = credentialsFor(
-      [parseDockerConfig(readTextFile(file, flags.registryAuth), flags.registryAuth)],
+      [parseDockerConfig(readTextFile(file, flags['registry-auth']), flags['registry-auth'])],
       registry,
     );
   }

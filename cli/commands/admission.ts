@@ -1,69 +1,60 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { UsageError } from '../../shared/errors/index.ts';
-import { bindEnvironment } from '../env-options.ts';
-import type { CliIo } from '../io.ts';
+import { listenAddress, repeatable } from '../flag-types.ts';
+import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
+import type { CommandIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
 
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const NO_PUB = 'give at least one trusted public key (--pub sealwatch.pub)';
 
-const AdmissionFlags = z.object({
-  config: z.string().min(1).optional(),
-  pub: z
-    .array(z.string().min(1), { error: 'give at least one trusted public key (--pub sealwatch.pub)' })
-    .min(1, 'give at least one trusted public key (--pub sealwatch.pub)'),
-  tlsCert: z.string({ error: 'the serving certificate (PEM), e.g. /etc/sealwatch/tls/tls.crt' }).min(1),
-  tlsKey: z.string({ error: 'the serving key (PEM), e.g. /etc/sealwatch/tls/tls.key' }).min(1),
-  listen: z
-    .string()
-    .regex(/^(\[[0-9a-fA-F:]+\]|[^:]+):\d{1,5}$/, 'HOST:PORT, e.g. 0.0.0.0:8443')
-    .default('0.0.0.0:8443'),
-  output: z.array(z.string().min(1)).default([]),
-});
+const AdmissionFlags = z
+  .object({
+    config: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('policy file (YAML/JSON): modes per namespace or label selector, gates, registries, inject'),
+    pub: repeatable(z.string().min(1), NO_PUB).describe('trusted public key'),
+    'tls-cert': z
+      .string({ error: 'the serving certificate (PEM), e.g. /etc/sealwatch/tls/tls.crt' })
+      .min(1)
+      .describe('serving certificate, PEM (reloaded when it changes)'),
+    'tls-key': z
+      .string({ error: 'the serving key (PEM), e.g. /etc/sealwatch/tls/tls.key' })
+      .min(1)
+      .describe('serving key, PEM'),
+    listen: listenAddress('0.0.0.0:8443').prefault('0.0.0.0:8443').describe('HTTPS address'),
+    output: repeatable(z.string().min(1)).default([]).describe('where audit and refusal events go, as for watch'),
+  })
+  .strict();
+
+const ADMISSION_FLAGS: FlagSpec<typeof AdmissionFlags> = {
+  schema: AdmissionFlags,
+  values: { config: 'file', pub: 'pem', 'tls-cert': 'file', 'tls-key': 'file', listen: 'host:port', output: 'url' },
+  env: true,
+};
 
 /** `sealwatch admission`: the validating and mutating admission webhook, until SIGINT/SIGTERM. */
-export function registerAdmission(program: Command, io: CliIo): void {
+export function registerAdmission(program: Command, io: CommandIo): void {
   const cmd = program
     .command('admission')
     .description(
       'serve the Kubernetes admission webhook over HTTPS: /validate refuses (enforce) or warns about (audit) pods\n' +
         'whose images carry no valid seal by a trusted key, read straight from the registry; /mutate injects the\n' +
         'sidecar into pods labelled sealwatch.dev/inject=true. See docs/admission.md',
-    )
-    .option(
-      '--config <file>',
-      'policy file (YAML/JSON): modes per namespace or label selector, gates, registries, inject',
-    )
-    .option('--pub <pem>', 'trusted public key (repeatable)', collect)
-    .option('--tls-cert <file>', 'serving certificate, PEM (reloaded when it changes)')
-    .option('--tls-key <file>', 'serving key, PEM')
-    .option('--listen <host:port>', 'HTTPS address', '0.0.0.0:8443')
-    .option('--output <url>', 'where audit and refusal events go (repeatable), as for watch', collect);
-  bindEnvironment(cmd, io.env).action(async (raw: Record<string, unknown>) => {
-    const parsed = AdmissionFlags.safeParse(raw);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const flag = `--${String(issue?.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-      throw new UsageError('BAD_ARGUMENT', `${flag}: ${issue?.message ?? 'invalid'}`);
-    }
-    const f = parsed.data;
-    const colon = f.listen.lastIndexOf(':');
-    const host = f.listen.slice(0, colon).replace(/^\[|\]$/g, '');
-    const port = Number(f.listen.slice(colon + 1));
-    if (port > 65535) throw new UsageError('BAD_ARGUMENT', `--listen: port ${port} is not a TCP port`);
-    const [{ createLogger }, { runAdmission }] = await Promise.all([
-      import('../../shared/logging/index.ts'),
-      import('../../admission/index.ts'),
-    ]);
-    const logger = createLogger({ stream: io.stderr });
+    );
+  addFlags(cmd, ADMISSION_FLAGS).action(async (_opts: unknown, self: Command) => {
+    const f = readFlags(self, ADMISSION_FLAGS, io);
+    const { runAdmission } = await import('../../admission/index.ts');
+    const logger = io.log.logger();
     const running = await runAdmission(
       {
         ...(f.config !== undefined ? { configFile: f.config } : {}),
         pub: f.pub,
-        tlsCert: f.tlsCert,
-        tlsKey: f.tlsKey,
-        host,
-        port,
+        tlsCert: f['tls-cert'],
+        tlsKey: f['tls-key'],
+        host: f.listen.host,
+        port: f.listen.port,
         outputs: f.output,
         version: packageVersion(),
       },

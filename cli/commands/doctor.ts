@@ -3,11 +3,12 @@ import { createConnection } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { formatIssues } from '../../shared/config/index.ts';
-import { UsageError } from '../../shared/errors/index.ts';
-import { bindEnvironment } from '../env-options.ts';
+import { DEFAULT_DOCKER_SOCKET } from '../../shared/docker/socket.ts';
+import { repeatable, whole } from '../flag-types.ts';
+import { DEFAULT_CONTAINERD_SOCKET } from './watch-flags.ts';
+import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
 import { ExitWith } from '../exit-codes.ts';
-import { println, type CliIo } from '../io.ts';
+import { println, type CommandIo } from '../io.ts';
 import { sendTestEvents } from './send-test.ts';
 
 /**
@@ -25,21 +26,68 @@ export interface DoctorCheck {
 }
 
 const DEFAULT_SPOOL_DIR = '/var/lib/sealwatch/spool';
-const DEFAULT_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 
-const Options = z.object({
-  mode: z.enum(['learn', 'monitor', 'enforce']).describe('the watch mode to check for'),
-  docker: z.boolean().describe('check for the host agent (watch --docker)'),
-  dockerSocket: z.string().min(1),
-  containerdSocket: z.string().min(1),
-  spoolDir: z.string().min(1),
-  pub: z.array(z.string().min(1)),
-  key: z.string().min(1).optional(),
-  output: z.array(z.string().min(1)),
-  timeout: z.string().regex(/^\d+$/, 'a whole number of seconds').transform(Number),
-  json: z.boolean(),
-});
-type Options = z.infer<typeof Options>;
+/** The flags of `sealwatch doctor` (the same names and SEALWATCH_* variables as `watch`'s). */
+const DoctorFlags = z
+  .object({
+    mode: z
+      .enum(['learn', 'monitor', 'enforce'])
+      .default('monitor')
+      .describe('the watch mode to check for: learn, monitor or enforce (enforce needs KILL)'),
+    docker: z
+      .boolean()
+      .default(false)
+      .describe('check for the host agent (watch --docker: engine and proc connector required)'),
+    'docker-socket': z.string().min(1).default(DEFAULT_DOCKER_SOCKET).describe('Docker engine socket'),
+    'containerd-socket': z.string().min(1).default(DEFAULT_CONTAINERD_SOCKET).describe('containerd socket'),
+    'spool-dir': z.string().min(1).default(DEFAULT_SPOOL_DIR).describe('disk spool folder of the outputs'),
+    pub: repeatable(z.string().min(1)).default([]).describe('trusted public key'),
+    key: z.string().min(1).optional().describe('private signing key (for seal)'),
+    output: repeatable(z.string().min(1)).default([]).describe('output URL to send test events to'),
+    timeout: whole('seconds', 1, 600).default(5).describe('how long to wait for each output to confirm delivery'),
+    json: z.boolean().default(false).describe('print {"ok": bool, "checks": [{id, status, detail, fix}]}'),
+  })
+  .strict();
+
+const DOCTOR_FLAGS: FlagSpec<typeof DoctorFlags, Options> = {
+  schema: DoctorFlags,
+  values: {
+    mode: 'mode',
+    'docker-socket': 'path',
+    'containerd-socket': 'path',
+    'spool-dir': 'dir',
+    pub: 'file',
+    key: 'file',
+    output: 'url',
+    timeout: 'seconds',
+  },
+  env: true,
+  normalize: (f) => ({
+    mode: f.mode,
+    docker: f.docker,
+    dockerSocket: f['docker-socket'],
+    containerdSocket: f['containerd-socket'],
+    spoolDir: f['spool-dir'],
+    pub: f.pub,
+    ...(f.key !== undefined ? { key: f.key } : {}),
+    output: f.output,
+    timeout: f.timeout,
+    json: f.json,
+  }),
+};
+
+interface Options {
+  mode: 'learn' | 'monitor' | 'enforce';
+  docker: boolean;
+  dockerSocket: string;
+  containerdSocket: string;
+  spoolDir: string;
+  pub: string[];
+  key?: string;
+  output: string[];
+  timeout: number;
+  json: boolean;
+}
 
 /**
  * Linux capability numbers (linux/capability.h) and what each is for. Not CAP_NET_ADMIN: kernels since 6.6 let
@@ -228,7 +276,7 @@ function spoolCheck(opts: Options): DoctorCheck {
   return { id, status: 'ok', detail: `${dir} is writable` };
 }
 
-async function keyChecks(opts: Options, io: CliIo): Promise<DoctorCheck[]> {
+async function keyChecks(opts: Options, io: CommandIo): Promise<DoctorCheck[]> {
   const { loadSigningKey, loadTrustedKeys } = await import('../../shared/signing/index.ts');
   const checks: DoctorCheck[] = [];
   if (opts.pub.length === 0) {
@@ -284,7 +332,7 @@ async function keyChecks(opts: Options, io: CliIo): Promise<DoctorCheck[]> {
   return checks;
 }
 
-async function outputChecks(opts: Options, io: CliIo): Promise<DoctorCheck[]> {
+async function outputChecks(opts: Options, io: CommandIo): Promise<DoctorCheck[]> {
   if (opts.output.length === 0) {
     return [
       {
@@ -326,7 +374,7 @@ function errorLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 }
 
-export async function runDoctor(opts: Options, io: CliIo): Promise<DoctorCheck[]> {
+export async function runDoctor(opts: Options, io: CommandIo): Promise<DoctorCheck[]> {
   return [
     await engineCheck(opts),
     ...capabilityChecks(opts),
@@ -341,36 +389,19 @@ export async function runDoctor(opts: Options, io: CliIo): Promise<DoctorCheck[]
 
 const LABEL: Record<CheckStatus, string> = { ok: 'ok  ', warn: 'warn', fail: 'FAIL', skip: 'skip' };
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
-
-export function registerDoctor(program: Command, io: CliIo): void {
+export function registerDoctor(program: Command, io: CommandIo): void {
   const command = program
     .command('doctor')
     .description(
       'check that watch can work here: engine or containerd socket, capabilities for the mode, kernel interfaces\n' +
         '(proc connector, inotify limits, sock_diag), spool folder, keys, and every output (a test event of each severity);\n' +
         'one line per check with the fix; exit 0 when nothing failed, 1 when a check failed, 2 for a bad flag',
-    )
-    .option('--mode <mode>', 'the watch mode to check for: learn, monitor or enforce (enforce needs KILL)', 'monitor')
-    .option('--docker', 'check for the host agent (watch --docker: engine and proc connector required)')
-    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock')
-    .option('--containerd-socket <path>', 'containerd socket', DEFAULT_CONTAINERD_SOCKET)
-    .option('--spool-dir <dir>', 'disk spool folder of the outputs', DEFAULT_SPOOL_DIR)
-    .option('--pub <file>', 'trusted public key (repeatable)', collect, [])
-    .option('--key <file>', 'private signing key (for seal)')
-    .option('--output <url>', 'output URL to send test events to (repeatable)', collect, [])
-    .option('--timeout <seconds>', 'how long to wait for each output to confirm delivery', '5')
-    .option('--json', 'print {"ok": bool, "checks": [{id, status, detail, fix}]}');
-  bindEnvironment(command, io.env);
-  command.action(async (raw: Record<string, unknown>) => {
-    const parsed = Options.safeParse({ docker: false, json: false, ...raw });
-    if (!parsed.success) {
-      const line = formatIssues(parsed.error.issues, 'flags')[0] ?? 'invalid flags';
-      throw new UsageError('BAD_ARGUMENT', line.replace(/^flags: ([^:]+):/, '--$1:'));
-    }
-    const checks = await runDoctor(parsed.data, io);
+    );
+  addFlags(command, DOCTOR_FLAGS).action(async (_opts: unknown, self: Command) => {
+    const opts = readFlags(self, DOCTOR_FLAGS, io);
+    const checks = await runDoctor(opts, io);
     const failed = checks.some((c) => c.status === 'fail');
-    if (parsed.data.json) {
+    if (opts.json) {
       println(io.stdout, JSON.stringify({ ok: !failed, checks }, null, 2));
     } else {
       for (const c of checks)

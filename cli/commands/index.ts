@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CliIo } from '../io.ts';
+import type { CommandIo } from '../io.ts';
 import { registerAdmission } from './admission.ts';
 import { registerAudit } from './audit.ts';
 import { registerDoctor } from './doctor.ts';
@@ -13,7 +13,7 @@ import { registerVerify } from './verify.ts';
 import { registerWatch } from './watch.ts';
 
 /** Every command, one register function each; a new command adds one line here. */
-export const COMMANDS: ReadonlyArray<(program: Command, io: CliIo) => void> = [
+export const COMMANDS: ReadonlyArray<(program: Command, io: CommandIo) => void> = [
   registerKeygen,
   registerProfile,
   registerAudit,

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../shared/errors/index.ts';
-import { println, type CliIo } from '../io.ts';
-import { addWatchOptions, execute, executeHostLearn } from './watch.ts';
+import { addFlags, readFlags } from '../flags.ts';
+import type { CommandIo } from '../io.ts';
+import { LEARN_FLAGS, learnRun } from './watch-flags.ts';
+import { runWatchCommand } from './watch.ts';
 
 /**
  * `sealwatch learn --container X --duration 5m --out profile.yaml`, the same with `--docker` (from the host,
  * through the kernel proc connector), or `sealwatch learn --out p.yaml -- CMD…`.
  */
-export function registerLearn(program: Command, io: CliIo): void {
+export function registerLearn(program: Command, io: CommandIo): void {
   const cmd = program
     .command('learn')
     .description(
@@ -15,26 +16,11 @@ export function registerLearn(program: Command, io: CliIo): void {
         'and write it as commented YAML (same workload, same profile); --docker --container learns from the host through\n' +
         'the kernel proc connector',
     )
-    .argument('[command...]', 'a command to start and learn from (after --)')
-    .requiredOption('--out <file>', 'where to write the learned profile (YAML)')
-    .option('--duration <time>', 'how long to learn, e.g. 30s, 5m (required with --container)')
-    .option('--headroom <factor>', 'multiplier on observed memory p99 and process count', '2')
-    .option(
-      '--docker',
-      'with --container: learn from the host through the kernel proc connector (every exec, even 1 ms programs); needs root in the host PID namespace',
-    )
-    .option('--no-proc-connector', 'with --docker: poll /proc instead of opening the kernel proc connector');
-  addWatchOptions(cmd).action(async (command: string[], raw: Record<string, unknown>) => {
-    if (command.length === 0 && raw.duration === undefined) {
-      throw new UsageError('MISSING_ARGUMENT', 'learn needs -- COMMAND, or --duration with --container or a pod');
-    }
-    if (raw.docker === true) {
-      await executeHostLearn({ ...raw, command }, io);
-      println(io.stderr, `profile written to ${String(raw.out)}`);
-      return;
-    }
-    const exit = await execute({ ...raw, command, mode: 'learn' }, io);
-    println(io.stderr, `profile written to ${String(raw.out)}`);
-    if (exit !== undefined && exit !== 0) println(io.stderr, `note: the command exited with code ${exit}`);
+    .argument('[command...]', 'a command to start and learn from (after --)');
+  addFlags(cmd, LEARN_FLAGS).action(async (command: string[], _opts: unknown, self: Command) => {
+    const parsed = readFlags(self, LEARN_FLAGS, io, { command, env: io.env, cwd: io.cwd });
+    const exit = await runWatchCommand(learnRun(parsed), io);
+    io.log.note(`profile written to ${parsed.flags.out}`);
+    if (exit !== undefined && exit !== 0) io.log.note(`note: the command exited with code ${exit}`);
   });
 }

@@ -3,22 +3,35 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { createEvent, type Event } from '../../shared/events/index.ts';
-import { EnvironmentError, UsageError } from '../../shared/errors/index.ts';
+import { EnvironmentError } from '../../shared/errors/index.ts';
 import type { OutputSpec, SinkStats } from '../../shared/outputs/index.ts';
 import { SEVERITY_LABELS, SEVERITY_SCORE } from '../../shared/severity/index.ts';
-import { println, type CliIo } from '../io.ts';
+import { repeatable, whole } from '../flag-types.ts';
+import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
+import { println, type CommandIo } from '../io.ts';
 import { packageVersion } from '../version.ts';
 
-const Options = z.object({
-  output: z.array(z.string()).min(1, '--output is required (repeat it for several outputs)'),
-  timeout: z
-    .string()
-    .regex(/^\d+$/, '--timeout: a whole number of seconds')
-    .transform(Number)
-    .describe('seconds to wait for delivery'),
-  spoolDir: z.string().optional(),
-  json: z.boolean().default(false),
-});
+const SendTestFlags = z
+  .object({
+    output: repeatable(z.string().min(1), 'give an output URL (repeat --output for several outputs)').describe(
+      'output URL, e.g. syslog+tls://siem:6514?format=cef',
+    ),
+    timeout: whole('seconds', 1, 600).default(10).describe('how long to wait for delivery'),
+    'spool-dir': z.string().min(1).optional().describe('disk spool folder (default: none, so nothing is left behind)'),
+    json: z.boolean().default(false).describe('print the results as one JSON object on stdout'),
+  })
+  .strict();
+
+const SEND_TEST_FLAGS: FlagSpec<typeof SendTestFlags> = {
+  schema: SendTestFlags,
+  values: { output: 'url', timeout: 'seconds', 'spool-dir': 'dir' },
+  rules: (f) => ({
+    errors:
+      f.json && f.output.some((url) => url.startsWith('stdout:'))
+        ? ['send-test: --json prints on stdout, so it cannot test a stdout:// output']
+        : [],
+  }),
+};
 
 /** One test event per severity label, so a SIEM can check parsing and routing end to end. */
 export function testEvents(now: () => Date = () => new Date()): Event[] {
@@ -66,17 +79,14 @@ export interface TestDelivery {
  */
 export async function sendTestEvents(
   specs: readonly OutputSpec[],
-  options: { io: CliIo; timeoutSeconds: number; spoolDir?: string; onSent?: (line: string) => void },
+  options: { io: CommandIo; timeoutSeconds: number; spoolDir?: string; onSent?: (line: string) => void },
 ): Promise<TestDelivery[]> {
   // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
-  const [{ createLogger }, { createDispatcher }] = await Promise.all([
-    import('../../shared/logging/index.ts'),
-    import('../../shared/outputs/index.ts'),
-  ]);
+  const { createDispatcher } = await import('../../shared/outputs/index.ts');
   const { io } = options;
   const deadline = Date.now() + options.timeoutSeconds * 1000;
   const dispatcher = createDispatcher([...specs], {
-    logger: createLogger({ level: 'warn', stream: io.stderr }),
+    logger: io.log.logger('warn'),
     // Each connection attempt fits within the timeout, so one can fail and say why.
     connectTimeoutMs: Math.max(250, Math.min(10_000, options.timeoutSeconds * 1000 - 250)),
     version: packageVersion(),
@@ -126,49 +136,36 @@ export async function sendTestEvents(
   });
 }
 
-export function registerSendTest(program: Command, io: CliIo): void {
-  program
+export function registerSendTest(program: Command, io: CommandIo): void {
+  const command = program
     .command('send-test')
     .description(
       'send one test event of each severity (info, low, medium, high, critical) to each --output and wait for delivery;\n' +
         'exit 0 only if every output took every event its min-severity admits',
-    )
-    .option('--output <url>', 'output URL, e.g. syslog+tls://siem:6514?format=cef (repeatable)', collect, [])
-    .option('--timeout <seconds>', 'how long to wait for delivery', '10')
-    .option('--spool-dir <dir>', 'disk spool folder (default: none, so nothing is left behind)')
-    .option('--json', 'print the results as one JSON object on stdout')
-    .action(async (raw: { output: string[]; timeout: string; spoolDir?: string; json?: boolean }) => {
-      // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
-      const { parseOutputUrl } = await import('../../shared/outputs/index.ts');
-      const parsed = Options.safeParse(raw);
-      if (!parsed.success) throw new UsageError('BAD_ARGUMENT', parsed.error.issues.map((i) => i.message).join('; '));
-      const opts = parsed.data;
-      const specs: OutputSpec[] = opts.output.map(parseOutputUrl);
-      if (opts.json && specs.some((s) => s.type === 'stdout')) {
-        throw new UsageError('CONFLICT', 'send-test: --json prints on stdout, so it cannot test a stdout:// output');
-      }
-      const report = opts.json || specs.some((s) => s.type === 'stdout') ? io.stderr : io.stdout;
-      const results = await sendTestEvents(specs, {
-        io,
-        timeoutSeconds: opts.timeout,
-        spoolDir: opts.spoolDir === undefined ? undefined : resolve(io.cwd, opts.spoolDir),
-        onSent: (line) => println(report, line),
-      });
-      for (const r of results) println(report, `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
-      if (opts.json) {
-        const outputs = results.map(({ detail: _detail, name, ...r }) => ({ output: name, ...r }));
-        io.stdout.write(`${JSON.stringify({ ok: results.every((r) => r.ok), outputs })}\n`);
-      }
-      const failed = results.filter((r) => !r.ok).map((r) => r.name);
-      if (failed.length > 0) {
-        throw new EnvironmentError(
-          'IO',
-          `send-test: delivery failed within ${opts.timeout}s to ${failed.join(', ')} (check host, port, TLS ca= and the receiver's log)`,
-        );
-      }
+    );
+  addFlags(command, SEND_TEST_FLAGS).action(async (_opts: unknown, self: Command) => {
+    const opts = readFlags(self, SEND_TEST_FLAGS, io);
+    // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
+    const { parseOutputUrl } = await import('../../shared/outputs/index.ts');
+    const specs: OutputSpec[] = opts.output.map(parseOutputUrl);
+    const report = opts.json || specs.some((s) => s.type === 'stdout') ? io.stderr : io.stdout;
+    const results = await sendTestEvents(specs, {
+      io,
+      timeoutSeconds: opts.timeout,
+      ...(opts['spool-dir'] !== undefined ? { spoolDir: resolve(io.cwd, opts['spool-dir']) } : {}),
+      onSent: (line) => println(report, line),
     });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+    for (const r of results) println(report, `${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
+    if (opts.json) {
+      const outputs = results.map(({ detail: _detail, name, ...r }) => ({ output: name, ...r }));
+      io.stdout.write(`${JSON.stringify({ ok: results.every((r) => r.ok), outputs })}\n`);
+    }
+    const failed = results.filter((r) => !r.ok).map((r) => r.name);
+    if (failed.length > 0) {
+      throw new EnvironmentError(
+        'IO',
+        `send-test: delivery failed within ${opts.timeout}s to ${failed.join(', ')} (check host, port, TLS ca= and the receiver's log)`,
+      );
+    }
+  });
 }

@@ -1,46 +1,78 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { loadConfigFile, readTextFile } from '../../shared/config/index.ts';
-import { PolicyError, UsageError, VerificationError } from '../../shared/errors/index.ts';
+import { DEFAULT_DOCKER_SOCKET } from '../../shared/docker/socket.ts';
+import { PolicyError, VerificationError } from '../../shared/errors/index.ts';
 import { escapeTerminal } from '../../shared/text/index.ts';
 import type { ImageSealVerification } from '../../shared/seal/index.ts';
-import { println, type CliIo } from '../io.ts';
-import { addRegistryOptions, registryClientFor, RegistryFlags } from '../registry-options.ts';
+import { repeatable } from '../flag-types.ts';
+import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
+import { println, type CommandIo } from '../io.ts';
+import { REGISTRY_FLAGS, REGISTRY_VALUES, registryClientFor } from '../registry-options.ts';
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const VerifyFlags = z
+  .object({
+    image: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('image in the local engine, or HOST/REPO:TAG|@sha256:… read from that registry (no engine)'),
+    engine: z
+      .boolean()
+      .default(false)
+      .describe('read a registry-qualified --image from the local engine instead of its registry'),
+    bundle: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('seal file (seal.jsonl, e.g. from seal --bundle-out), with --image-config'),
+    'image-config': z.string().min(1).optional().describe('docker inspect output or image config JSON, with --bundle'),
+    pub: repeatable(z.string().min(1), 'give at least one trusted public key').describe('trusted public key'),
+    policy: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('policy gates (YAML/JSON: requireTests, maxSeverity, denyExecutable; docs/schema/gates-policy.json)'),
+    json: z.boolean().default(false).describe('print the verified seal summary as JSON'),
+    'docker-socket': z.string().min(1).default(DEFAULT_DOCKER_SOCKET).describe('Docker engine socket'),
+    ...REGISTRY_FLAGS,
+  })
+  .strict();
 
-interface VerifyOptions extends Partial<RegistryFlags> {
-  image?: string;
-  engine?: boolean;
-  bundle?: string;
-  imageConfig?: string;
-  pub: string[];
-  policy?: string;
-  json?: boolean;
-  dockerSocket: string;
-}
+const VERIFY_FLAGS: FlagSpec<typeof VerifyFlags> = {
+  schema: VerifyFlags,
+  values: {
+    ...REGISTRY_VALUES,
+    image: 'ref',
+    bundle: 'file',
+    'image-config': 'file',
+    pub: 'pem',
+    policy: 'file',
+    'docker-socket': 'path',
+  },
+  rules: (f) => {
+    const byImage = f.image !== undefined;
+    const byFiles = f.bundle !== undefined || f['image-config'] !== undefined;
+    const errors: string[] = [];
+    if (byImage === byFiles) errors.push('give either --image REF or both --bundle FILE and --image-config FILE');
+    else if (byFiles && (f.bundle === undefined || f['image-config'] === undefined))
+      errors.push('--bundle and --image-config go together');
+    return { errors };
+  },
+};
 
 /** `sealwatch verify`: exit 0 valid, 1 invalid (one line saying why), 2 usage, 3 environment. */
-export function registerVerify(program: Command, io: CliIo): void {
+export function registerVerify(program: Command, io: CommandIo): void {
   const command = program
     .command('verify')
     .description(
       "verify an image's seal offline: signatures by a trusted key, no statement missing, the seal is the\n" +
         'top layer and holds only the seal, and it is about this very image (layers, user, entrypoint…)\n' +
         'exit 0 valid, 1 invalid (reason on stderr), 2 usage, 3 Docker unreachable',
-    )
-    .option(
-      '--image <ref>',
-      'image in the local engine, or HOST/REPO:TAG|@sha256:… read from that registry (no engine)',
-    )
-    .option('--engine', 'read a registry-qualified --image from the local engine instead of its registry')
-    .option('--bundle <file>', 'seal file (seal.jsonl, e.g. from seal --bundle-out), with --image-config')
-    .option('--image-config <file>', 'docker inspect output or image config JSON, with --bundle')
-    .option('--pub <pem>', 'trusted public key (repeatable)', collect, [])
-    .option('--policy <file>', 'policy gates (YAML/JSON: requireTests, maxSeverity, denyExecutable)')
-    .option('--json', 'print the verified seal summary as JSON')
-    .option('--docker-socket <path>', 'Docker engine socket', '/var/run/docker.sock');
-  addRegistryOptions(command).action(async (opts: VerifyOptions) => {
+    );
+  addFlags(command, VERIFY_FLAGS).action(async (_opts: unknown, self: Command) => {
+    const opts = readFlags(self, VERIFY_FLAGS, io);
     // loaded here, not at startup: every command shares one CLI bundle (see scripts/build.mjs)
     const [
       { PolicySpec, evaluateGates, plain },
@@ -56,15 +88,7 @@ export function registerVerify(program: Command, io: CliIo): void {
       import('../../shared/registry/index.ts'),
     ]);
     const { verifyBundleAgainstConfig, verifyImageSeal } = sealApi;
-    if (opts.pub.length === 0) throw new UsageError('MISSING_ARGUMENT', '--pub: give at least one trusted public key');
     const byImage = opts.image !== undefined;
-    const byFiles = opts.bundle !== undefined || opts.imageConfig !== undefined;
-    if (byImage === byFiles) {
-      throw new UsageError('CONFLICT', 'give either --image REF or both --bundle FILE and --image-config FILE');
-    }
-    if (byFiles && (opts.bundle === undefined || opts.imageConfig === undefined)) {
-      throw new UsageError('MISSING_ARGUMENT', '--bundle and --image-config go together');
-    }
     const keys = loadTrustedKeys(
       opts.pub.map((p) => resolve(io.cwd, p)),
       opts.pub,
@@ -79,21 +103,18 @@ export function registerVerify(program: Command, io: CliIo): void {
     try {
       if (byImage && !opts.engine && hasRegistryHost(opts.image!)) {
         const ref = parseImageReference(opts.image!);
-        const flags = RegistryFlags.safeParse(opts);
-        if (!flags.success)
-          throw new UsageError('BAD_ARGUMENT', `--timeout: ${flags.error.issues[0]?.message ?? 'invalid'}`);
-        const client = await registryClientFor(ref.registry, flags.data, io);
+        const client = await registryClientFor(ref.registry, opts, io);
         const verified = await verifyRegistryImage(client, ref.repository, ref.digest ?? ref.tag!, opts.image!, keys);
         digest = verified.image.digest;
         result = verified;
       } else if (byImage) {
-        result = await verifyImageSeal(createDockerClient({ socketPath: opts.dockerSocket }), opts.image!, keys);
+        result = await verifyImageSeal(createDockerClient({ socketPath: opts['docker-socket'] }), opts.image!, keys);
       } else {
         result = await verifyBundleAgainstConfig(
           readTextFile(resolve(io.cwd, opts.bundle!), opts.bundle, sealApi.SEAL_FILE_MAX_BYTES),
           opts.bundle!,
-          readTextFile(resolve(io.cwd, opts.imageConfig!), opts.imageConfig),
-          opts.imageConfig!,
+          readTextFile(resolve(io.cwd, opts['image-config']!), opts['image-config']),
+          opts['image-config']!,
           keys,
         );
       }

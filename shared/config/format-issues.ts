@@ -19,7 +19,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], source: string
   return issues.map((issue) => `${source}: ${formatPath(issue.path)}: ${issueMessage(issue)}`);
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+/** zod's message of one issue on one line, with unknown keys named. */
+export function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys')
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return issue.message.replace(/\s+/g, ' ');

@@ -4,6 +4,7 @@ import { extract } from 'tar-stream';
 import { EnvironmentError, VerificationError, errnoCode } from '../errors/index.ts';
 import { readFileInRoot } from '../fs/index.ts';
 import { DockerEvent, readJsonLines, type DockerEventsOptions } from './events.ts';
+import { DEFAULT_DOCKER_SOCKET } from './socket.ts';
 
 /**
  * The one adapter over dockerode: the rest of the code never imports it, and never sees its
@@ -110,12 +111,12 @@ export interface ContainerInspect {
 }
 
 export interface DockerClientOptions {
-  /** Path to the engine socket; default DOCKER_HOST's unix path or /var/run/docker.sock. */
+  /** Path to the engine socket; default DEFAULT_DOCKER_SOCKET (/var/run/docker.sock). */
   socketPath?: string;
 }
 
 export function createDockerClient(options: DockerClientOptions = {}): DockerClient {
-  const socketPath = options.socketPath ?? '/var/run/docker.sock';
+  const socketPath = options.socketPath ?? DEFAULT_DOCKER_SOCKET;
   const docker = new Docker({ socketPath });
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {

@@ -19,6 +19,13 @@ export abstract class SealwatchError<Code extends string = string> extends Error
 /** The command line itself is wrong: unknown flag, missing argument, conflicting options. */
 export class UsageError extends SealwatchError<'BAD_ARGUMENT' | 'MISSING_ARGUMENT' | 'CONFLICT'> {
   readonly area = 'usage';
+  /** One line per problem, each naming the flag, variable or config key (all reported at once). */
+  readonly problems: readonly string[];
+
+  constructor(code: UsageError['code'], message: string, options?: { cause?: unknown; problems?: readonly string[] }) {
+    super(code, message, options);
+    this.problems = options?.problems ?? [message];
+  }
 }
 
 /** A file the user gave us (config, profile, policy, report, key) cannot be read or is invalid. */

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { escapeTerminal } from '../text/index.ts';
 import { redact, redactString } from './redact.ts';
 
 /**
@@ -18,7 +19,7 @@ export interface Logger {
 
 export interface LoggerOptions {
   level?: LogLevel;
-  /** `json` for machines (one object per line), `text` for people; default: text on a TTY, json otherwise. */
+  /** `json` for machines (one object per line), `text` for people (the default). */
   format?: 'json' | 'text';
   /** Where to write; default process.stderr. */
   stream?: NodeJS.WritableStream;
@@ -35,11 +36,11 @@ const redactFormat = winston.format((info) => {
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
-  const isTty = 'isTTY' in stream && stream.isTTY === true;
-  const format = options.format ?? (isTty ? 'text' : 'json');
+  const format = options.format ?? 'text';
+  // a message can quote what a watched process or image holds: escaped, it cannot move the cursor or add a line
   const text = winston.format.printf(({ level, message, timestamp, ...meta }) => {
     const extra = Object.keys(meta).length > 0 ? ` ${JSON.stringify(meta)}` : '';
-    return `${String(timestamp)} ${level}: ${String(message)}${extra}`;
+    return `${String(timestamp)} ${level}: ${escapeTerminal(String(message))}${extra}`;
   });
   const logger = winston.createLogger({
     level: options.level ?? 'info',

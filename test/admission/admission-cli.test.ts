@@ -1,12 +1,13 @@
 import { expect, it } from 'vitest';
 import { runCliCaptured } from '../harness/cli.ts';
 
-it('sealwatch admission: a missing serving certificate or key is one line, exit 2', async () => {
+it('sealwatch admission: a missing serving certificate or key is one line each, exit 2', async () => {
   const noCert = await runCliCaptured(['admission', '--pub', 'sealwatch.pub'], { cwd: '/' });
   expect(noCert.code).toBe(2);
-  expect(noCert.stderr.trim()).toBe(
+  expect(noCert.stderr.trim().split('\n')).toEqual([
     'sealwatch: --tls-cert: the serving certificate (PEM), e.g. /etc/sealwatch/tls/tls.crt',
-  );
+    'sealwatch: --tls-key: the serving key (PEM), e.g. /etc/sealwatch/tls/tls.key',
+  ]);
   const badListen = await runCliCaptured(
     ['admission', '--pub', 'k.pub', '--tls-cert', 'c', '--tls-key', 'k', '--listen', '8443'],
     { cwd: '/' },

@@ -30,11 +30,18 @@ describe('sealwatch CLI', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it('exits 2 on an unknown command or flag', async () => {
-    expect((await sealwatch(['frobnicate'])).code).toBe(2);
+  it('exits 2 on an unknown command or flag, with one line naming it', async () => {
+    const command = await sealwatch(['frobnicate']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toBe("sealwatch: unknown command 'frobnicate'; see sealwatch --help\n");
     const bad = await sealwatch(['keygen', '--out', 'x', '--nope']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("unknown option '--nope'");
+    expect(bad.stderr).toBe("sealwatch keygen: unknown option '--nope'; see sealwatch keygen --help\n");
+    const typo = await sealwatch(['watch', '--tik', '20']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe(
+      "sealwatch watch: unknown option '--tik' (did you mean --tick?); see sealwatch watch --help\n",
+    );
   });
 
   describe('keygen', () => {

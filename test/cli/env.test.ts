@@ -15,10 +15,28 @@ function io(env: Record<string, string>): CliIo & { err: () => string; out: () =
 }
 
 describe('sealwatch watch: configuration by SEALWATCH_* environment variables', () => {
-  it('validates a variable like the flag it stands for, naming the flag', async () => {
+  it('validates a variable like the flag it stands for, naming the variable', async () => {
     const cli = io({ SEALWATCH_LISTEN: 'not-an-address' });
     expect(await runCli(['watch'], cli)).toBe(2);
-    expect(cli.err()).toContain('--listen: ADDR:PORT');
+    expect(cli.err()).toBe('sealwatch: SEALWATCH_LISTEN: HOST:PORT, e.g. 127.0.0.1:9464\n');
+    const tick = io({ SEALWATCH_TICK: 'fast' });
+    expect(await runCli(['watch', '--', 'true'], tick)).toBe(2);
+    expect(tick.err()).toBe('sealwatch: SEALWATCH_TICK: milliseconds, a whole number from 10 to 10000\n');
+    const flag = io({});
+    expect(await runCli(['watch', '--tick', '5', '--', 'true'], flag)).toBe(2);
+    expect(flag.err()).toBe('sealwatch: --tick: milliseconds, a whole number from 10 to 10000\n');
+  });
+
+  it('a switch variable is true or false, anything else names the variable', async () => {
+    const cli = io({ SEALWATCH_DRY_RUN: 'maybe' });
+    expect(await runCli(['watch', '--', 'true'], cli)).toBe(2);
+    expect(cli.err()).toBe('sealwatch: SEALWATCH_DRY_RUN: "maybe" is not true or false (1/0, yes/no, on/off)\n');
+  });
+
+  it('learn reads its variables too', async () => {
+    const cli = io({ SEALWATCH_DURATION: 'soon', SEALWATCH_OUT: '/tmp/p.yaml' });
+    expect(await runCli(['learn', '--container', 'app'], cli)).toBe(2);
+    expect(cli.err()).toBe('sealwatch: SEALWATCH_DURATION: a duration like 30s, 5m or 1h\n');
   });
 
   it('applies variables (a boolean one here) and the cross-flag rules see them', async () => {
@@ -39,5 +57,6 @@ describe('sealwatch watch: configuration by SEALWATCH_* environment variables', 
     expect(await runCli(['watch', '--help'], cli)).toBe(0);
     expect(cli.out()).toContain('SEALWATCH_LISTEN');
     expect(cli.out()).toContain('SEALWATCH_OUTPUT');
+    expect(cli.out()).toContain('SEALWATCH_PROC_CONNECTOR');
   });
 });
