@@ -214,7 +214,6 @@ function commonProblems(f: WatchFlags | LearnFlags, args: WatchArgs): string[] {
   const errors: string[] = [];
   const name = f['api-token-env'];
   if (name !== undefined && !args.env[name]) errors.push(`--api-token-env ${name}: the variable is empty or unset`);
-  if (f.container && args.command.length > 0) errors.push('--container and -- COMMAND cannot be combined');
   return errors;
 }
 
@@ -239,6 +238,7 @@ export const WATCH_FLAGS: FlagSpec<typeof WatchFlags, Parsed<WatchFlags>, WatchA
   normalize: (flags, args) => ({ flags, args }),
   rules: ({ flags: f, args }) => {
     const errors = commonProblems(f, args);
+    if (f.container && args.command.length > 0) errors.push('--container and -- COMMAND cannot be combined');
     if (f['dry-run'] && f.mode !== 'enforce') errors.push('--dry-run only makes sense with --mode enforce');
     if (f['on-unsealed'] === 'stop' && f.mode !== 'enforce')
       errors.push('--on-unsealed stop only makes sense with --mode enforce');
@@ -276,8 +276,10 @@ export const LEARN_FLAGS: FlagSpec<typeof LearnFlags, Parsed<LearnFlags>, WatchA
         errors.push(
           'learn --docker serves no API (--listen, --api-token-env): it ends after --duration or on SIGINT/SIGTERM',
         );
-    } else if (!hasCommand && f.duration === undefined) {
-      errors.push('learn needs -- COMMAND, or --duration with --container or a pod');
+    } else {
+      if (!hasCommand && f.duration === undefined)
+        errors.push('learn needs -- COMMAND, or --duration with --container or a pod');
+      if (f.container && hasCommand) errors.push('--container and -- COMMAND cannot be combined');
     }
     return { errors };
   },
