@@ -189,64 +189,72 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   }
 
   let stopped = false;
-  await runLoop(run, {
-    pipelines: () => [pipeline],
-    tickMs: options.tickMs,
-    signal: deps.signal,
-    durationMs: options.durationMs,
-    // the command exited; the container was removed (the event goes out with the last tick)
-    until: [resolved.childExit, pipeline.follower?.removed].filter((p) => p !== undefined),
-    started: async (end) => {
-      warnUnreadable(pipeline, options.procRoot, logger);
-      if (
-        seal &&
-        (seal.status === 'unsealed' || seal.status === 'invalid') &&
-        options.mode === 'enforce' &&
-        options.onUnsealed === 'stop'
-      ) {
-        const engineTarget =
-          target.container?.id ?? (options.podDocker ? podContainerIdOf(proc, process.pid) : undefined);
-        stopped = await stopTarget({
-          event: {
-            target: target.name,
-            why: `seal ${seal.status}`,
-            mode: options.mode,
-            version: options.version,
-            seal: sealStamp(seal),
-            container: target.container && {
-              id: target.container.id,
-              name: target.container.name,
-              image: { name: target.container.image },
+  let command: StartedCommand | undefined;
+  let profileOut: Profile | undefined;
+  try {
+    // `-- COMMAND` starts now, once everything is ready: the first tick sees its first process
+    command = resolved.startCommand?.();
+    await runLoop(run, {
+      pipelines: () => [pipeline],
+      tickMs: options.tickMs,
+      signal: deps.signal,
+      durationMs: options.durationMs,
+      // the command exited; the container was removed (the event goes out with the last tick)
+      until: [command?.exit, pipeline.follower?.removed].filter((p) => p !== undefined),
+      started: async (end) => {
+        warnUnreadable(pipeline, options.procRoot, logger);
+        if (
+          seal &&
+          (seal.status === 'unsealed' || seal.status === 'invalid') &&
+          options.mode === 'enforce' &&
+          options.onUnsealed === 'stop'
+        ) {
+          const engineTarget =
+            target.container?.id ?? (options.podDocker ? podContainerIdOf(proc, process.pid) : undefined);
+          stopped = await stopTarget({
+            event: {
+              target: target.name,
+              why: `seal ${seal.status}`,
+              mode: options.mode,
+              version: options.version,
+              seal: sealStamp(seal),
+              container: target.container && {
+                id: target.container.id,
+                name: target.container.name,
+                image: { name: target.container.image },
+              },
+              host: run.hostName,
             },
-            host: run.hostName,
-          },
-          dryRun: options.dryRun,
-          report: (event) => pipeline.report(event),
-          flush: () => dispatcher.flush(),
-          stopContainer: engineTarget !== undefined && docker ? () => docker.stopContainer(engineTarget, 5) : undefined,
-          processes: [...pipeline.tracker.processes().values()],
-          killer: createKiller(proc, { protect: [process.pid] }),
-          stillRunning: (pid, startTicks) => proc.stat(pid)?.startTicks === startTicks,
-        });
-        if (stopped) end();
+            dryRun: options.dryRun,
+            report: (event) => pipeline.report(event),
+            flush: () => dispatcher.flush(),
+            stopContainer:
+              engineTarget !== undefined && docker ? () => docker.stopContainer(engineTarget, 5) : undefined,
+            processes: [...pipeline.tracker.processes().values()],
+            killer: createKiller(proc, { protect: [process.pid] }),
+            stillRunning: (pid, startTicks) => proc.stat(pid)?.startTicks === startTicks,
+          });
+          if (stopped) end();
+        }
+        deps.onReady?.({ port: api?.port, pipeline });
+      },
+    });
+    const child = command?.child;
+    if (child && child.exitCode === null) {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
       }
-      deps.onReady?.({ port: api?.port, pipeline });
-    },
-  });
-  const { child } = resolved;
-  if (child && child.exitCode === null) {
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      // already gone
     }
+    if (command) await command.exit;
+    profileOut = finishLearning();
+  } finally {
+    hostResolver.stop();
+    await pipeline.close();
+    await dispatcher.close();
+    if (api) await new Promise<void>((resolve) => api.server.close(() => resolve()));
   }
-  const commandExit = resolved.childExit ? await resolved.childExit : undefined;
-  const profileOut = finishLearning();
-  hostResolver.stop();
-  await pipeline.close();
-  await dispatcher.close();
-  if (api) await new Promise<void>((resolve) => api.server.close(() => resolve()));
   const followedState = pipeline.follower?.state();
   if (followedState?.state === 'removed' && !deps.signal.aborted)
     throw new EnvironmentError(
@@ -255,7 +263,13 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
         profileOut && options.learnOut ? `; the profile learned until then is in ${options.learnOut}` : ''
       }`,
     );
-  return { commandExit, profile: profileOut, pipeline, stopped, seal };
+  return { commandExit: command ? await command.exit : undefined, profile: profileOut, pipeline, stopped, seal };
+}
+
+interface StartedCommand {
+  child: ChildProcess;
+  /** its exit code once it ends (127: it could not be started; 128: killed by a signal) */
+  exit: Promise<number>;
 }
 
 interface ResolvedTarget {
@@ -263,9 +277,8 @@ interface ResolvedTarget {
   target: Target;
   /** `--container`: the image the container runs (its seal is checked against it) */
   imageId?: string;
-  /** `-- COMMAND`: the process started, and its exit code once it ends */
-  child?: ChildProcess;
-  childExit?: Promise<number>;
+  /** `-- COMMAND`: starts it (its process tree is the target's scope from then on) */
+  startCommand?: () => StartedCommand;
 }
 
 /** What the flags name: a container (`--container`), a command to start (`-- CMD`), or else the pod around us. */
@@ -292,21 +305,31 @@ async function resolveTarget(
   }
   if (options.command && options.command.length > 0) {
     const [cmd, ...args] = options.command;
-    const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
-    const childExit = new Promise<number>((resolve) => {
-      child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
-      child.once('error', (err) => {
-        logger.error(`cannot start ${cmd!}: ${err.message}`);
-        resolve(127);
+    let rootPid: number | undefined;
+    const startCommand = (): StartedCommand => {
+      const child = spawn(cmd!, args, { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+      const exit = new Promise<number>((resolve) => {
+        child.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
+        child.once('error', (err) => {
+          logger.error(`cannot start ${cmd!}: ${err.message}`);
+          resolve(127);
+        });
       });
-    });
-    if (child.pid === undefined) throw new UsageError('BAD_ARGUMENT', `cannot start command: ${cmd!}`);
+      if (child.pid === undefined) throw new UsageError('BAD_ARGUMENT', `cannot start command: ${cmd!}`);
+      rootPid = child.pid;
+      return { child, exit };
+    };
     // detached: the child leads a new session; its whole tree shares that session id
     return {
       kind: 'command',
-      target: { name: `command ${options.command.join(' ')}`, scope: treeScope(child.pid, child.pid) },
-      child,
-      childExit,
+      target: {
+        name: `command ${options.command.join(' ')}`,
+        scope: treeScope(
+          () => rootPid,
+          () => rootPid,
+        ),
+      },
+      startCommand,
     };
   }
   return { kind: 'pod', target: { name: `pid namespace of ${options.procRoot}`, scope: podScope(process.pid, proc) } };

@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import picomatch from 'picomatch';
 import type { Event } from '../../shared/events/index.ts';
+import { programNames } from '../normalize/program.ts';
 
 /**
  * The condition language shared by custom YAML rules and the exceptions of built-in rules:
@@ -31,20 +32,6 @@ function glob(pattern: string): (s: string) => boolean {
 
 export function globMatch(pattern: string, value: string | undefined): boolean {
   return value !== undefined && glob(pattern)(value);
-}
-
-/** Names a program is known by: argv[0] basename, comm, exe basename, and the applet of `busybox APPLET`. */
-export function programNames(event: Event): string[] {
-  const p = event.process;
-  if (!p) return [];
-  const names = new Set<string>();
-  if (p.name) names.add(p.name);
-  const comm = event.sealwatch.details?.comm;
-  if (typeof comm === 'string' && comm !== '') names.add(comm);
-  const exeBase = p.executable ? p.executable.slice(p.executable.lastIndexOf('/') + 1) : undefined;
-  if (exeBase) names.add(exeBase);
-  if ((p.name === 'busybox' || p.name === 'toybox') && p.args?.[1]) names.add(p.args[1]);
-  return [...names];
 }
 
 export function remoteIp(event: Event): string | undefined {

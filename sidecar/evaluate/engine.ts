@@ -4,11 +4,12 @@ import { matchConditions } from './conditions.ts';
 import type { Hit, Rule, RuleContext, RuleMeta } from './rule.ts';
 import { BUILTIN_RULES } from './rules/builtin/index.ts';
 import { customRule } from './rules/custom-rules.ts';
-import { PROFILE_RULES } from './rules/profile-rules.ts';
+import { processEntryMatches, PROFILE_RULES } from './rules/profile-rules.ts';
 
 /**
  * The evaluate stage: every enabled rule whose `on` includes the event's action checks it;
- * exceptions are applied here, once, for every rule set. Rules are indexed by action.
+ * exceptions are applied here, once, for every rule set, and so is the profile's say over the built-in rules
+ * marked `allowedByProfile` (a program the profile lists is allowed to run). Rules are indexed by action.
  * A rule that throws (its check, or one of its exceptions) costs only itself: it is reported to `onError`
  * (the pipeline counts it in /metrics and logs it), and the other rules still judge the event.
  */
@@ -45,6 +46,7 @@ export function createRuleEngine(
         try {
           message = rule.check(event, ctx);
           if (message === undefined || rule.meta.exceptions.some((x) => matchConditions(x.match, event))) continue;
+          if (rule.meta.allowedByProfile && profileAllows(ctx, event)) continue;
         } catch (error) {
           onError(rule.meta, error, event);
           continue;
@@ -54,4 +56,9 @@ export function createRuleEngine(
       return hits;
     },
   };
+}
+
+/** The profile lists the event's program (exe, name and arguments all match an entry). */
+function profileAllows(ctx: RuleContext, event: Event): boolean {
+  return ctx.profile?.processes.some((entry) => processEntryMatches(entry, event)) ?? false;
 }

@@ -24,6 +24,13 @@ export interface RuleMeta {
   /** event.action values the rule looks at */
   on: readonly string[];
   exceptions: readonly RuleException[];
+  /**
+   * A built-in rule that judges only which program runs (a network tool, a package manager, a remote copy tool):
+   * a profile entry matching the event's process allows that program, so the rule is quiet for it. Rules about
+   * how a program behaves (a reverse shell, a privilege change, a deleted executable, a dropped payload) always
+   * fire, whatever the profile lists.
+   */
+  allowedByProfile?: boolean;
 }
 
 export interface RuleContext {

@@ -5,16 +5,18 @@ import { PROFILE_RULES } from './rules/profile-rules.ts';
 
 /** docs/rules.md, rendered from the rules' own metadata (scripts/gen-rules-doc.ts writes it; a test keeps it current). */
 export function renderRulesDoc(): string {
-  const section = (title: string, intro: string, rules: readonly Rule[]): string[] => [
+  const section = (title: string, intro: string, rules: readonly Rule[], profileColumn = false): string[] => [
     `## ${title}`,
     '',
     intro,
     '',
-    '| id | severity | on | description |',
-    '|---|---|---|---|',
+    `| id | severity | on |${profileColumn ? ' a profile entry allows it |' : ''} description |`,
+    `|---|---|---|${profileColumn ? '---|' : ''}---|`,
     ...rules.map(
       (r) =>
-        `| \`${r.meta.id}\` | ${r.meta.severity} (${severityLabel(r.meta.severity)}) | ${r.meta.on.join(', ')} | **${r.meta.name}.** ${r.meta.description}${
+        `| \`${r.meta.id}\` | ${r.meta.severity} (${severityLabel(r.meta.severity)}) | ${r.meta.on.join(', ')} |${
+          profileColumn ? (r.meta.allowedByProfile ? ' yes |' : ' no |') : ''
+        } **${r.meta.name}.** ${r.meta.description}${
           r.meta.exceptions.length > 0
             ? ` Exceptions: ${r.meta.exceptions.map((x) => `${x.description} (\`${JSON.stringify(x.match).replace(/\|/g, '\\|')}\`)`).join('; ')}.`
             : ''
@@ -31,7 +33,22 @@ export function renderRulesDoc(): string {
     'Program names are matched on argv[0], `comm` and the executable path, so applets of multi-call binaries (busybox `nc`, `sh`, `sleep` are all `/bin/busybox`) are told apart.',
     'Disable a rule with `rules.disable: [id]` in the profile or `disable:` in a Policy file.',
     '',
-    ...section('Built-in catalog', 'Always on unless disabled.', BUILTIN_RULES),
+    ...section(
+      'Built-in catalog',
+      [
+        'Always on unless disabled. How they meet the profile (sealed, learned or given with `--profile`):',
+        'a rule that judges only **which program runs** (a network tool, a package manager, a remote copy tool, cron,',
+        'sshd, a Kubernetes client) is quiet for a process that an entry of the profile matches (its `exe`, `name` and',
+        '`args`): the profile says that program belongs here, so `nc -l -p 9000` in a workload whose profile lists',
+        '`{exe: /bin/busybox, name: nc}` raises no `suspicious-network-tool` (and `nc -e /bin/sh` is still a',
+        '`reverse-shell`). A rule that judges **how** a program behaves (a',
+        'reverse shell, a privilege change, ptrace, a deleted or in-memory executable, a program run from /tmp, a',
+        'miner, a sensitive file, a setuid file, the seal) fires whatever the profile lists. To quiet one of those for',
+        'a case, use its exceptions in a Policy or profile (`rules.custom` exceptions) or disable it.',
+      ].join(' '),
+      BUILTIN_RULES,
+      true,
+    ),
     ...section(
       'Profile drift',
       'Compare what runs with the (sealed) profile; quiet when no profile is loaded.',

@@ -1,10 +1,12 @@
+import type { Event } from '../../shared/events/index.ts';
 import { Profile } from '../../shared/profile/index.ts';
-import type { Observation } from '../sources/index.ts';
+import { programOf } from '../normalize/program.ts';
 
 /**
- * Learn mode: turns what was observed into a Profile. Stable by construction: sets, sorted
- * output, no timestamps in the body, and resource limits rounded up to a power of two after the
- * headroom factor, so the same workload learned twice gives the same file.
+ * Learn mode: turns what was observed into a Profile. It reads the same normalized events the rules judge, and
+ * names programs with the same module (normalize/program.ts), so what it learns is what the rules match.
+ * Stable by construction: sets, sorted output, no timestamps in the body, and resource limits rounded up to a
+ * power of two after the headroom factor, so the same workload learned twice gives the same file.
  */
 export interface LearnOptions {
   /** multiplier on the observed p99 memory and max process count (default 2) */
@@ -13,7 +15,7 @@ export interface LearnOptions {
 }
 
 export interface Learner {
-  observe(obs: Observation): void;
+  observe(event: Event): void;
   profile(): Profile;
   readonly observed: { processes: number; samples: number };
 }
@@ -28,48 +30,58 @@ export function createLearner(options: LearnOptions = {}): Learner {
   const memory: number[] = [];
   let maxProcesses = 0;
   let seen = 0;
-  const seeProcess = (p: Extract<Observation, { type: 'process-start' }>['process']): void => {
-    if (!p.exe || p.exeDeleted || p.exeMemfd) return;
+  const seeProcess = (event: Event): void => {
+    const program = programOf(event);
+    const details = event.sealwatch.details ?? {};
+    if (!program?.exe || details.exe_deleted === true || details.exe_memfd === true) return;
     // No argv: read after it exited (or exec'd with an empty argv), so its program name is unknown; comm is no
     // substitute (busybox sh runs applets as /proc/self/exe: comm "exe"), and learning it would allow that name.
-    if (p.args.length === 0) return;
-    const base = p.exe.slice(p.exe.lastIndexOf('/') + 1);
-    // `busybox sleep 1`: the applet is argv[1]; a multi-call binary is always learned with its name
-    const applet = (base === 'busybox' || base === 'toybox') && p.name === base ? p.args[1] : undefined;
-    const name = applet ?? (p.name !== base ? p.name : undefined);
-    const key = `${p.exe}\0${name ?? ''}`;
+    if (!program.argvKnown) return;
+    const name = program.profileName;
+    const key = `${program.exe}\0${name ?? ''}`;
     let entry = processes.get(key);
-    if (!entry) processes.set(key, (entry = { exe: p.exe, name, users: new Set() }));
-    entry.users.add(p.user ?? String(p.euid));
+    if (!entry) processes.set(key, (entry = { exe: program.exe, name, users: new Set() }));
+    const user = event.process?.user;
+    entry.users.add(user?.name ?? user?.id ?? '?');
   };
   return {
     get observed() {
       return { processes: seen, samples: memory.length };
     },
-    observe(obs) {
-      switch (obs.type) {
-        case 'process-start':
+    observe(event) {
+      switch (event.event.action) {
+        case 'process-started':
           seen++;
-          seeProcess(obs.process);
+          seeProcess(event);
           break;
-        case 'process-uid-change':
-          seeProcess(obs.process);
+        case 'process-uid-changed':
+          seeProcess(event);
           break;
-        case 'connection':
-          if (obs.direction === 'listening') listen.add(`${obs.socket.protocol}/${obs.socket.localPort}`);
-          else if (obs.direction === 'egress' && !LOOPBACK.test(obs.socket.remoteIp)) {
-            const key = `${obs.socket.protocol}/${obs.socket.remoteIp}`;
-            let e = egress.get(key);
-            if (!e) egress.set(key, (e = { ip: obs.socket.remoteIp, protocol: obs.socket.protocol, ports: new Set() }));
-            e.ports.add(obs.socket.remotePort);
+        case 'connection-listening': {
+          const port = event.source?.port;
+          if (port !== undefined) listen.add(`${event.network?.transport ?? 'tcp'}/${port}`);
+          break;
+        }
+        case 'connection-opened': {
+          const ip = event.destination?.ip;
+          const port = event.destination?.port;
+          const protocol = event.network?.transport === 'udp' ? 'udp' : 'tcp';
+          if (ip === undefined || port === undefined || LOOPBACK.test(ip)) break;
+          const key = `${protocol}/${ip}`;
+          let e = egress.get(key);
+          if (!e) egress.set(key, (e = { ip, protocol, ports: new Set() }));
+          e.ports.add(port);
+          break;
+        }
+        case 'resources-sampled': {
+          const count = event.sealwatch.details?.process_count;
+          const rss = event.sealwatch.details?.rss_mib;
+          if (typeof count === 'number' && typeof rss === 'number' && count > 0) {
+            memory.push(rss);
+            maxProcesses = Math.max(maxProcesses, count);
           }
           break;
-        case 'resources':
-          if (obs.processCount > 0) {
-            memory.push(obs.rssKiB / 1024);
-            maxProcesses = Math.max(maxProcesses, obs.processCount);
-          }
-          break;
+        }
         default:
           break;
       }

@@ -88,55 +88,55 @@ function dockerEvents(
   return { sources: [engineStream], engineStream };
 }
 
+/**
+ * What every mode with a neighbour image watches, in this order: its seal's verdict (and, for a seal read from a
+ * root, that root's files against it), its processes, its sockets (`only`: which ones), its resources, new setuid
+ * files, its engine events, and (`--container`) the follower.
+ */
+function workload(
+  p: SourceParts,
+  only: { selfPid?: number; requireOwner?: boolean | 'listening' },
+  follower?: ContainerFollower,
+): ModeSources {
+  const seal = sealIdentity(p);
+  const engine = dockerEvents(p, follower);
+  return {
+    sources: [
+      sealSource(p.seal),
+      processes(p),
+      ...seal.sources,
+      sockets(p, only),
+      resources(p),
+      setuidFiles(p),
+      ...engine.sources,
+      ...(follower ? [follower] : []),
+    ],
+    follower,
+    engineStream: engine.engineStream,
+    identity: seal.identity,
+  };
+}
+
+/** `--container`: the container followed across restarts (re-anchored on its new init), told by its engine events. */
+function followContainer(p: SourceParts): ContainerFollower | undefined {
+  const { scope, container } = p.target;
+  if (p.engine?.kind !== 'stream' || !container || scope.kind !== 'container') return undefined;
+  return createContainerFollower({
+    docker: p.engine.docker,
+    proc: p.proc,
+    tracker: p.tracker,
+    scope,
+    container,
+    initPid: scope.initPid() ?? 0,
+    logger: p.logger,
+  });
+}
+
 export const MODES = {
-  /** the sidecar: every process of the shared PID namespace but the watcher's own container */
-  pod: (p) => {
-    const engine = dockerEvents(p);
-    const seal = sealIdentity(p);
-    return {
-      sources: [
-        sealSource(p.seal),
-        processes(p),
-        ...seal.sources,
-        sockets(p, { selfPid: p.selfPid, requireOwner: 'listening' }),
-        resources(p),
-        setuidFiles(p),
-        ...engine.sources,
-      ],
-      engineStream: engine.engineStream,
-      identity: seal.identity,
-    };
-  },
+  /** the sidecar: every process of the shared PID namespace but the watcher's own container (and its sockets) */
+  pod: (p) => workload(p, { selfPid: p.selfPid, requireOwner: 'listening' }),
   /** `--container`: one container from the host, followed across restarts */
-  container: (p) => {
-    const { scope, container } = p.target;
-    const follower =
-      p.engine?.kind === 'stream' && container && scope.kind === 'container'
-        ? createContainerFollower({
-            docker: p.engine.docker,
-            proc: p.proc,
-            tracker: p.tracker,
-            scope,
-            container,
-            initPid: scope.initPid() ?? 0,
-            logger: p.logger,
-          })
-        : undefined;
-    const engine = dockerEvents(p, follower);
-    return {
-      sources: [
-        sealSource(p.seal),
-        processes(p),
-        sockets(p),
-        resources(p),
-        setuidFiles(p),
-        ...engine.sources,
-        ...(follower ? [follower] : []),
-      ],
-      follower,
-      engineStream: engine.engineStream,
-    };
-  },
+  container: (p) => workload(p, {}, followContainer(p)),
   /** `-- COMMAND`: a process tree started by the watcher, in the host's network namespace (its sockets only) */
   command: (p) => ({
     sources: [processes(p), sockets(p, { requireOwner: true }), resources(p), setuidFiles(p)],
@@ -146,19 +146,5 @@ export const MODES = {
    * namespace may be the container's (host network), so only sockets owned by its processes; on containerd the
    * seal is read from the container's root and checked against its files, as in a pod
    */
-  'host-container': (p) => {
-    const seal = sealIdentity(p);
-    return {
-      sources: [
-        sealSource(p.seal),
-        processes(p),
-        ...seal.sources,
-        sockets(p, { requireOwner: true }),
-        resources(p),
-        setuidFiles(p),
-        ...dockerEvents(p).sources,
-      ],
-      identity: seal.identity,
-    };
-  },
+  'host-container': (p) => workload(p, { requireOwner: true }),
 } satisfies Record<ModeName, (parts: SourceParts) => ModeSources>;

@@ -183,8 +183,8 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
       for (const source of sources) {
         for (const observation of source.poll(nowMs)) {
           if (observation.type === 'seal') revokeSeal(observation);
-          deps.learner?.observe(observation);
           const event = normalize(observation, context);
+          deps.learner?.observe(event);
           const hits = engine.evaluate(event);
           if (settings.emitAll || ALWAYS_SHIPPED.has(event.event.action)) ship(event);
           for (const response of responder.respond(hits, nowMs)) ship(response);

@@ -1,14 +1,7 @@
 import type { Logger } from '../../shared/logging/index.ts';
 import type { HashCache } from './hash-cache.ts';
-import {
-  CLOCK_TICKS,
-  isWriteFlags,
-  parsePasswd,
-  programName,
-  socketInode,
-  type ProcFs,
-  type ProcStat,
-} from './proc/index.ts';
+import { CLOCK_TICKS, isWriteFlags, parsePasswd, socketInode, type ProcFs, type ProcStat } from './proc/index.ts';
+import { programName } from '../normalize/program.ts';
 import type { Scope } from './scope.ts';
 import type { FdKind, Observation, ParentInfo, ProcessInfo } from './types.ts';
 

@@ -4,7 +4,8 @@ import { containerIdFromCgroup, type ProcFs, type ProcStat } from './proc/index.
  * Which processes are watched. Decided once per new PID (details are read only for new PIDs).
  * - pod: every process in the (shared) PID namespace except the watcher itself;
  * - container: processes whose cgroup names the container id (host PIDs, found via Docker);
- * - tree: a process tree started by us (`-- COMMAND`): descendants of the root, or its session.
+ * - tree: a process tree started by us (`-- COMMAND`): descendants of the root, or its session (the root can be
+ *   given once the command is started, so the pipeline is ready before the command runs).
  */
 export type Scope = PodScope | ContainerScope | TreeScope;
 
@@ -70,12 +71,19 @@ export function containerScope(proc: ProcFs, containerId: string, initPid: numbe
   };
 }
 
-export function treeScope(rootPid: number, rootSession?: number): TreeScope {
+export function treeScope(
+  rootPid: number | (() => number | undefined),
+  rootSession?: number | (() => number | undefined),
+): TreeScope {
+  const root = typeof rootPid === 'function' ? rootPid : () => rootPid;
+  const session = typeof rootSession === 'function' ? rootSession : () => rootSession;
   return {
     kind: 'tree',
-    includes: (stat, isWatched) =>
-      stat.pid === rootPid || isWatched(stat.ppid) || (rootSession !== undefined && stat.session === rootSession),
-    netAnchor: () => rootPid,
+    includes: (stat, isWatched) => {
+      const s = session();
+      return stat.pid === root() || isWatched(stat.ppid) || (s !== undefined && stat.session === s);
+    },
+    netAnchor: () => root(),
   };
 }
 

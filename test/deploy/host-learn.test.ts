@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,7 @@ import { describeDocker } from '../harness/docker.ts';
 import { run } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { procConnectorRequired, procConnectorUnavailable } from '../harness/proc-connector.ts';
+import { readEventsFile, waitFor } from '../harness/wait.ts';
 
 /**
  * `sealwatch learn --docker --container X`: a container learned from the host through the kernel proc connector,
@@ -20,6 +22,9 @@ import { procConnectorRequired, procConnectorUnavailable } from '../harness/proc
  */
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 const connectorMissing = await procConnectorUnavailable();
+/** `sealwatch learn --docker --container NAME --duration D --out FILE`, the bundle in a process of its own */
+const learnFromHost = (container: string, duration: string, out: string) =>
+  run(process.execPath, [CLI, 'learn', '--docker', '--container', container, '--duration', duration, '--out', out]);
 
 describeDocker('learn --docker (host learn mode)', () => {
   useContainerCleanup();
@@ -35,17 +40,7 @@ describeDocker('learn --docker (host learn mode)', () => {
       });
       const dir = mkdtempSync(join(tmpdir(), 'sw-host-learn-'));
       const out = join(dir, 'profile.yaml');
-      const learned = await run(process.execPath, [
-        CLI,
-        'learn',
-        '--docker',
-        '--container',
-        app.name,
-        '--duration',
-        '4s',
-        '--out',
-        out,
-      ]);
+      const learned = await learnFromHost(app.name, '4s', out);
       expect(learned.code, learned.stderr).toBe(0);
       expect(learned.stderr).toMatch(/learning .* exec events: kernel proc connector/);
       expect(learned.stderr).toMatch(/kernel proc connector: \d+ execs on the host/);
@@ -62,6 +57,57 @@ describeDocker('learn --docker (host learn mode)', () => {
       expect(profile.metadata.source).toBe('learned');
     },
     120_000,
+  );
+
+  it.runIf(connectorMissing === undefined || procConnectorRequired())(
+    'a profile learned from the host keeps the sidecar quiet on the same workload: a web server, a wget -q -O /dev/null health loop, ls',
+    async () => {
+      expect(connectorMissing, 'SEALWATCH_REQUIRE_PROC_CONNECTOR=1: the kernel proc connector').toBeUndefined();
+      const image = await buildAppImage({
+        cmd: ['sleep', '3600'],
+        files: { '/www/index.html': '<h1>ok</h1>\n' },
+        repository: 'sealwatch-test/host-learn-web',
+      });
+      const app = await startContainer({
+        image,
+        cmd: [
+          'sh',
+          '-c',
+          'httpd -p 127.0.0.1:8080 -h /www; while true; do wget -q -O /dev/null http://127.0.0.1:8080/; ls /www > /dev/null; sleep 0.1; done',
+        ],
+      });
+      const dir = mkdtempSync(join(tmpdir(), 'sw-host-learn-web-'));
+      const profile = join(dir, 'profile.yaml');
+      const learned = await learnFromHost(app.name, '6s', profile);
+      expect(learned.code, learned.stderr).toBe(0);
+      // monitored by /proc polling, as a sidecar or `watch --container` does, with the learned profile
+      const events = join(dir, 'events.jsonl');
+      const watcher = spawn(
+        process.execPath,
+        [CLI, 'watch', '--container', app.name, '--profile', profile, '--emit', 'all', '--output', `file://${events}`],
+        { stdio: 'ignore' },
+      );
+      const exited = new Promise((resolve) => watcher.once('exit', resolve));
+      try {
+        // a few resource samples, and health checks seen by /proc polling (a wget lives a few milliseconds)
+        const since = Date.now();
+        await waitFor(
+          '5 wget runs watched, over 4 s at least',
+          () =>
+            (Date.now() - since > 4000 &&
+              readEventsFile(events).filter((e) => e.event.action === 'process-started' && e.process?.name === 'wget')
+                .length >= 5) ||
+            undefined,
+          60_000,
+        );
+      } finally {
+        watcher.kill('SIGTERM');
+        await exited;
+      }
+      const alerts = readEventsFile(events).filter((e) => e.event.kind === 'alert');
+      expect(alerts.map((e) => `${e.rule?.id}: ${e.message}`)).toEqual([]);
+    },
+    180_000,
   );
 
   it('rejects combinations that do not fit, in one line', async () => {

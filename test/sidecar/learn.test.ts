@@ -7,7 +7,7 @@ import { runCli } from '../../cli/main.ts';
 import { loadConfigFile } from '../../shared/config/index.ts';
 import { profileSpec } from '../../shared/profile/index.ts';
 import { createLearner, profileToYaml } from '../../sidecar/learn/index.ts';
-import { proc } from './make-events.ts';
+import { started } from './make-events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sw-learn-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,12 +51,12 @@ describe('learn', () => {
     const l1 = createLearner();
     const l2 = createLearner();
     const obs = [
-      proc({ pid: 1, name: 'b', exe: '/bin/b', user: 'app' }),
-      proc({ pid: 2, name: 'evil"\n- { exe: /x }', exe: '/bin/busybox', user: 'root' }),
-      proc({ pid: 3, name: 'a', exe: '/bin/a', user: 'app' }),
+      started({ pid: 1, name: 'b', exe: '/bin/b', user: 'app' }),
+      started({ pid: 2, name: 'evil"\n- { exe: /x }', exe: '/bin/busybox', user: 'root' }),
+      started({ pid: 3, name: 'a', exe: '/bin/a', user: 'app' }),
     ];
-    for (const p of obs) l1.observe({ type: 'process-start', process: p });
-    for (const p of [...obs].reverse()) l2.observe({ type: 'process-start', process: p });
+    for (const e of obs) l1.observe(e);
+    for (const e of [...obs].reverse()) l2.observe(e);
     const y1 = profileToYaml(l1.profile());
     expect(profileToYaml(l2.profile())).toBe(y1);
     writeFileSync(join(dir, 'h.yaml'), y1);

@@ -12,9 +12,9 @@ import {
   parsePasswd,
   parseStat,
   parseStatus,
-  programName,
   socketInode,
 } from '../../sidecar/sources/proc/index.ts';
+import { programName } from '../../sidecar/normalize/index.ts';
 import { FixtureProc, TCP6_HEADER, TCP_HEADER } from './fixture-proc.ts';
 
 const statLine = (comm: string): string =>

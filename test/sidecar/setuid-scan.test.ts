@@ -35,7 +35,8 @@ describe('setuid scan of a crowded /tmp', () => {
   });
   tracker.tick(0);
   // 300 entries in all, 40 looked at per scan
-  const scan = createSetuidScan({ proc, tracker, dirs: ['/tmp'], everyMs: 1, maxEntries: 40 });
+  // a poll is a whole scan here (no time bound): the budget in entries is what is tested
+  const scan = createSetuidScan({ proc, tracker, dirs: ['/tmp'], everyMs: 1, maxEntries: 40, maxScanMs: Infinity });
   let now = 0;
   const found = (): string[] => {
     now += 1_000_000; // past any pause
@@ -62,5 +63,23 @@ describe('setuid scan of a crowded /tmp', () => {
     writeFileSync(target, '');
     chmodSync(target, 0o4755);
     expect(found()).toContain('/tmp/d29/dropped');
+  });
+
+  it('a scan bounded in time goes on at the next tick, where it stopped: the file is found, no tick held', () => {
+    const target = join(rootfs, 'tmp', 'd3', 'late');
+    writeFileSync(target, '');
+    chmodSync(target, 0o4755);
+    // no time at all: one lstat a poll, every poll at the same moment (the round is not over, so no pause)
+    const slow = createSetuidScan({ proc, tracker, dirs: ['/tmp'], everyMs: 60_000, maxScanMs: 0 });
+    let polls = 0;
+    const found: string[] = [];
+    while (!found.includes('/tmp/d3/late') && polls < 1000) {
+      polls++;
+      for (const o of slow.poll(5)) if (o.type === 'setuid-file') found.push(o.path);
+    }
+    expect(found).toContain('/tmp/d3/late');
+    // one round of 30 directories and 300 files at most, a step a poll
+    expect(polls).toBeGreaterThan(30);
+    expect(polls).toBeLessThanOrEqual(DIRS + DIRS * FILES + 2);
   });
 });

@@ -1,6 +1,7 @@
 import type { Event } from '../../../shared/events/index.ts';
-import type { ProfileProcess } from '../../../shared/profile/index.ts';
-import { argsMatch, globMatch, ipInCidr, programNames, remoteIp } from '../conditions.ts';
+import type { Profile, ProfileProcess } from '../../../shared/profile/index.ts';
+import { programOf } from '../../normalize/program.ts';
+import { argsMatch, globMatch, ipInCidr, remoteIp } from '../conditions.ts';
 import type { Rule, RuleContext, RuleMeta } from '../rule.ts';
 
 /**
@@ -15,9 +16,10 @@ function profileRule(meta: Omit<RuleMeta, 'ruleset' | 'exceptions' | 'category'>
 const who = (e: Event): string => `${e.process?.name ?? '?'} (pid ${e.process?.pid ?? '?'})`;
 
 export function processEntryMatches(entry: ProfileProcess, event: Event): boolean {
-  const p = event.process;
-  if (!p?.executable || !globMatch(entry.exe, p.executable)) return false;
-  if (entry.name !== undefined && !programNames(event).some((n) => globMatch(entry.name!, n))) return false;
+  const program = programOf(event);
+  if (!program?.exe || !globMatch(entry.exe, program.exe)) return false;
+  if (entry.name !== undefined && !program.nameUnknown && !program.names.some((n) => globMatch(entry.name!, n)))
+    return false;
   if (entry.args !== undefined && !argsMatch(entry.args, event)) return false;
   return true;
 }
@@ -144,38 +146,40 @@ export const egressNotAllowed = profileRule(
   },
 );
 
-export const memoryExceeded = profileRule(
+/** A resource limit of the profile, against the `resources-sampled` detail that measures it. */
+function limitRule(
+  meta: Pick<RuleMeta, 'id' | 'name' | 'description'>,
+  limit: (profile: Profile) => number | undefined,
+  detail: 'rss_mib' | 'process_count',
+  say: (value: number, max: number) => string,
+): Rule {
+  return profileRule({ ...meta, severity: 6, on: ['resources-sampled'] }, (e, ctx) => {
+    const max = ctx.profile && limit(ctx.profile);
+    const value = e.sealwatch.details?.[detail];
+    return max !== undefined && typeof value === 'number' && value > max ? say(value, max) : undefined;
+  });
+}
+
+export const memoryExceeded = limitRule(
   {
     id: 'profile.memory-exceeded',
     name: 'Memory above the profile',
     description: 'The watched processes together use more resident memory than the profile allows.',
-    severity: 6,
-    on: ['resources-sampled'],
   },
-  (e, ctx) => {
-    const max = ctx.profile?.resources.memoryMiB?.max;
-    const rss = e.sealwatch.details?.rss_mib;
-    return max !== undefined && typeof rss === 'number' && rss > max
-      ? `memory ${rss} MiB is above the profile's ${max} MiB`
-      : undefined;
-  },
+  (profile) => profile.resources.memoryMiB?.max,
+  'rss_mib',
+  (rss, max) => `memory ${rss} MiB is above the profile's ${max} MiB`,
 );
 
-export const processCountExceeded = profileRule(
+export const processCountExceeded = limitRule(
   {
     id: 'profile.process-count-exceeded',
     name: 'Process count above the profile',
     description: 'More processes run at once than the profile allows (fork bomb, runaway workers).',
-    severity: 6,
-    on: ['resources-sampled'],
   },
-  (e, ctx) => {
-    const max = ctx.profile?.resources.processes?.max;
-    const n = e.sealwatch.details?.process_count;
-    return max !== undefined && typeof n === 'number' && n > max
-      ? `${n} processes, the profile allows ${max}`
-      : undefined;
-  },
+  (profile) => profile.resources.processes?.max,
+  'process_count',
+  (n, max) => `${n} processes, the profile allows ${max}`,
 );
 
 export const PROFILE_RULES: readonly Rule[] = [

@@ -2,7 +2,7 @@ export { parseStat } from './parse-stat.ts';
 export type { ProcStat } from './parse-stat.ts';
 export { parseStatus } from './parse-status.ts';
 export type { ProcStatus } from './parse-status.ts';
-export { parseCmdline, programName } from './parse-cmdline.ts';
+export { parseCmdline } from './parse-cmdline.ts';
 export { parseNetTable, decodeHexAddress, TCP_LISTEN, TCP_ESTABLISHED, UDP_UNCONNECTED } from './parse-net.ts';
 export type { NetSocket, NetProtocol, NetFamily } from './parse-net.ts';
 export { socketInode, parseFdinfoFlags, isWriteFlags, containerIdFromCgroup, parsePasswd } from './parse-misc.ts';

@@ -18,13 +18,3 @@ export function parseCmdline(bytes: Uint8Array): string[] {
   }
   return args;
 }
-
-/** The program name as users and rules know it: basename of argv[0], else comm. */
-export function programName(args: readonly string[], comm: string): string {
-  const argv0 = args[0];
-  if (argv0 === undefined || argv0 === '') return comm;
-  const base = argv0.slice(argv0.lastIndexOf('/') + 1);
-  // login shells are started as "-sh"
-  const name = base.startsWith('-') ? base.slice(1) : base;
-  return name === '' ? comm : name;
-}

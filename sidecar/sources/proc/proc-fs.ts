@@ -115,6 +115,13 @@ export function createProcFs(root = '/proc'): ProcFs {
       return undefined;
     }
   };
+  const entries = (dir: string): string[] | undefined => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return undefined;
+    }
+  };
   const counted = <T>(value: T | undefined, present: boolean): T | undefined => {
     if (present && value === undefined) skipped++;
     return value;
@@ -179,12 +186,8 @@ export function createProcFs(root = '/proc'): ProcFs {
     cwd: (pid) => link(path(pid, 'cwd')),
     cgroup: (pid) => text(path(pid, 'cgroup')),
     fds(pid) {
-      let names: string[];
-      try {
-        names = readdirSync(path(pid, 'fd'));
-      } catch {
-        return undefined;
-      }
+      const names = entries(path(pid, 'fd'));
+      if (names === undefined) return undefined;
       const out = new Map<number, string>();
       for (const name of names) {
         const target = link(path(pid, 'fd', name));
@@ -196,22 +199,13 @@ export function createProcFs(root = '/proc'): ProcFs {
       const raw = text(path(pid, 'fdinfo', String(fd)));
       return raw === undefined ? undefined : counted(parseFdinfoFlags(raw), true);
     },
-    tasks(pid) {
-      try {
-        return readdirSync(path(pid, 'task'))
-          .filter((n) => /^\d+$/.test(n))
-          .map(Number);
-      } catch {
-        return undefined;
-      }
-    },
+    tasks: (pid) =>
+      entries(path(pid, 'task'))
+        ?.filter((n) => /^\d+$/.test(n))
+        .map(Number),
     threadActivity(pid) {
-      let tids: string[];
-      try {
-        tids = readdirSync(path(pid, 'task'));
-      } catch {
-        return undefined;
-      }
+      const tids = entries(path(pid, 'task'));
+      if (tids === undefined) return undefined;
       let key = '';
       for (const tid of tids) {
         const run = text(path(pid, 'task', tid, 'schedstat'));

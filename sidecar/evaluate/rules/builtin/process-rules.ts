@@ -1,4 +1,4 @@
-import { programNames } from '../../conditions.ts';
+import { programNames } from '../../../normalize/program.ts';
 import { baseName, builtinRule, details, NETCATS, SHELLS, who } from './define.ts';
 
 /** Built-in rules over process events. Names come from argv[0], comm and the exe (busybox). */
@@ -98,6 +98,7 @@ export const packageManager = builtinRule(
     severity: 6,
     category: 'persistence',
     on: ['process-started'],
+    allowedByProfile: true,
   },
   (e) => {
     const names = programNames(e);
@@ -136,6 +137,7 @@ export const networkTool = builtinRule(
     severity: 5,
     category: 'discovery',
     on: ['process-started'],
+    allowedByProfile: true,
   },
   (e) => {
     const tool = has(programNames(e), NETWORK_TOOLS);
@@ -145,17 +147,49 @@ export const networkTool = builtinRule(
 
 const REMOTE_COPY = new Set(['scp', 'rsync', 'sftp', 'ftp', 'tftp', 'lftp']);
 
+/** Where output goes that is not a file: stdout, or nowhere (a health check, a probe). */
+const NOT_A_FILE = new Set(['-', '/dev/null', '/dev/stdout', '/dev/stderr']);
+
+/**
+ * Where wget writes: `-O FILE` (also grouped, `-qO-`), `--output-document=FILE`; nothing with `--spider`; without
+ * either, a file named after the URL. Undefined when it writes no file.
+ */
+export function wgetOutput(args: readonly string[]): string | undefined {
+  if (args.includes('--spider')) return undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--output-document(?:=(.*))?$/.exec(a) ?? /^-[a-zA-Z]*O(.*)$/.exec(a);
+    if (!m) continue;
+    const file = m[1] !== undefined && m[1] !== '' ? m[1] : args[i + 1];
+    return file === undefined || NOT_A_FILE.has(file) ? undefined : file;
+  }
+  return 'a file named after the URL';
+}
+
+/** Where curl writes: `-o FILE` (also grouped, `-so FILE`), `--output FILE`, `-O`/`--remote-name`; else stdout. */
+export function curlOutput(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--remote-name' || a === '--remote-name-all' || /^-[a-zA-Z]*O$/.test(a))
+      return 'a file named after the URL';
+    const m = /^--output(?:=(.*))?$/.exec(a) ?? /^-[a-zA-Z]*o(.*)$/.exec(a);
+    if (!m) continue;
+    const file = m[1] !== undefined && m[1] !== '' ? m[1] : args[i + 1];
+    return file === undefined || NOT_A_FILE.has(file) ? undefined : file;
+  }
+  return undefined;
+}
+
 export const remoteCopy = builtinRule(
   {
     id: 'remote-copy-tool',
     name: 'Remote copy tool',
-    description: 'scp, rsync, ftp, or wget/curl writing a file: data or tools moving in or out.',
+    description:
+      'scp, rsync, ftp, or wget/curl writing a file (stdout or /dev/null is not a file: a health check is not a download): data or tools moving in or out.',
     severity: 5,
     category: 'exfiltration',
     on: ['process-started'],
-    exceptions: [
-      { description: 'health checks that print to stdout', match: { args: '(^|\\s)(-O\\s*-|--spider|-qO-)(\\s|$)' } },
-    ],
+    allowedByProfile: true,
   },
   (e) => {
     const names = programNames(e);
@@ -165,10 +199,10 @@ export const remoteCopy = builtinRule(
     // cmdline could be read, as a 1 ms health check often is) there is nothing to judge, so no claim is made.
     if ((e.process?.args ?? []).length === 0) return undefined;
     const args = (e.process?.args ?? []).slice(1);
-    if (names.includes('wget') && !args.some((a) => a === '-O-' || a === '--spider'))
-      return `wget downloading to a file: ${who(e)}`;
-    if (names.includes('curl') && args.some((a) => /^(-[a-zA-Z]*[oO]|--output|--remote-name(-all)?)$/.test(a)))
-      return `curl writing a file: ${who(e)}`;
+    const wget = names.includes('wget') ? wgetOutput(args) : undefined;
+    if (wget !== undefined) return `wget downloading to ${wget}: ${who(e)}`;
+    const curl = names.includes('curl') ? curlOutput(args) : undefined;
+    if (curl !== undefined) return `curl writing ${curl}: ${who(e)}`;
     return undefined;
   },
 );
@@ -281,6 +315,7 @@ export const sshdRunning = builtinRule(
     severity: 8,
     category: 'persistence',
     on: ['process-started'],
+    allowedByProfile: true,
   },
   (e) => {
     const name = has(programNames(e), new Set(['sshd', 'dropbear']));
@@ -296,6 +331,7 @@ export const cronActivity = builtinRule(
     severity: 5,
     category: 'persistence',
     on: ['process-started'],
+    allowedByProfile: true,
   },
   (e) => {
     const name = has(programNames(e), new Set(['cron', 'crond', 'crontab', 'anacron', 'atd', 'at']));
@@ -311,6 +347,7 @@ export const kubectlRun = builtinRule(
     severity: 6,
     category: 'lateral-movement',
     on: ['process-started'],
+    allowedByProfile: true,
   },
   (e) => {
     const name = has(programNames(e), new Set(['kubectl', 'helm', 'crictl', 'ctr']));
