@@ -167,6 +167,7 @@ export async function runSeal(inputs: SealInputs, deps: SealDeps): Promise<SealR
       statements: seal.bundles.length,
       resealed: read.resealing,
       ...(read.forgedLabel ? { forgedLabel: true } : {}),
+      ...(profiles.warnings.length > 0 ? { warnings: profiles.warnings } : {}),
       pushed: [],
       provenance: {
         ci: context.ci,

@@ -40,6 +40,8 @@ interface FlagInfo {
   kind: FlagKind;
   description: string;
   defaultValue: unknown;
+  /** the values an enum flag takes (shell completion offers them) */
+  choices?: string[];
 }
 
 /** `tick` → `SEALWATCH_TICK`. */
@@ -76,7 +78,10 @@ export function flagInfo(name: string, field: z.ZodType): FlagInfo {
       defaultValue = f.def.defaultValue;
     if (!(f instanceof z.ZodDefault || f instanceof z.ZodOptional || f instanceof z.ZodPrefault)) break;
   }
-  return { name, kind, description: description ?? '', defaultValue };
+  let choices: string[] | undefined;
+  const item = base instanceof z.ZodUnion ? (base.options as z.ZodType[])[0] : base;
+  if (item instanceof z.ZodEnum) choices = item.options.map(String);
+  return { name, kind, description: description ?? '', defaultValue, ...(choices ? { choices } : {}) };
 }
 
 export function flagInfos(schema: z.ZodObject): FlagInfo[] {

@@ -16,6 +16,7 @@ packages+=(stress-ng)  # the CI gate runs the suite with stress-ng --cpu 2 besid
 packages+=(containerd)  # a containerd of the tests' own (and ctr) for the host agent on containerd
 packages+=(prometheus)  # a real Prometheus and promtool for deploy/prometheus and deploy/grafana (test/deploy/prometheus.test.ts)
 command -v kubectl >/dev/null || packages+=(kubernetes-client)  # kubectl kustomize renders deploy/kubernetes in the tests
+packages+=(zsh fish)  # the shell completion tests run each script in its real shell (test/cli/completion.test.ts)
 packages+=(poppler-utils) # pdftotext: reads the audit report Chromium printed to PDF (test/audit/report-chromium.test.ts)
 missing=()
 for p in "${packages[@]}"; do

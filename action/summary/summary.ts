@@ -13,6 +13,8 @@ export interface SealSummary {
   resealed: boolean;
   /** a dev.sealwatch.seal label named a layer that is not a seal layer: ignored, the layer kept */
   forgedLabel?: boolean;
+  /** what the profile files hold that is valid but likely a mistake (`profile.yaml: network.listen[1]: …`) */
+  warnings?: string[];
   bundlePath?: string;
   pushed: string[];
   provenance: { ci: string; repository?: string; commit?: string; ref?: string; runUrl?: string; baseImage?: string };
@@ -94,6 +96,7 @@ export function formatSummaryText(s: SealSummary, style: TextStyle): string {
       '  warning: a dev.sealwatch.seal label named a layer that is not a seal layer; it was ignored (layer kept)',
     );
   }
+  for (const w of s.warnings ?? []) lines.push(`  warning: ${plain(w)}`);
   if (s.imageId) lines.push(`  image id:    ${s.imageId}`);
   if (s.tags.length > 0) lines.push(`  tags:        ${s.tags.map(plain).join(', ')}`);
   lines.push(`  identity:    ${s.identity}`);
@@ -162,6 +165,7 @@ export function formatSummaryMarkdown(s: SealSummary): string {
     ],
   ];
   if (s.imageId) rows.splice(2, 0, ['Image id', `\`${s.imageId}\``]);
+  if (s.warnings !== undefined) rows.push(['Warnings', s.warnings.map(cell).join('<br>')]);
   const table = ['| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
   const gates =
     s.gates.length === 0

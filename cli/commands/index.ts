@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandIo } from '../io.ts';
 import { registerAdmission } from './admission.ts';
 import { registerAudit } from './audit.ts';
+import { registerCompletion } from './completion.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerKeygen } from './keygen.ts';
 import { registerLearn } from './learn.ts';
@@ -25,4 +26,5 @@ export const COMMANDS: ReadonlyArray<(program: Command, io: CommandIo) => void> 
   registerSendTest,
   registerDoctor,
   registerAdmission,
+  registerCompletion,
 ];
