@@ -6,7 +6,7 @@ export { resolveWindow, parseDuration, parseInstant, describeWindow } from './wi
 export type { ReportWindow } from './window.ts';
 export { parseMinSeverity, matchesFilter, inWindow, describeFilter } from './filter.ts';
 export type { EventFilter } from './filter.ts';
-export { readEvents, parseEventLine, isGzipFile } from './read-events.ts';
+export { readEvents, isGzipFile } from './read-events.ts';
 export type { InputStats, ReadEvent, ReadProgress } from './read-events.ts';
 export { SummaryBuilder, isResponse } from './summary.ts';
 export type { ReportSummary, RuleSummary, BucketSummary, SeverityCounts } from './summary.ts';

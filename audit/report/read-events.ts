@@ -96,7 +96,7 @@ function openInput(path: string, source: string): { size: number; gzip: boolean 
 /** Parses one JSONL line into an event, or says why it is not one; `seen` gets every JSON value. */
 export function parseEventLine(
   line: string,
-  check: EventCheck = defaultCheck(),
+  check: EventCheck,
   seen?: (raw: unknown) => void,
 ): { event: Event; ms: number } | { bad: BadLineReason } {
   let raw: unknown;
@@ -112,52 +112,91 @@ export function parseEventLine(
   return { event: raw, ms };
 }
 
-let sharedCheck: EventCheck | undefined;
-function defaultCheck(): EventCheck {
-  sharedCheck ??= createEventCheck();
-  return sharedCheck;
+/**
+ * Splits a byte stream into blocks of whole lines (each block ends at a LF, but the last one of the
+ * stream), about one read each, and hands them to `onBlock` in order. A line that spans reads and
+ * grows past `maxBytes` is dropped as it streams past: `onBlock(undefined)` stands for it. `onBlock`
+ * may return a promise (backpressure): the next read waits for it.
+ */
+async function splitBlocks(
+  input: AsyncIterable<Buffer>,
+  maxBytes: number,
+  onBlock: (block: Buffer | undefined) => void | Promise<void>,
+): Promise<void> {
+  let carry: Buffer[] = [];
+  let carryBytes = 0;
+  let overflow = false;
+  for await (const read of input) {
+    let chunk = read;
+    if (overflow) {
+      const end = chunk.indexOf(NEWLINE);
+      if (end === -1) continue;
+      overflow = false;
+      await onBlock(undefined);
+      chunk = chunk.subarray(end + 1);
+    }
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last === -1) {
+      carry.push(chunk);
+      carryBytes += chunk.length;
+      if (carryBytes > maxBytes) {
+        overflow = true;
+        carry = [];
+        carryBytes = 0;
+      }
+      continue;
+    }
+    let block = chunk.subarray(0, last + 1);
+    if (carryBytes > 0) {
+      const first = chunk.indexOf(NEWLINE);
+      if (carryBytes + first > maxBytes) {
+        await onBlock(undefined);
+        block = chunk.subarray(first + 1, last + 1);
+      } else block = Buffer.concat([...carry, block]);
+      carry = [];
+      carryBytes = 0;
+    }
+    if (block.length > 0) await onBlock(block);
+    if (last + 1 < chunk.length) {
+      carry.push(chunk.subarray(last + 1));
+      carryBytes = chunk.length - last - 1;
+    }
+  }
+  if (overflow) await onBlock(undefined);
+  else if (carryBytes > 0) await onBlock(carryBytes > maxBytes ? undefined : Buffer.concat(carry));
 }
 
 /**
- * Splits a byte stream into lines (LF; a CR before it is JSON whitespace) and hands each to `onLine`
- * as it is found, so nothing outlives its line. A line longer than `maxBytes` is dropped as it
- * streams past: `onLine(undefined)` stands for it.
+ * The lines of one block, in order; a line longer than `maxBytes` is passed as undefined, undecoded.
+ * The block's last line may lack its LF (the end of the file).
  */
-async function splitLines(
-  input: AsyncIterable<Buffer>,
-  maxBytes: number,
-  onLine: (line: string | undefined) => void,
-  afterChunk: () => void,
-): Promise<void> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let overflow = false;
-  for await (const chunk of input) {
-    let start = 0;
-    for (;;) {
-      const end = chunk.indexOf(NEWLINE, start);
-      if (end === -1) {
-        if (!overflow && start < chunk.length) {
-          pendingBytes += chunk.length - start;
-          if (pendingBytes > maxBytes) {
-            overflow = true;
-            pending = [];
-          } else pending.push(chunk.subarray(start));
-        }
-        break;
-      }
-      if (overflow || pendingBytes + end - start > maxBytes) onLine(undefined);
-      else if (pendingBytes > 0) onLine(Buffer.concat([...pending, chunk.subarray(start, end)]).toString('utf8'));
-      else onLine(chunk.toString('utf8', start, end));
-      overflow = false;
-      pending = [];
-      pendingBytes = 0;
-      start = end + 1;
-    }
-    afterChunk();
+export function forEachLine(block: Buffer, maxBytes: number, onLine: (line: string | undefined) => void): void {
+  let start = 0;
+  while (start < block.length) {
+    let end = block.indexOf(NEWLINE, start);
+    if (end === -1) end = block.length;
+    onLine(end - start > maxBytes ? undefined : block.toString('utf8', start, end));
+    start = end + 1;
   }
-  if (overflow) onLine(undefined);
-  else if (pendingBytes > 0) onLine(Buffer.concat(pending).toString('utf8'));
+}
+
+/** What a line is: an event, a bad line (why), or nothing (an empty line). */
+export type LineOutcome = { event: Event; ms: number } | { bad: BadLineReason } | undefined;
+
+/** Classifies one line; `seen` gets every JSON value, before the schema. */
+export function classifyLine(line: string | undefined, check: EventCheck, seen?: (raw: unknown) => void): LineOutcome {
+  if (line === undefined) return { bad: 'too-long' };
+  if (line.length === 0 || (line.length < 3 && line.trim() === '')) return undefined;
+  const parsed = parseEventLine(line, check, seen);
+  if ('bad' in parsed && parsed.bad === 'not-json' && line.trim() === '') return undefined;
+  return parsed;
+}
+
+/** Counts one bad line (1-based line number) in a file's stats. */
+export function countBadLine(stat: InputStats, reason: BadLineReason, line: number): void {
+  stat.badLines++;
+  stat.badReasons[reason] = (stat.badReasons[reason] ?? 0) + 1;
+  if (stat.firstBadLines.length < MAX_BAD_LINES_LISTED) stat.firstBadLines.push(line);
 }
 
 /** Also sees every line as read, before any schema (the event record's verifier: it hashes each line's content). */
@@ -174,21 +213,26 @@ export interface ReadProgress {
   events: number;
 }
 
+/** One input file being read: where its stats go, and its place in the order of files. */
+export interface OpenInput {
+  fileIndex: number;
+  source: string;
+  stat: InputStats;
+}
+
 /**
- * Streams the events of JSONL files (plain or gzip) to `onEvent`, one at a time as they are read:
- * memory does not grow with the file, and no line is ever held longer than MAX_LINE_BYTES. A line
- * that is not an event is skipped and counted in `stats` by reason, never fatal; empty lines are
- * ignored. Files are read in the order given.
+ * Streams JSONL files (plain or gzip) as blocks of whole lines (see splitBlocks), in the order given:
+ * memory does not grow with the file, and no line is ever held longer than `maxLineBytes`. A failure
+ * of the input (a read error, a corrupt gzip) becomes one ConfigError naming the file; an error thrown
+ * by `onBlock` passes as it is.
  */
-export async function readEvents(
+export async function readBlocks(
   files: readonly { path: string; source: string }[],
   stats: InputStats[],
-  onEvent: (item: ReadEvent) => void,
+  onBlock: (input: OpenInput, block: Buffer | undefined) => void | Promise<void>,
   onProgress?: (progress: ReadProgress) => void,
-  observer?: LineObserver,
   maxLineBytes = MAX_LINE_BYTES,
 ): Promise<void> {
-  const check = defaultCheck();
   const opened = files.map((f) => ({ ...f, ...openInput(f.path, f.source) }));
   for (const [fileIndex, file] of opened.entries()) {
     const stat: InputStats = {
@@ -201,52 +245,29 @@ export async function readEvents(
       firstBadLines: [],
     };
     stats.push(stat);
+    const input: OpenInput = { fileIndex, source: file.source, stat };
     const raw = createReadStream(file.path, { highWaterMark: 1 << 20 });
     let bytesRead = 0;
     raw.on('data', (chunk) => {
       bytesRead += chunk.length;
     });
-    let input: Readable = raw;
+    let stream: Readable = raw;
     if (file.gzip) {
       const gunzip = createGunzip({ chunkSize: 1 << 18 });
       raw.on('error', (error) => gunzip.destroy(error));
-      input = raw.pipe(gunzip);
+      stream = raw.pipe(gunzip);
     }
-    const bad = (reason: BadLineReason): void => {
-      stat.badLines++;
-      stat.badReasons[reason] = (stat.badReasons[reason] ?? 0) + 1;
-      if (stat.firstBadLines.length < MAX_BAD_LINES_LISTED) stat.firstBadLines.push(stat.lines);
-    };
-    // Only a failure of the input (a read error, corrupt gzip) is "cannot read"; the caller's own errors pass.
     let consumerFailed = false;
-    const seen = observer && ((raw: unknown): void => observer.add(raw, { file: file.source, line: stat.lines }));
-    const onLine = (line: string | undefined): void => {
-      stat.lines++;
-      if (line === undefined) {
-        observer?.addBad({ file: file.source, line: stat.lines });
-        return bad('too-long');
-      }
-      if (line.length === 0 || (line.length < 3 && line.trim() === '')) return;
-      const parsed = parseEventLine(line, check, seen);
-      if ('bad' in parsed) {
-        if (parsed.bad !== 'not-json' || line.trim() !== '') {
-          if (parsed.bad === 'not-json') observer?.addBad({ file: file.source, line: stat.lines });
-          bad(parsed.bad);
-        }
-        return;
-      }
-      stat.events++;
-      try {
-        onEvent({ event: parsed.event, ms: parsed.ms, fileIndex, line: stat.lines });
-      } catch (error) {
-        consumerFailed = true;
-        throw error;
-      }
-    };
-    const afterChunk = (): void =>
-      onProgress?.({ file: file.source, bytesRead, bytesTotal: file.size, events: stat.events });
     try {
-      await splitLines(input as AsyncIterable<Buffer>, maxLineBytes, onLine, afterChunk);
+      await splitBlocks(stream as AsyncIterable<Buffer>, maxLineBytes, async (block) => {
+        try {
+          await onBlock(input, block);
+        } catch (error) {
+          consumerFailed = true;
+          throw error;
+        }
+        onProgress?.({ file: file.source, bytesRead, bytesTotal: file.size, events: stat.events });
+      });
     } catch (error) {
       if (consumerFailed) throw error;
       throw new ConfigError(
@@ -259,4 +280,45 @@ export async function readEvents(
     }
     onProgress?.({ file: file.source, bytesRead: file.size, bytesTotal: file.size, events: stat.events });
   }
+}
+
+/**
+ * Streams the events of JSONL files to `onEvent`, one at a time as they are read, in this thread. A
+ * line that is not an event is skipped and counted in `stats` by reason, never fatal; empty lines
+ * are ignored. `observer` sees every line too (the event record's verifier).
+ */
+export async function readEvents(
+  files: readonly { path: string; source: string }[],
+  stats: InputStats[],
+  onEvent: (item: ReadEvent) => void,
+  onProgress?: (progress: ReadProgress) => void,
+  observer?: LineObserver,
+  checkFile?: string,
+  maxLineBytes = MAX_LINE_BYTES,
+): Promise<void> {
+  const check = await createEventCheck(checkFile);
+  await readBlocks(
+    files,
+    stats,
+    ({ fileIndex, source, stat }, block) => {
+      const seen = observer && ((raw: unknown): void => observer.add(raw, { file: source, line: stat.lines }));
+      const onLine = (line: string | undefined): void => {
+        stat.lines++;
+        const outcome = classifyLine(line, check, seen);
+        if (outcome === undefined) return;
+        if ('bad' in outcome) {
+          if (outcome.bad === 'too-long' || outcome.bad === 'not-json')
+            observer?.addBad({ file: source, line: stat.lines });
+          countBadLine(stat, outcome.bad, stat.lines);
+          return;
+        }
+        stat.events++;
+        onEvent({ event: outcome.event, ms: outcome.ms, fileIndex, line: stat.lines });
+      };
+      if (block === undefined) onLine(undefined);
+      else forEachLine(block, maxLineBytes, onLine);
+    },
+    onProgress,
+    maxLineBytes,
+  );
 }

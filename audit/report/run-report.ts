@@ -1,27 +1,27 @@
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { availableParallelism, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { EnvironmentError, errnoCode } from '../../shared/errors/index.ts';
-import { ExternalSorter } from './external-sort.ts';
-import { describeFilter, inWindow, matchesFilter, type EventFilter } from './filter.ts';
 import type { LogVerifyResult } from '../verify-log/index.ts';
-import { readEvents, type InputStats, type LineObserver, type ReadProgress } from './read-events.ts';
-import { createCsvRenderer } from './render-csv.ts';
-import { createHtmlRenderer } from './render-html.ts';
-import { createJsonRenderer } from './render-json.ts';
-import { createMarkdownRenderer } from './render-md.ts';
-import type { ReportFormat, ReportRenderer } from './renderer.ts';
-import { eventRole, ruleKey, SummaryBuilder, type EventRole, type ReportSummary } from './summary.ts';
+import { distFile } from '../../shared/threads/index.ts';
+import { PREBUILT_EVENT_CHECK } from './event-check.ts';
+import { ExternalSorter } from './external-sort.ts';
+import { describeFilter, type EventFilter } from './filter.ts';
+import { createPassOne, RENDERERS } from './pass-one.ts';
+import { readInThreads } from './read-parallel.ts';
+import {
+  isGzipFile,
+  MAX_LINE_BYTES,
+  readEvents,
+  type InputStats,
+  type LineObserver,
+  type ReadProgress,
+} from './read-events.ts';
+import type { ReportFormat } from './renderer.ts';
+import { SummaryBuilder, type ReportSummary } from './summary.ts';
 
-/** Within one millisecond, an alert is listed before the response to it. */
-const ROLE_RANK: Record<EventRole, number> = { alert: 0, response: 1, other: 2 };
-
-export const RENDERERS = {
-  md: createMarkdownRenderer,
-  html: createHtmlRenderer,
-  csv: createCsvRenderer,
-  json: createJsonRenderer,
-} satisfies Record<ReportFormat, () => ReportRenderer>;
+export { RENDERERS } from './pass-one.ts';
 
 export interface ReportRequest {
   files: readonly { path: string; source: string }[];
@@ -36,12 +36,37 @@ export interface ReportRequest {
   chunkSize?: number;
   /** Verifies the event record (hash chain, signed checkpoints) in the same read; its result heads the report. */
   verifier?: LineObserver & { finish(): LogVerifyResult };
+  /** Reading threads; default: one per idle core (at most 4) for inputs of 32 MiB or more, else 1. */
+  threads?: number;
+}
+
+/**
+ * Below this much input (gzip counted 8 times its size), starting reading threads costs more than it
+ * saves. Threads only pay on idle cores: on a busy machine they share the same CPU time and add their
+ * start and hand-over costs, so the default counts the cores the load average leaves idle.
+ */
+const THREADS_FROM_BYTES = 32 * 1024 * 1024;
+const MAX_THREADS = 4;
+
+function defaultThreads(files: ReportRequest['files']): number {
+  let bytes = 0;
+  for (const f of files) {
+    try {
+      bytes += statSync(f.path).size * (isGzipFile(f.path) ? 8 : 1);
+    } catch {
+      // reported by the read itself, with the file's name
+    }
+  }
+  if (bytes < THREADS_FROM_BYTES) return 1;
+  return Math.max(1, Math.min(MAX_THREADS, Math.round(availableParallelism() - loadavg()[0]!)));
 }
 
 /**
  * `audit report`: one read with flat memory. The files are streamed once: each event is filtered,
- * added to the (bounded) summary, rendered, and its text fed to an external sorter. The header is
+ * added to the (bounded) summary, rendered (pass-one.ts), and its text fed to an external sorter;
+ * large inputs are read by several threads (read-parallel.ts), with the same result. The header is
  * then rendered from the summary, and the sorted event texts are streamed straight to the output.
+ * With a verifier (which must see every line in order) the read stays in this thread.
  */
 export async function runReport(request: ReportRequest): Promise<ReportSummary> {
   const renderer = RENDERERS[request.format]();
@@ -50,29 +75,33 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
   const sorter = new ExternalSorter(request.chunkSize);
   const progress = request.progress ? progressPrinter(request.progress) : undefined;
   const { filter } = request;
+  const threads = request.verifier ? 1 : (request.threads ?? defaultThreads(request.files));
+  const checkFile = distFile(import.meta.url, PREBUILT_EVENT_CHECK);
   try {
-    await readEvents(
-      request.files,
-      stats,
-      ({ event, ms, fileIndex, line }) => {
-        if (!inWindow(ms, filter.window) || !matchesFilter(event, filter)) {
-          builder.exclude();
-          return;
-        }
-        builder.add(event, ms);
-        sorter.add({
-          group: renderer.groupByRule ? ruleKey(event) : '',
-          ms,
-          rank: ROLE_RANK[eventRole(event)],
-          id: event.event.id,
-          fileIndex,
-          line,
-          text: renderer.event(event),
-        });
-      },
-      progress,
-      request.verifier,
-    );
+    if (threads > 1) {
+      await readInThreads({
+        files: request.files,
+        stats,
+        setup: { format: request.format, filter, maxLineBytes: MAX_LINE_BYTES, ...(checkFile ? { checkFile } : {}) },
+        threads,
+        builder,
+        sorter,
+        ...(progress ? { onProgress: progress } : {}),
+      });
+    } else {
+      const passOne = createPassOne(request.format, filter, builder);
+      await readEvents(
+        request.files,
+        stats,
+        ({ event, ms, fileIndex, line }) => {
+          const record = passOne(event, ms, fileIndex, line);
+          if (record !== undefined) sorter.add(record);
+        },
+        progress,
+        request.verifier,
+        checkFile,
+      );
+    }
     if (request.progress) request.progress.write('\n');
     const summary = builder.finish(request.filter.window, describeFilter(request.filter), stats);
     if (request.verifier) summary.integrity = request.verifier.finish();

@@ -3,7 +3,7 @@ import { SEVERITY_LABELS, severityLabel, type SeverityLabel } from '../../shared
 import type { LogVerifyResult } from '../verify-log/index.ts';
 import type { InputStats } from './read-events.ts';
 import { num, plural } from './text.ts';
-import { TopCounter, type TopList } from './top-counter.ts';
+import { TopCounter, type TopList, type TopState } from './top-counter.ts';
 import type { ReportWindow } from './window.ts';
 
 export type SeverityCounts = Record<SeverityLabel, number>;
@@ -123,6 +123,38 @@ interface Bucket {
   byRule: Map<string, number>;
 }
 
+function mergeBuckets(into: Map<number, Bucket>, from: ReadonlyMap<number, Bucket>): void {
+  for (const [index, other] of from) {
+    const bucket = into.get(index);
+    if (!bucket) {
+      into.set(index, other);
+      continue;
+    }
+    bucket.total += other.total;
+    for (const label of SEVERITY_LABELS) bucket.bySeverity[label] += other.bySeverity[label];
+    for (const [rule, n] of other.byRule) bucket.byRule.set(rule, (bucket.byRule.get(rule) ?? 0) + n);
+  }
+}
+
+/** A SummaryBuilder's counts as plain data (Maps included: they cross threads as they are). */
+export interface SummaryPart {
+  total: number;
+  alerts: number;
+  responses: number;
+  excluded: number;
+  bySeverity: SeverityCounts;
+  byOutcome: ReadonlyMap<string, number>;
+  rules: ReadonlyMap<string, RuleSummary & { firstMs: number; lastMs: number }>;
+  days: ReadonlyMap<number, Bucket>;
+  hours: ReadonlyMap<number, Bucket> | undefined;
+  topProcesses: TopState;
+  topDestinations: TopState;
+  firstMs: number;
+  lastMs: number;
+  first: string;
+  last: string;
+}
+
 function newBucket(): Bucket {
   return { total: 0, bySeverity: emptySeverityCounts(), byRule: new Map() };
 }
@@ -185,6 +217,76 @@ export class SummaryBuilder {
 
   exclude(): void {
     this.excluded++;
+  }
+
+  /** Everything counted so far, as plain data (it crosses threads): a reading thread's part. */
+  part(): SummaryPart {
+    return {
+      total: this.total,
+      alerts: this.alerts,
+      responses: this.responses,
+      excluded: this.excluded,
+      bySeverity: this.bySeverity,
+      byOutcome: this.byOutcome,
+      rules: this.rules,
+      days: this.days,
+      hours: this.hours,
+      topProcesses: this.topProcesses.state(),
+      topDestinations: this.topDestinations.state(),
+      firstMs: this.firstMs,
+      lastMs: this.lastMs,
+      first: this.first,
+      last: this.last,
+    };
+  }
+
+  /** Adds a part counted elsewhere, as if its events had been added here. */
+  absorb(part: SummaryPart): void {
+    this.total += part.total;
+    this.alerts += part.alerts;
+    this.responses += part.responses;
+    this.excluded += part.excluded;
+    for (const label of SEVERITY_LABELS) this.bySeverity[label] += part.bySeverity[label];
+    for (const [outcome, n] of part.byOutcome) this.byOutcome.set(outcome, (this.byOutcome.get(outcome) ?? 0) + n);
+    if (part.firstMs < this.firstMs || (part.firstMs === this.firstMs && part.first < this.first)) {
+      this.firstMs = part.firstMs;
+      this.first = part.first;
+    }
+    if (part.lastMs > this.lastMs || (part.lastMs === this.lastMs && part.last > this.last)) {
+      this.lastMs = part.lastMs;
+      this.last = part.last;
+    }
+    for (const [key, other] of part.rules) {
+      const rule = this.rules.get(key);
+      if (!rule) {
+        this.rules.set(key, other);
+        continue;
+      }
+      rule.events += other.events;
+      rule.alerts += other.alerts;
+      for (const [outcome, n] of Object.entries(other.responses))
+        rule.responses[outcome] = (rule.responses[outcome] ?? 0) + n;
+      for (const label of SEVERITY_LABELS) rule.bySeverity[label] += other.bySeverity[label];
+      rule.maxSeverity = Math.max(rule.maxSeverity, other.maxSeverity);
+      if (other.firstMs < rule.firstMs || (other.firstMs === rule.firstMs && other.first < rule.first)) {
+        rule.firstMs = other.firstMs;
+        rule.first = other.first;
+      }
+      if (other.lastMs > rule.lastMs || (other.lastMs === rule.lastMs && other.last > rule.last)) {
+        rule.lastMs = other.lastMs;
+        rule.last = other.last;
+      }
+    }
+    mergeBuckets(this.days, part.days);
+    if (this.hours !== undefined) {
+      if (part.hours === undefined) this.hours = undefined;
+      else {
+        mergeBuckets(this.hours, part.hours);
+        if (this.hours.size > MAX_HOURS) this.hours = undefined;
+      }
+    }
+    this.topProcesses.merge(part.topProcesses);
+    this.topDestinations.merge(part.topDestinations);
   }
 
   add(event: Event, ms: number): void {

@@ -18,6 +18,11 @@ export interface TopList {
   maxError: number;
 }
 
+export interface TopState {
+  counts: [string, number][];
+  maxError: number;
+}
+
 export class TopCounter {
   private readonly counts = new Map<string, number>();
   private maxError = 0;
@@ -25,15 +30,26 @@ export class TopCounter {
 
   constructor(private readonly capacity = 1000) {}
 
-  add(key: string): void {
+  add(key: string, times = 1): void {
     const count = this.counts.get(key);
     if (count !== undefined) {
-      this.counts.set(key, count + 1);
+      this.counts.set(key, count + times);
       return;
     }
     if (this.maxError === 0) this.distinct++;
-    this.counts.set(key, 1);
+    this.counts.set(key, times);
     if (this.counts.size > 2 * this.capacity) this.trim();
+  }
+
+  /** What this counter holds, to be merged into another (a reading thread's part of the stream). */
+  state(): TopState {
+    return { counts: [...this.counts.entries()], maxError: this.maxError };
+  }
+
+  /** Adds another counter's state: counts add up, and so do the errors of their trims. */
+  merge(state: TopState): void {
+    if (state.maxError > 0) this.maxError += state.maxError;
+    for (const [key, times] of state.counts) this.add(key, times);
   }
 
   /** Subtracts the (capacity+1)-th largest count from every count and drops those at or below it. */

@@ -6,7 +6,7 @@ import type { ImageStory, LatestTarget } from '../../audit/index.ts';
 import { DEFAULT_DOCKER_SOCKET } from '../../shared/docker/socket.ts';
 import { VerificationError } from '../../shared/errors/index.ts';
 import { escapeTerminal } from '../../shared/text/index.ts';
-import { repeatable } from '../flag-types.ts';
+import { repeatable, whole } from '../flag-types.ts';
 import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
 import type { CommandIo } from '../io.ts';
 import { REGISTRY_FLAGS, REGISTRY_VALUES, registryClientFor } from '../registry-options.ts';
@@ -53,6 +53,9 @@ const ReportFlags = z
       .describe(
         "the watcher's evidence public key: verify the event record (hash chain, signed checkpoints) in the same read and state the result first; exit 1 unless it verifies",
       ),
+    threads: whole('threads', 1, 64)
+      .optional()
+      .describe('reading threads (default: one per idle core, at most 4, for 32 MiB of events or more; 1 with --pub)'),
     progress: z
       .boolean()
       .optional()
@@ -76,6 +79,7 @@ const REPORT_FLAGS: FlagSpec<typeof ReportFlags> = {
     namespace: 'ns',
     now: 'time',
     pub: 'file',
+    threads: 'n',
   },
 };
 
@@ -204,6 +208,7 @@ export function registerAudit(program: Command, io: CommandIo, now: () => Date =
       stdout: io.stdout,
       ...(showProgress ? { progress: io.stderr } : {}),
       ...(verifier ? { verifier } : {}),
+      ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
     });
     const bad = describeAllBadLines(summary.inputs);
     if (flags.out !== undefined) {

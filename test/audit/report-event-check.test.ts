@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { createEventCheck } from '../../audit/report/event-check.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createEventCheck, PREBUILT_EVENT_CHECK, type EventCheck } from '../../audit/report/event-check.ts';
 import { Event } from '../../shared/events/index.ts';
 import { killOf, makeEvent } from './events-fixture.ts';
 
@@ -15,8 +18,18 @@ function change(value: unknown, path: string, to: unknown): unknown {
   return copy;
 }
 
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
 describe('audit report event check (ajv, compiled from the zod Event schema)', () => {
-  const check = createEventCheck();
+  // Compiled here (as from the sources), and the one scripts/build.mjs compiled ahead of time for dist/.
+  let compiled: EventCheck;
+  let prebuilt: EventCheck;
+  beforeAll(async () => {
+    compiled = await createEventCheck();
+    const file = join(REPO, 'dist', PREBUILT_EVENT_CHECK);
+    expect(existsSync(file), `${file} (npm run build)`).toBe(true);
+    prebuilt = await createEventCheck(file);
+  });
   const base = makeEvent(1, {
     process: {
       pid: 7,
@@ -61,10 +74,12 @@ describe('audit report event check (ajv, compiled from the zod Event schema)', (
     ['a string', 'event'],
   ];
   it.each(corpus)('%s: the same verdict as zod', (_name, value) => {
-    expect(check(value)).toBe(Event.safeParse(value).success);
+    const zod = Event.safeParse(value).success;
+    expect(compiled(value)).toBe(zod);
+    expect(prebuilt(value)).toBe(zod);
   });
   it('the corpus holds both verdicts', () => {
-    const verdicts = corpus.map(([, v]) => check(v));
+    const verdicts = corpus.map(([, v]) => compiled(v));
     expect(verdicts.filter(Boolean).length).toBeGreaterThanOrEqual(4);
     expect(verdicts.filter((v) => !v).length).toBeGreaterThanOrEqual(15);
   });

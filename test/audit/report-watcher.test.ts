@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runOk } from '../harness/exec.ts';
+import { run, runOk } from '../harness/exec.ts';
 import { cli } from './events-fixture.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -58,5 +58,31 @@ describe('audit report on events written by a real watcher run', () => {
     const row = csv.stdout.split('\r\n')[1]!;
     expect(row).toContain(`"${hostile.replaceAll('"', '""')}"`);
     expect(readFileSync(events, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(doc.events.length);
+  });
+
+  it('a kill by `watch --mode enforce` is counted as the response of its alert, not as a second alert', async () => {
+    const program = join(dir, 'napper');
+    copyFileSync('/bin/sleep', program);
+    await runOk('chmod', ['755', program]);
+    const events = join(dir, 'enforce.jsonl');
+    // exec-from-tmp (high) fires on the program; enforce kills it, which ends the watched command.
+    await run(
+      process.execPath,
+      [join(REPO, 'dist/cli.mjs'), 'watch', '--mode', 'enforce', '--output', `file://${events}`, '--', program, '30'],
+      { cwd: dir, timeout: 60_000 },
+    );
+    const json = await cli(['audit', 'report', '--events', events, '--format', 'json', '--rule', 'exec-from-tmp'], dir);
+    expect(json.code, json.stderr).toBe(0);
+    const doc = JSON.parse(json.stdout) as {
+      report: { alerts: number; responses: number; rules: Record<string, unknown>[] };
+      events: { event: { action: string } }[];
+    };
+    expect(doc.report.rules).toEqual([
+      expect.objectContaining({ id: 'exec-from-tmp', events: 2, alerts: 1, responses: { killed: 1 } }),
+    ]);
+    expect([doc.report.alerts, doc.report.responses]).toEqual([1, 1]);
+    expect(doc.events.map((e) => e.event.action)).toEqual(['process-started', 'process-killed']);
+    const md = await cli(['audit', 'report', '--events', events, '--rule', 'exec-from-tmp'], dir);
+    expect(md.stdout).toMatch(/## Rule exec-from-tmp: .* \(1 alert, 1 killed\)/);
   });
 });

@@ -411,4 +411,49 @@ describe('audit report', () => {
     expect(unchecked.code).toBe(0);
     expect(unchecked.stdout).toContain('**Integrity: not checked');
   });
+
+  it('reading threads give the same bytes as one thread: order, line numbers, bad lines, summary', async () => {
+    const many = Array.from({ length: 3_000 }, (_, i) =>
+      makeEvent(i, {
+        at: new Date(Date.UTC(2026, 10, 1) + i * 61_000 + ((i * 7919) % 50_000)).toISOString(),
+        severity: (i * 7) % 11,
+        ruleId: ['netcat', 'tmp-exec', 'miner'][i % 3]!,
+        process: { pid: 10 + (i % 40), name: `p${i % 40}`, executable: `/bin/p${i % 40}` },
+        destination: i % 4 === 0 ? { ip: `203.0.113.${i % 9}`, port: 443 } : undefined,
+      }),
+    );
+    writeEvents(join(dir, 'threads-a.jsonl'), many.slice(0, 2_000), {
+      extraLines: ['{not json', '{"valid":"json but not an event"}', ' ', `{"message":"${'x'.repeat(1_100_000)}"}`],
+    });
+    writeEvents(join(dir, 'threads-b.jsonl'), many.slice(2_000).reverse(), { gzip: true });
+    const render = async (format: 'md' | 'html' | 'csv' | 'json', threads: number): Promise<string> => {
+      const out = new PassThrough();
+      const chunks: Buffer[] = [];
+      out.on('data', (c: Buffer) => chunks.push(c));
+      await runReport({
+        files: ['threads-a.jsonl', 'threads-b.jsonl'].map((f) => ({ path: join(dir, f), source: f })),
+        filter: { window: {}, rules: [], types: [], categories: [], minSeverity: 2, images: [], namespaces: [] },
+        format,
+        stdout: out,
+        threads,
+        chunkSize: 500,
+      });
+      return Buffer.concat(chunks).toString('utf8');
+    };
+    for (const format of ['json', 'html'] as const) {
+      const one = await render(format, 1);
+      expect(await render(format, 3), format).toBe(one);
+      if (format === 'json') {
+        const doc = JSON.parse(one) as { report: { inputs: Record<string, unknown>[]; total: number } };
+        expect(doc.report.inputs[0]).toMatchObject({
+          lines: 2_004,
+          events: 2_000,
+          badLines: 3,
+          badReasons: { 'not-json': 1, 'not-event': 1, 'too-long': 1 },
+          firstBadLines: [2, 3, 5],
+        });
+        expect(doc.report.inputs[1]).toMatchObject({ gzip: true, events: 1_000, badLines: 0 });
+      }
+    }
+  }, 60_000);
 });

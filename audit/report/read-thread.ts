@@ -1,0 +1,85 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { createEventCheck, type EventCheck } from './event-check.ts';
+import type { EventFilter } from './filter.ts';
+import { createPassOne } from './pass-one.ts';
+import { BAD_LINE_REASONS, classifyLine, forEachLine } from './read-events.ts';
+import type { ReportFormat } from './renderer.ts';
+import { SummaryBuilder, type SummaryPart } from './summary.ts';
+
+/**
+ * A reading thread of `audit report` (read-parallel.ts starts them): it takes blocks of whole lines
+ * and does for them what the report does for each event in one thread (pass-one.ts): parse, check,
+ * filter, count, render. It answers each block with its counts, its bad lines and the kept events,
+ * in the order the blocks came.
+ */
+export interface ThreadSetup {
+  format: ReportFormat;
+  filter: EventFilter;
+  maxLineBytes: number;
+  /** The validator compiled ahead of time, when there is one (see event-check.ts). */
+  checkFile?: string;
+}
+
+export interface BlockTask {
+  id: number;
+  data: Uint8Array;
+}
+
+export interface BlockResult {
+  id: number;
+  lines: number;
+  events: number;
+  /** Pairs: line within the block (1-based), index into BAD_LINE_REASONS. */
+  bad: number[];
+  /** Per kept event: its group, id and text, and in `numbers` its time, rank and line within the block. */
+  groups: string[];
+  ids: string[];
+  texts: string[];
+  numbers: Float64Array;
+  part: SummaryPart;
+}
+
+const setup = workerData as ThreadSetup;
+const checkReady = createEventCheck(setup.checkFile);
+const reasonIndex = new Map(BAD_LINE_REASONS.map((r, i) => [r, i]));
+
+function answer(task: BlockTask, check: EventCheck): void {
+  const builder = new SummaryBuilder();
+  const passOne = createPassOne(setup.format, setup.filter, builder);
+  const result: Omit<BlockResult, 'numbers' | 'part'> = {
+    id: task.id,
+    lines: 0,
+    events: 0,
+    bad: [],
+    groups: [],
+    ids: [],
+    texts: [],
+  };
+  const numbers: number[] = [];
+  const block = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
+  forEachLine(block, setup.maxLineBytes, (line) => {
+    const at = ++result.lines;
+    const outcome = classifyLine(line, check);
+    if (outcome === undefined) return;
+    if ('bad' in outcome) {
+      result.bad.push(at, reasonIndex.get(outcome.bad)!);
+      return;
+    }
+    result.events++;
+    const kept = passOne(outcome.event, outcome.ms, 0, at);
+    if (kept === undefined) return;
+    result.groups.push(kept.group);
+    result.ids.push(kept.id);
+    result.texts.push(kept.text);
+    numbers.push(kept.ms, kept.rank, at);
+  });
+  const packed = Float64Array.from(numbers);
+  const message: BlockResult = { ...result, numbers: packed, part: builder.part() };
+  parentPort!.postMessage(message, [packed.buffer]);
+}
+
+// Blocks are answered in the order they came: each waits for the check (ready once), then runs at once.
+// A failure is left unhandled on purpose: it ends this thread, and read-parallel.ts fails the report.
+parentPort!.on('message', (task: BlockTask) => {
+  void checkReady.then((check) => answer(task, check));
+});

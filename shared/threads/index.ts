@@ -1,0 +1,1 @@
+export { distFile, threadCode } from './thread-code.ts';
