@@ -202,7 +202,8 @@ export class ExternalSorter {
 
   constructor(private readonly chunkSize = 20_000) {
     this.windowSize = Math.min(WINDOW, chunkSize);
-    this.flushAt = Math.min(512, chunkSize);
+    // Small: a record waits in memory only briefly (it survives no collection), then sits encoded in a buffer.
+    this.flushAt = Math.min(32, chunkSize);
   }
 
   /**
