@@ -1,4 +1,5 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,23 +61,50 @@ describe('audit report on events written by a real watcher run', () => {
     expect(readFileSync(events, 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(doc.events.length);
   });
 
-  it('a kill by `watch --mode enforce` is counted as the response of its alert, not as a second alert', async () => {
+  it('a kill by `watch --mode enforce --evidence-key` is the response of its alert; `--pub` verifies the signed record', async () => {
     const program = join(dir, 'napper');
     copyFileSync('/bin/sleep', program);
     await runOk('chmod', ['755', program]);
     const events = join(dir, 'enforce.jsonl');
+    const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    writeFileSync(join(dir, 'evidence.key'), pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(dir, 'evidence.pub'), pair.publicKey.export({ type: 'spki', format: 'pem' }));
     // exec-from-tmp (high) fires on the program; enforce kills it, which ends the watched command.
     await run(
       process.execPath,
-      [join(REPO, 'dist/cli.mjs'), 'watch', '--mode', 'enforce', '--output', `file://${events}`, '--', program, '30'],
+      [
+        join(REPO, 'dist/cli.mjs'),
+        'watch',
+        '--mode',
+        'enforce',
+        '--evidence-key',
+        join(dir, 'evidence.key'),
+        '--output',
+        `file://${events}`,
+        '--',
+        program,
+        '30',
+      ],
       { cwd: dir, timeout: 60_000 },
     );
-    const json = await cli(['audit', 'report', '--events', events, '--format', 'json', '--rule', 'exec-from-tmp'], dir);
+    const json = await cli(
+      ['audit', 'report', '--events', events, '--format', 'json', '--rule', 'exec-from-tmp', '--pub', 'evidence.pub'],
+      dir,
+    );
     expect(json.code, json.stderr).toBe(0);
     const doc = JSON.parse(json.stdout) as {
-      report: { alerts: number; responses: number; rules: Record<string, unknown>[] };
+      report: {
+        alerts: number;
+        responses: number;
+        rules: Record<string, unknown>[];
+        integrity: { ok: boolean; runs: { checkpoints: number }[] };
+      };
       events: { event: { action: string } }[];
     };
+    // The record covers every line of the log (the filter only shapes the listing).
+    expect(doc.report.integrity.ok).toBe(true);
+    expect(doc.report.integrity.runs[0]!.checkpoints).toBeGreaterThanOrEqual(1);
+    expect(json.stderr).toMatch(/Integrity: VERIFIED: events 1–\d+ verified against \d+ signed checkpoints?/);
     expect(doc.report.rules).toEqual([
       expect.objectContaining({ id: 'exec-from-tmp', events: 2, alerts: 1, responses: { killed: 1 } }),
     ]);
