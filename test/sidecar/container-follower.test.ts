@@ -54,7 +54,8 @@ describe('container follower', () => {
       logger: silentLogger(),
       recheckMs: 0,
     });
-    const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 10));
+    // the fake engine answers at once: what it started settles before the next macrotask
+    const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
     /** a poll once earlier inspects answered, then one after the inspect it started answered: what both gave */
     const step = async (now: number): Promise<Observation[]> => {
       await settle();

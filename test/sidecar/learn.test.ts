@@ -25,11 +25,12 @@ async function learn(out: string, script: string): Promise<number> {
 
 describe('learn', () => {
   it('learns a real process tree (-- COMMAND) twice into the same, valid, commented profile', async () => {
-    // each step lives long enough (300 ms) to be seen at a 20 ms tick; a port and busybox applets; the tree lives
-    // past the second resources sample (1 s): the first one can catch a shell a moment after its exec, with almost
+    // each step lives long enough (1 s) to be seen by /proc polling even on a busy machine (the watcher's loop was
+    // seen held up to 300 ms at a time beside stress-ng --cpu 2); a port and busybox applets; the tree lives past
+    // the second resources sample (1 s): the first one can catch a shell a moment after its exec, with almost
     // nothing resident yet, and a workload shorter than the sample period would learn no memory limit on some runs
     const script =
-      'busybox sleep 0.3; sleep 0.3 & busybox nc -l -p 39871 & sleep 0.4; kill $! 2>/dev/null; wait; sleep 1.2';
+      'busybox sleep 1; sleep 1 & busybox nc -l -p 39871 & sleep 1.2; kill $! 2>/dev/null; wait; sleep 1.2';
     const a = join(dir, 'a.yaml');
     const b = join(dir, 'b.yaml');
     expect(await learn(a, script)).toBe(0);

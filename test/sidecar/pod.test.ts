@@ -18,6 +18,7 @@ import { startWatcherInPod } from './pod-watcher.ts';
  * and it proves PID-namespace-local PIDs, /proc/<pid>/net of the shared namespace and kill across
  * containers of one pod.
  */
+// ps and kill are the tests' own probes: allowed, or enforce mode kills them (a SIGKILLed ps printed nothing)
 const PROFILE = `apiVersion: sealwatch.dev/v1
 kind: Profile
 processes:
@@ -26,6 +27,8 @@ processes:
   - { exe: /bin/busybox, name: cat }
   - { exe: /bin/busybox, name: cp }
   - { exe: /bin/busybox, name: wget }
+  - { exe: /bin/busybox, name: ps }
+  - { exe: /bin/busybox, name: kill }
 network:
   listen: []
 `;
@@ -176,9 +179,8 @@ describeDocker('watch in a pod (real Docker, shared PID + network namespace)', (
         (e) => e.event.action === 'container-exec' && !String(e.sealwatch.details?.command).startsWith('wget '),
       );
     await waitFor('two container-exec events', () => (execs().length >= 2 ? true : undefined));
-    await new Promise((r) => setTimeout(r, 500));
     // exec_create and exec_start of one exec are one event; the engine's events come in order, so the
-    // watcher's earlier exec would be here by now
+    // watcher's earlier exec, or a second event of the first exec, would be here before the second exec's
     expect(execs().map((e) => e.sealwatch.details?.command)).toEqual(['sh -c echo exec-seen', 'sleep 7']);
     const first = execs()[0]!;
     expect(first.message).toContain(app.id.slice(0, 12));

@@ -13,6 +13,7 @@ import {
 } from '../../sidecar/sources/proc-connector/wire.ts';
 import { createHashCache, createProcessTracker, treeScope } from '../../sidecar/sources/index.ts';
 import { describeKernel } from '../harness/proc-connector.ts';
+import { waitFor } from '../harness/wait.ts';
 
 /** One netlink datagram holding one proc_event: nlmsghdr(16) + cn_msg(20) + proc_event(16 + data). */
 function datagram(what: number, data: number[], options: { idx?: number; comm?: string } = {}): Buffer {
@@ -125,7 +126,7 @@ describe('proc connector: fallback', () => {
 await describeKernel('proc connector: the real kernel (host namespaces)', () => {
   const RUNS = 200;
   /** A shell that waits for the tracker's first look, then runs /bin/true RUNS times (1 ms each) with no other child. */
-  const script = `sleep 0.5; i=0; while [ $i -lt ${RUNS} ]; do /bin/true; i=$((i+1)); done; sleep 0.3`;
+  const script = `sleep 1; i=0; while [ $i -lt ${RUNS} ]; do /bin/true; i=$((i+1)); done; sleep 0.3`;
 
   it('sees every exec of 1 ms /bin/true processes, and feeds them to the process tracker even when gone', async () => {
     const proc = createProcFs('/proc');
@@ -168,7 +169,8 @@ await describeKernel('proc connector: the real kernel (host namespaces)', () => 
     tick();
     const timer = setInterval(tick, 100);
     await new Promise((resolve) => sh.once('exit', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // the socket thread's last messages may still be on their way
+    await waitFor(`the kernel's ${RUNS + 2} execs`, () => execs.length >= RUNS + 2 || undefined);
     clearInterval(timer);
     tick();
     connector.close();
@@ -213,8 +215,10 @@ await describeKernel('proc connector: the real kernel (host namespaces)', () => 
           resolve,
         ),
       );
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      const after = await scrape();
+      const after = await waitFor('the ten execs counted', async () => {
+        const text = await scrape();
+        return value(text, 'sealwatch_proc_connector_execs_total') - execs0 >= 10 ? text : undefined;
+      });
       // at least the ten /bin/true (the host runs other programs too)
       expect(value(after, 'sealwatch_proc_connector_execs_total') - execs0).toBeGreaterThanOrEqual(10);
       // the counters as of the scrape (the host may have exec'd more since)
@@ -237,7 +241,7 @@ await describeKernel('proc connector: the real kernel (host namespaces)', () => 
     const connector = await createProcConnector({ proc, logger: silentLogger() });
     const view = connector.view();
     // The shell is seen first; then it replaces itself with `sleep` in the same PID.
-    const sh = spawn('/bin/sh', ['-c', 'sleep 0.4; exec sleep 0.6'], { stdio: 'ignore' });
+    const sh = spawn('/bin/sh', ['-c', 'sleep 1; exec sleep 1'], { stdio: 'ignore' });
     const make = (p: typeof proc) =>
       createProcessTracker({
         proc: p,
@@ -260,15 +264,15 @@ await describeKernel('proc connector: the real kernel (host namespaces)', () => 
     tick();
     const timer = setInterval(tick, 100);
     await new Promise((resolve) => sh.once('exit', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await waitFor('the exit of sleep', () => seen.connector.includes('process-exit:sleep:sleep 1') || undefined);
     clearInterval(timer);
     tick();
     connector.close();
     expect(seen.connector).toEqual([
-      'process-start:sh:/bin/sh -c sleep 0.4; exec sleep 0.6',
-      'process-exit:sh:/bin/sh -c sleep 0.4; exec sleep 0.6',
-      'process-start:sleep:sleep 0.6',
-      'process-exit:sleep:sleep 0.6',
+      'process-start:sh:/bin/sh -c sleep 1; exec sleep 1',
+      'process-exit:sh:/bin/sh -c sleep 1; exec sleep 1',
+      'process-start:sleep:sleep 1',
+      'process-exit:sleep:sleep 1',
     ]);
     console.log(`exec in place, /proc polling alone: ${JSON.stringify(seen.poll)}`);
   });

@@ -15,6 +15,7 @@ import {
   socketInode,
 } from '../../sidecar/sources/proc/index.ts';
 import { programName } from '../../sidecar/normalize/index.ts';
+import { waitFor } from '../harness/wait.ts';
 import { FixtureProc, TCP6_HEADER, TCP_HEADER } from './fixture-proc.ts';
 
 const statLine = (comm: string): string =>
@@ -183,13 +184,12 @@ describe('real hostile process names', () => {
     const child = spawn(link, ['5'], { stdio: 'ignore' });
     try {
       const proc = createProcFs('/proc');
-      let stat = proc.stat(child.pid!);
-      for (let i = 0; i < 50 && stat?.comm !== name; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        stat = proc.stat(child.pid!);
-      }
-      expect(stat?.comm).toBe(name);
-      expect(stat?.ppid).toBe(process.pid);
+      const stat = await waitFor('the exec of the oddly named link', () => {
+        const s = proc.stat(child.pid!);
+        return s?.comm === name ? s : undefined;
+      });
+      expect(stat.comm).toBe(name);
+      expect(stat.ppid).toBe(process.pid);
       expect(proc.cmdline(child.pid!)).toEqual([link, '5']);
     } finally {
       child.kill('SIGKILL');

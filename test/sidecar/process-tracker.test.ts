@@ -10,6 +10,7 @@ import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 import { containerScope, podScope, treeScope } from '../../sidecar/sources/scope.ts';
 import { createSocketSource } from '../../sidecar/sources/socket-source.ts';
 import type { Observation } from '../../sidecar/sources/types.ts';
+import { waitFor } from '../harness/wait.ts';
 import { FixtureProc, TCP_HEADER } from './fixture-proc.ts';
 
 function tracker(root: string, selfPid = 999_999) {
@@ -269,7 +270,7 @@ describe('process tracker on the real /proc (tree scope)', () => {
   });
 
   it('sees a child tree started by us, hashes each executable once, and sees exits', async () => {
-    const child = spawn('/bin/sh', ['-c', 'sleep 2 & sleep 2 & wait'], { stdio: 'ignore' });
+    const child = spawn('/bin/sh', ['-c', 'sleep 30 & sleep 30 & wait'], { stdio: 'ignore' });
     const proc = createProcFs('/proc');
     const hashes = createHashCache(proc);
     const t = createProcessTracker({
@@ -280,10 +281,10 @@ describe('process tracker on the real /proc (tree scope)', () => {
       countGaps: false,
     });
     const seen = new Map<number, string>();
-    for (let i = 0; i < 40 && seen.size < 3; i++) {
+    await waitFor('sh and its two sleeps', () => {
       for (const o of of(t.tick(Date.now()), 'process-start')) seen.set(o.process.pid, o.process.name);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      return seen.size >= 3 || undefined;
+    });
     expect([...seen.values()].sort()).toEqual(['sh', 'sleep', 'sleep']);
     const sleeps = [...t.processes().values()].filter((p) => p.name === 'sleep');
     expect(sleeps[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -291,8 +292,11 @@ describe('process tracker on the real /proc (tree scope)', () => {
     expect(hashes.hashed).toBe(2); // sh and sleep, each once
     child.kill('SIGKILL');
     for (const p of sleeps) process.kill(p.pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 100));
-    const exits = of(t.tick(Date.now()), 'process-exit').map((e) => e.process.pid);
-    expect(exits).toContain(child.pid);
+    const exits: number[] = [];
+    await waitFor('the exits of sh and the sleeps', () => {
+      exits.push(...of(t.tick(Date.now()), 'process-exit').map((e) => e.process.pid));
+      return exits.length >= 3 || undefined;
+    });
+    expect(exits.sort()).toEqual([child.pid!, ...sleeps.map((p) => p.pid)].sort());
   });
 });
