@@ -11,9 +11,9 @@ import type { Observation, Source } from './types.ts';
  * written and closed, so the open fds never show it; and why these directories: they are where an
  * unprivileged process can drop a file at all (the image's own setuid files are in the sealed
  * inventory). Cost: a few readdir + lstat calls every 5 s per distinct root (no hashing, no recursion
- * beyond two levels, at most `maxEntries` entries per scan, at most `maxScanMs` of it per tick), and the pause
- * after a scan is at least 400 times the scan's own duration, so a crowded /tmp never takes more than 0.25% of a
- * core, nor holds the loop.
+ * beyond two levels, at most `maxEntries` entries per scan, at most `maxScanMs` of it per tick), and each root
+ * pauses at least 400 times what its own scan took, so a crowded /tmp never takes more than 0.25% of a core, nor
+ * holds the loop, nor delays the scan of another root.
  * A crowd cannot hide a file: a directory listing cut short by the budget resumes where it stopped on the
  * next scan, and second-level directories whose mtime changed since their last full visit (a file was
  * added, renamed or removed there) come first. Each (path, inode, mode) is reported once.
@@ -41,9 +41,9 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
   const maxEntries = options.maxEntries ?? 5000;
   const maxScanMs = options.maxScanMs ?? 5;
   const reported = new Set<string>();
-  let next = 0;
 
-  const rootsToScan = (): string[] => {
+  /** The distinct root filesystems of the watched processes (key: mount namespace, device, inode), one path each. */
+  const rootsToScan = (): Map<string, string> => {
     const byRoot = new Map<string, string>();
     for (const pid of tracker.processes().keys()) {
       const root = join(proc.root, String(pid), 'root');
@@ -62,7 +62,7 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
         // gone, or not ours to read
       }
     }
-    return [...byRoot.values()];
+    return byRoot;
   };
 
   /** where the listing of a directory (root + path) was cut short by the budget: the next scan goes on from there */
@@ -77,7 +77,7 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
    * steps for at most `maxScanMs` a poll and goes on at the next poll, so a crowded /tmp spreads over several
    * ticks instead of holding one (a host's /tmp of 1,400 entries took 450 ms in one go under load).
    */
-  function* round(): Generator<Observation | undefined, void> {
+  function* round(roots: ReadonlyMap<string, string>): Generator<Observation | undefined, void> {
     let budget = maxEntries;
     /** lstat the entries of one directory within the budget: special files reported, subdirectories returned */
     function* list(
@@ -121,8 +121,11 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
       return subdirs;
     }
     const second: Array<{ root: string; dir: string; mtimeMs: number }> = [];
-    for (const root of rootsToScan())
+    const rootKey = new Map([...roots].map(([key, path]) => [path, key]));
+    for (const [key, root] of roots) {
+      current = key;
       for (const dir of dirs) for (const d of yield* list(root, dir)) second.push({ root, ...d });
+    }
     // the second level (its own subdirectories are not walked): changed directories first
     const key = (d: { root: string; dir: string }): string => `${d.root}\0${d.dir}`;
     const changed = (d: (typeof second)[number]): boolean => visitedMtime.get(key(d)) !== d.mtimeMs;
@@ -134,6 +137,7 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
     let visitedUnchanged = 0;
     for (const d of order) {
       if (budget <= 0) break;
+      current = rootKey.get(d.root);
       const wasChanged = changed(d);
       yield* list(d.root, d.dir);
       if (!resumeAt.has(key(d))) visitedMtime.set(key(d), d.mtimeMs);
@@ -149,32 +153,42 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
   }
 
   let running: Generator<Observation | undefined, void> | undefined;
-  /** time the current round has taken so far, over its polls */
-  let roundMs = 0;
+  /** the root the round is at (its time is counted to it) */
+  let current: string | undefined;
+  /** time each root of the current round has taken, over its polls */
+  const spent = new Map<string, number>();
+  /**
+   * when each root is due again: 400 times what its last scan took, so a crowded root (a host's /tmp) is scanned
+   * seldom while a small one (a container's) stays at `everyMs`, and a root seen for the first time is due at once
+   */
+  const nextByRoot = new Map<string, number>();
 
   return {
     name: 'setuid-files',
     poll(nowMs) {
       if (running === undefined) {
-        if (nowMs < next) return [];
-        running = round();
-        roundMs = 0;
+        const due = new Map([...rootsToScan()].filter(([key]) => (nextByRoot.get(key) ?? 0) <= nowMs));
+        if (due.size === 0) return [];
+        running = round(due);
+        spent.clear();
+        for (const key of due.keys()) spent.set(key, 0);
       }
       const started = performance.now();
       const found: Observation[] = [];
       for (;;) {
+        const stepStart = performance.now();
         const step = running.next();
+        if (current !== undefined) spent.set(current, (spent.get(current) ?? 0) + performance.now() - stepStart);
         if (step.done) {
           running = undefined;
-          roundMs += performance.now() - started;
-          next = nowMs + Math.max(everyMs, roundMs * 400);
+          current = undefined;
+          for (const [key, ms] of spent) nextByRoot.set(key, nowMs + Math.max(everyMs, ms * 400));
+          if (nextByRoot.size > 4096) for (const [key, at] of nextByRoot) if (at <= nowMs) nextByRoot.delete(key);
           return found;
         }
         if (step.value) found.push(step.value);
-        if (performance.now() - started > maxScanMs) break;
+        if (performance.now() - started > maxScanMs) return found;
       }
-      roundMs += performance.now() - started;
-      return found;
     },
   };
 }
