@@ -102,7 +102,7 @@ describeDocker('the event record of a watcher in a pod (real Docker, --evidence-
     };
     const sig = forged.sealwatch.checkpoint.bundle.dsseEnvelope.signatures[0]!;
     const bytes = Buffer.from(sig.sig, 'base64');
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     sig.sig = bytes.toString('base64');
     const { code, result } = await verify('forged', [...lines.slice(0, last), JSON.stringify(forged)]);
     expect(code).toBe(1);
