@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, errnoCode } from '../../shared/errors/index.ts';
 import type { Event } from '../../shared/events/index.ts';
+import { forEachLine, splitBlocks } from '../../shared/text/index.ts';
 import { createEventCheck, type EventCheck } from './event-check.ts';
 
 /** Why a line was skipped. */
@@ -66,7 +67,6 @@ export function describeAllBadLines(inputs: readonly InputStats[]): string | und
   return `${total} bad line(s) skipped: ${why}`;
 }
 const GZIP_MAGIC = [0x1f, 0x8b];
-const NEWLINE = 0x0a;
 
 /** gzip is detected by its magic bytes, not by the file name. */
 export function isGzipFile(path: string): boolean {
@@ -110,74 +110,6 @@ export function parseEventLine(
   const ms = Date.parse(raw['@timestamp']);
   if (Number.isNaN(ms)) return { bad: 'bad-time' };
   return { event: raw, ms };
-}
-
-/**
- * Splits a byte stream into blocks of whole lines (each block ends at a LF, but the last one of the
- * stream), about one read each, and hands them to `onBlock` in order. A line that spans reads and
- * grows past `maxBytes` is dropped as it streams past: `onBlock(undefined)` stands for it. `onBlock`
- * may return a promise (backpressure): the next read waits for it.
- */
-async function splitBlocks(
-  input: AsyncIterable<Buffer>,
-  maxBytes: number,
-  onBlock: (block: Buffer | undefined) => void | Promise<void>,
-): Promise<void> {
-  let carry: Buffer[] = [];
-  let carryBytes = 0;
-  let overflow = false;
-  for await (const read of input) {
-    let chunk = read;
-    if (overflow) {
-      const end = chunk.indexOf(NEWLINE);
-      if (end === -1) continue;
-      overflow = false;
-      await onBlock(undefined);
-      chunk = chunk.subarray(end + 1);
-    }
-    const last = chunk.lastIndexOf(NEWLINE);
-    if (last === -1) {
-      carry.push(chunk);
-      carryBytes += chunk.length;
-      if (carryBytes > maxBytes) {
-        overflow = true;
-        carry = [];
-        carryBytes = 0;
-      }
-      continue;
-    }
-    let block = chunk.subarray(0, last + 1);
-    if (carryBytes > 0) {
-      const first = chunk.indexOf(NEWLINE);
-      if (carryBytes + first > maxBytes) {
-        await onBlock(undefined);
-        block = chunk.subarray(first + 1, last + 1);
-      } else block = Buffer.concat([...carry, block]);
-      carry = [];
-      carryBytes = 0;
-    }
-    if (block.length > 0) await onBlock(block);
-    if (last + 1 < chunk.length) {
-      carry.push(chunk.subarray(last + 1));
-      carryBytes = chunk.length - last - 1;
-    }
-  }
-  if (overflow) await onBlock(undefined);
-  else if (carryBytes > 0) await onBlock(carryBytes > maxBytes ? undefined : Buffer.concat(carry));
-}
-
-/**
- * The lines of one block, in order; a line longer than `maxBytes` is passed as undefined, undecoded.
- * The block's last line may lack its LF (the end of the file).
- */
-export function forEachLine(block: Buffer, maxBytes: number, onLine: (line: string | undefined) => void): void {
-  let start = 0;
-  while (start < block.length) {
-    let end = block.indexOf(NEWLINE, start);
-    if (end === -1) end = block.length;
-    onLine(end - start > maxBytes ? undefined : block.toString('utf8', start, end));
-    start = end + 1;
-  }
 }
 
 /** What a line is: an event, a bad line (why), or nothing (an empty line). */

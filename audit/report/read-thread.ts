@@ -2,7 +2,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createEventCheck, type EventCheck } from './event-check.ts';
 import type { EventFilter } from './filter.ts';
 import { createPassOne } from './pass-one.ts';
-import { BAD_LINE_REASONS, classifyLine, forEachLine } from './read-events.ts';
+import { forEachLine } from '../../shared/text/index.ts';
+import { BAD_LINE_REASONS, classifyLine } from './read-events.ts';
 import type { ReportFormat } from './renderer.ts';
 import { SummaryBuilder, type SummaryPart } from './summary.ts';
 

@@ -1,1 +1,2 @@
 export { escapeTerminal, visibleEscape, UNSAFE_CHARACTERS } from './terminal.ts';
+export { forEachFileLine, forEachLine, splitBlocks } from './lines.ts';

@@ -269,6 +269,20 @@ describe('the event record: a clean log and a tamper matrix', () => {
     expect(noKey.code).toBe(2);
   });
 
+  it('reads a hostile file line by line: a 3 MiB line is skipped and counted, CRLF line ends verify', async () => {
+    const trusted = trustedKeySet([pubPem]);
+    const long = join(dir, 'long-line.jsonl');
+    // an attacker's line with no LF for 3 MiB, between two events: never held whole, the chain around it intact
+    writeFileSync(long, `${lines.slice(0, 4).join('\n')}\n${'x'.repeat(3 << 20)}\n${lines.slice(4).join('\n')}\n`);
+    const result = await verifyLogFiles([long], trusted);
+    expect(result.problems).toEqual([]);
+    expect(result.unreadable).toBe(1);
+    const crlf = join(dir, 'crlf.jsonl');
+    writeFileSync(crlf, `${lines.join('\r\n')}\r\n`);
+    const fromCrlf = await verifyLogFiles([crlf], trusted);
+    expect([fromCrlf.ok, fromCrlf.problems, fromCrlf.unreadable]).toEqual([true, [], 0]);
+  });
+
   it("openssl verifies a checkpoint's DSSE signature independently", () => {
     const bundle = parse(lines[11]!).sealwatch.checkpoint!.bundle as {
       dsseEnvelope: { payload: string; payloadType: string; signatures: Array<{ sig: string }> };
