@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { SeverityInput } from '../severity/index.ts';
+import { compileArgsPattern } from './args-pattern.ts';
 
 /**
  * The runtime behaviour profile: what a sealed workload may do. Declared in YAML by people,
@@ -45,6 +46,24 @@ export const ProfileEgress = z
   .strict();
 export type ProfileEgress = z.infer<typeof ProfileEgress>;
 
+/**
+ * What a custom rule matches, and what its exceptions excuse: the same keys, both strict, so a misspelt key
+ * (`{ parnet: cron }`) is an error naming it instead of an exception that silently matches everything.
+ */
+export const Conditions = z
+  .object({
+    exe: z.string().optional().describe('executable path glob'),
+    name: z.string().optional().describe('program name glob (argv[0] basename or comm)'),
+    args: z.string().optional().describe('regular expression over the joined arguments (linear-time engine)'),
+    parent: z.string().optional().describe('parent program name glob'),
+    user: UserRef.optional(),
+    port: Port.optional(),
+    cidr: z.string().optional(),
+    path: z.string().optional().describe('file path glob (files held open)'),
+  })
+  .strict();
+export type Conditions = z.infer<typeof Conditions>;
+
 export const CustomRule = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-"'),
@@ -52,21 +71,9 @@ export const CustomRule = z
     description: z.string().optional(),
     severity: SeverityInput.describe('info, low, medium, high, critical, or 0–10'),
     on: z.enum(['process', 'connection', 'file']).default('process').describe('which observations it matches'),
-    match: z
-      .object({
-        exe: z.string().optional().describe('executable path glob'),
-        name: z.string().optional().describe('program name glob (argv[0] basename or comm)'),
-        args: z.string().optional().describe('regular expression over the joined arguments'),
-        parent: z.string().optional().describe('parent program name glob'),
-        user: UserRef.optional(),
-        port: Port.optional(),
-        cidr: z.string().optional(),
-        path: z.string().optional().describe('file path glob (files held open)'),
-      })
-      .strict()
-      .describe('all given conditions must hold'),
+    match: Conditions.describe('all given conditions must hold'),
     exceptions: z
-      .array(z.record(z.string(), z.union([z.string(), z.number()])))
+      .array(Conditions.describe('a match that must not fire'))
       .default([])
       .describe('matches that must not fire, same keys as match'),
   })
@@ -129,24 +136,20 @@ export function profileRules(profile: Profile): { errors: string[]; warnings: st
     if (!proc.exe.startsWith('/') && !proc.exe.startsWith('*')) {
       errors.push(`processes[${i}].exe: "${proc.exe}" must be an absolute path or a glob starting with "*"`);
     }
-    if (proc.args !== undefined && !isValidRegex(proc.args)) {
-      errors.push(`processes[${i}].args: not a valid regular expression`);
-    }
+    argsProblem(proc.args, `processes[${i}].args`, errors);
   });
   const seen = new Set<string>();
   profile.rules.custom.forEach((rule, i) => {
     if (seen.has(rule.id)) errors.push(`rules.custom[${i}].id: duplicate rule id "${rule.id}"`);
     seen.add(rule.id);
-    if (rule.match.args !== undefined && !isValidRegex(rule.match.args)) {
-      errors.push(`rules.custom[${i}].match.args: not a valid regular expression`);
-    }
-    if (rule.match.cidr !== undefined && !isValidCidr(rule.match.cidr)) {
-      errors.push(`rules.custom[${i}].match.cidr: "${rule.match.cidr}" is not a CIDR block`);
-    }
+    conditionProblems(rule.match, `rules.custom[${i}].match`, errors);
     if (Object.keys(rule.match).length === 0) errors.push(`rules.custom[${i}].match: needs at least one condition`);
     rule.exceptions.forEach((x, j) => {
-      if (typeof x.args === 'string' && !isValidRegex(x.args))
-        errors.push(`rules.custom[${i}].exceptions[${j}].args: not a valid regular expression`);
+      conditionProblems(x, `rules.custom[${i}].exceptions[${j}]`, errors);
+      if (Object.keys(x).length === 0)
+        errors.push(
+          `rules.custom[${i}].exceptions[${j}]: needs at least one condition (an empty one excuses every match)`,
+        );
     });
   });
   const listen = new Set<string>();
@@ -174,11 +177,13 @@ export function isValidCidr(text: string): boolean {
   }
 }
 
-function isValidRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
-  }
+function argsProblem(source: string | undefined, at: string, errors: string[]): void {
+  if (source === undefined) return;
+  const compiled = compileArgsPattern(source);
+  if ('problem' in compiled) errors.push(`${at}: ${compiled.problem}`);
+}
+
+function conditionProblems(c: Conditions, at: string, errors: string[]): void {
+  argsProblem(c.args, `${at}.args`, errors);
+  if (c.cidr !== undefined && !isValidCidr(c.cidr)) errors.push(`${at}.cidr: "${c.cidr}" is not a CIDR block`);
 }

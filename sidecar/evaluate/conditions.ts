@@ -1,23 +1,15 @@
 import { BlockList, isIP } from 'node:net';
 import picomatch from 'picomatch';
 import type { Event } from '../../shared/events/index.ts';
+import { compileArgsPattern, testArgs, type Conditions } from '../../shared/profile/index.ts';
 import { programNames } from '../normalize/program.ts';
 
 /**
- * The condition language shared by custom YAML rules and the exceptions of built-in rules:
- * every given key must hold. Globs (picomatch) for exe, name, parent and path; a regular
- * expression for args; exact user (name or uid); port; CIDR for the remote address.
+ * The condition language shared by custom YAML rules and the exceptions of every rule (its keys: the strict
+ * `Conditions` schema of shared/profile): every given key must hold. Globs (picomatch) for exe, name, parent and
+ * path; a regular expression for args (linear time); exact user (name or uid); port; CIDR for the remote address.
  */
-export interface Conditions {
-  exe?: string;
-  name?: string;
-  args?: string;
-  parent?: string;
-  user?: string | number;
-  port?: number;
-  cidr?: string;
-  path?: string;
-}
+export type { Conditions } from '../../shared/profile/index.ts';
 
 const globCache = new Map<string, (s: string) => boolean>();
 function glob(pattern: string): (s: string) => boolean {
@@ -56,23 +48,34 @@ const regexCache = new Map<string, RegExp>();
 function regex(source: string): RegExp {
   let r = regexCache.get(source);
   if (!r) {
-    r = new RegExp(source);
+    const compiled = compileArgsPattern(source);
+    // lint refuses such a pattern; one that reached the rules anyway fails its rule, which is counted (engine.ts)
+    if ('problem' in compiled) throw new Error(`args pattern: ${compiled.problem}`);
+    r = compiled.regex;
     if (regexCache.size > 1000) regexCache.clear();
     regexCache.set(source, r);
   }
   return r;
 }
 
-/** A regular expression over the arguments after argv[0], joined by spaces (compiled once per pattern). */
-export function argsMatch(pattern: string, event: Event): boolean {
-  return regex(pattern).test((event.process?.args ?? []).slice(1).join(' '));
+/**
+ * A regular expression over the arguments after argv[0], joined by spaces (compiled once per pattern, linear time:
+ * shared/profile/args-pattern.ts). `tooLong` answers for arguments over ARGS_INPUT_MAX_CHARS: false where the
+ * pattern allows (a profile entry, an exception), true where it detects (a custom rule's match).
+ */
+export function argsMatch(pattern: string, event: Event, tooLong: boolean): boolean {
+  return testArgs(regex(pattern), (event.process?.args ?? []).slice(1).join(' '), tooLong);
 }
 
-export function matchConditions(c: Conditions, event: Event): boolean {
+/**
+ * Every given condition holds. `detects`: the conditions say what fires (a custom rule's match), not what is excused
+ * (an exception); it decides what over-long arguments count as (argsMatch).
+ */
+export function matchConditions(c: Conditions, event: Event, detects = false): boolean {
   const p = event.process;
   if (c.exe !== undefined && !globMatch(c.exe, p?.executable)) return false;
   if (c.name !== undefined && !programNames(event).some((n) => globMatch(c.name!, n))) return false;
-  if (c.args !== undefined && !argsMatch(c.args, event)) return false;
+  if (c.args !== undefined && !argsMatch(c.args, event, detects)) return false;
   if (c.parent !== undefined) {
     const parent = p?.parent;
     const names = [parent?.name, parent?.executable?.slice(parent.executable.lastIndexOf('/') + 1)];
@@ -89,18 +92,6 @@ export function matchConditions(c: Conditions, event: Event): boolean {
   }
   if (c.path !== undefined && !globMatch(c.path, event.file?.path)) return false;
   return true;
-}
-
-/** Turns the loose `Record<string, string | number>` of YAML exceptions into conditions. */
-export function toConditions(record: Record<string, string | number>): Conditions {
-  const c: Conditions = {};
-  for (const [key, value] of Object.entries(record)) {
-    if (key === 'port') c.port = Number(value);
-    else if (key === 'user') c.user = value;
-    else if (key === 'exe' || key === 'name' || key === 'args' || key === 'parent' || key === 'cidr' || key === 'path')
-      c[key] = String(value);
-  }
-  return c;
 }
 
 export const CONDITION_KEYS = ['exe', 'name', 'args', 'parent', 'user', 'port', 'cidr', 'path'] as const;

@@ -1,6 +1,6 @@
 import type { CustomRule } from '../../../shared/profile/index.ts';
 import { toSeverityScore } from '../../../shared/severity/index.ts';
-import { matchConditions, toConditions } from '../conditions.ts';
+import { matchConditions } from '../conditions.ts';
 import type { Rule } from '../rule.ts';
 
 /** Custom YAML rules (validated by `CustomRule` in shared/profile) turned into rules. */
@@ -11,7 +11,7 @@ const ACTIONS: Record<CustomRule['on'], readonly string[]> = {
 };
 
 export function customRule(def: CustomRule): Rule {
-  const exceptions = def.exceptions.map((x) => ({ description: 'custom exception', match: toConditions(x) }));
+  const exceptions = def.exceptions.map((x) => ({ description: 'custom exception', match: x }));
   return {
     meta: {
       id: def.id,
@@ -23,6 +23,6 @@ export function customRule(def: CustomRule): Rule {
       on: ACTIONS[def.on],
       exceptions,
     },
-    check: (event) => (matchConditions(def.match, event) ? `${def.name}: ${event.message}` : undefined),
+    check: (event) => (matchConditions(def.match, event, true) ? `${def.name}: ${event.message}` : undefined),
   };
 }

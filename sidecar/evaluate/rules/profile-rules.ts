@@ -20,7 +20,7 @@ export function processEntryMatches(entry: ProfileProcess, event: Event): boolea
   if (!program?.exe || !globMatch(entry.exe, program.exe)) return false;
   if (entry.name !== undefined && !program.nameUnknown && !program.names.some((n) => globMatch(entry.name!, n)))
     return false;
-  if (entry.args !== undefined && !argsMatch(entry.args, event)) return false;
+  if (entry.args !== undefined && !argsMatch(entry.args, event, false)) return false;
   return true;
 }
 
