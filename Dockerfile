@@ -10,7 +10,7 @@
 # The context's node_modules was installed by `npm ci` from the committed lockfile, so it is the same
 # tree `npm ci --omit=dev` would give; the deps stage removes the dev-only packages with a small offline
 # script that reads package-lock.json. Our own code is prebuilt into dist/cli.mjs (`npm run build`).
-# Native parts: netlink ships N-API prebuilds (ABI-stable across Node 20..24); ssh2/cpu-features (optional
+# Native parts: native/sight (ours, see below) must be built first (npm run build:native); netlink ships N-API prebuilds (ABI-stable across Node 20..24); ssh2/cpu-features (optional
 # deps of dockerode) load their addon in a try/catch and fall back to JS when it does not match.
 # Build the image on the same OS/arch (linux-x64, glibc) as the base.
 ARG NODE_BASE=node:24-bookworm-slim
@@ -29,6 +29,9 @@ COPY package.json ./
 COPY bin/ ./bin/
 COPY dist/ ./dist/
 COPY deploy/image/healthcheck.mjs ./deploy/image/healthcheck.mjs
+# Our N-API addon for file and connection sight (npm run build:native; scripts/setup.sh builds it). It links only
+# old glibc symbols and N-API (stable across Node 20..24). Without it the watcher runs with the poller alone.
+COPY native/sight/build/Release/sight.node ./native/sight/build/Release/sight.node
 # The outputs' disk spool (the default --spool-dir), owned by the runtime user; mount a volume here to keep
 # undelivered events across restarts; and the `sealwatch` command on PATH. Exec-form RUN with node, which
 # every base has: a bare base (`npm run image` without a registry) may have no shell, mkdir, chown or ln.

@@ -17,6 +17,7 @@ packages+=(containerd)  # a containerd of the tests' own (and ctr) for the host 
 packages+=(prometheus)  # a real Prometheus and promtool for deploy/prometheus and deploy/grafana (test/deploy/prometheus.test.ts)
 command -v kubectl >/dev/null || packages+=(kubernetes-client)  # kubectl kustomize renders deploy/kubernetes in the tests
 packages+=(zsh fish)  # the shell completion tests run each script in its real shell (test/cli/completion.test.ts)
+packages+=(gcc make)  # builds our N-API addon native/sight/ (file and connection sight) with npm's bundled node-gyp
 packages+=(poppler-utils) # pdftotext: reads the audit report Chromium printed to PDF (test/audit/report-chromium.test.ts)
 missing=()
 for p in "${packages[@]}"; do
@@ -32,4 +33,5 @@ fi
 bash scripts/unpack-syslog-ng.sh
 scripts/start-docker.sh
 npm ci --no-audit --no-fund
+bash scripts/build-native.sh  # native/sight/build/Release/sight.node (offline: the installed Node headers)
 echo "setup: done"

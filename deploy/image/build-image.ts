@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,7 @@ const INPUT_FILES = [
   'package-lock.json',
   'deploy/image/prune-dev-deps.mjs',
   'deploy/image/healthcheck.mjs',
+  'native/sight/build/Release/sight.node',
 ];
 /** Folders copied into the image whole (source maps are not: .dockerignore). */
 const INPUT_DIRS = ['dist', 'bin'];
@@ -55,6 +56,9 @@ function exec(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<st
 
 export async function buildSidecarImage(options: SidecarImageOptions = {}): Promise<string> {
   const root = options.root ?? REPO_ROOT;
+  if (!existsSync(join(root, 'native/sight/build/Release/sight.node'))) {
+    throw new Error('native/sight/build/Release/sight.node is missing: run npm run build:native first');
+  }
   const hash = createHash('sha256').update(`base=${options.nodeBase ?? ''}\n`);
   for (const file of inputFiles(root)) hash.update(`${file}\n`).update(readFileSync(join(root, file)));
   const tag = `${options.repository ?? 'sealwatch-local/sealwatch'}:${hash.digest('hex').slice(0, 16)}`;

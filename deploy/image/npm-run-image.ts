@@ -82,6 +82,9 @@ async function main(argv: string[]): Promise<number> {
       say('building dist/ (node scripts/build.mjs)');
       const build = await run(process.execPath, [join(REPO_ROOT, 'scripts/build.mjs')]);
       if (build.code !== 0) throw new Error(`node scripts/build.mjs failed: ${firstLine(build.out)}`);
+      say('building native/sight (bash scripts/build-native.sh)');
+      const native = await run('bash', [join(REPO_ROOT, 'scripts/build-native.sh')]);
+      if (native.code !== 0) throw new Error(`scripts/build-native.sh failed: ${firstLine(native.out)}`);
     }
     const nodeBase = await chooseBase(values.base, say);
     const built = await buildSidecarImage({ nodeBase, tag });
