@@ -29,8 +29,8 @@ COPY package.json ./
 COPY bin/ ./bin/
 COPY dist/ ./dist/
 COPY deploy/image/healthcheck.mjs ./deploy/image/healthcheck.mjs
-# Our N-API addon for file and connection sight (npm run build:native; scripts/setup.sh builds it). It links only
-# old glibc symbols and N-API (stable across Node 20..24). Without it the watcher runs with the poller alone.
+# Our N-API addon for file and connection sight (npm run build:native; scripts/setup.sh builds it). It needs glibc 2.34+
+# (pthread_create; bookworm has 2.36) and N-API only (stable across Node 20..24). Without it the watcher runs with the poller alone.
 COPY native/sight/build/Release/sight.node ./native/sight/build/Release/sight.node
 # The outputs' disk spool (the default --spool-dir), owned by the runtime user; mount a volume here to keep
 # undelivered events across restarts; and the `sealwatch` command on PATH. Exec-form RUN with node, which
