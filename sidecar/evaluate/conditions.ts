@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import picomatch from 'picomatch';
 import type { Event } from '../../shared/events/index.ts';
-import { compileArgsPattern, testArgs, type Conditions } from '../../shared/profile/index.ts';
+import { compileArgsPattern, GLOB_OPTIONS, testArgs, type Conditions } from '../../shared/profile/index.ts';
 import { programNames } from '../normalize/program.ts';
 
 /**
@@ -15,7 +15,7 @@ const globCache = new Map<string, (s: string) => boolean>();
 function glob(pattern: string): (s: string) => boolean {
   let m = globCache.get(pattern);
   if (!m) {
-    m = picomatch(pattern, { dot: true, bash: true });
+    m = picomatch(pattern, GLOB_OPTIONS);
     if (globCache.size > 1000) globCache.clear();
     globCache.set(pattern, m);
   }

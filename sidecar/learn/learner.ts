@@ -1,5 +1,5 @@
 import type { Event } from '../../shared/events/index.ts';
-import { Profile } from '../../shared/profile/index.ts';
+import { escapeGlob, Profile } from '../../shared/profile/index.ts';
 import { programOf } from '../normalize/program.ts';
 
 /**
@@ -17,7 +17,8 @@ export interface LearnOptions {
 export interface Learner {
   observe(event: Event): void;
   profile(): Profile;
-  readonly observed: { processes: number; samples: number };
+  /** `unlearnable`: processes not learned because their executable or name has a character no glob can say exactly */
+  readonly observed: { processes: number; samples: number; unlearnable: number };
 }
 
 const LOOPBACK = /^(127\.|::1$)/;
@@ -30,6 +31,7 @@ export function createLearner(options: LearnOptions = {}): Learner {
   const memory: number[] = [];
   let maxProcesses = 0;
   let seen = 0;
+  let unlearnable = 0;
   const seeProcess = (event: Event): void => {
     const program = programOf(event);
     const details = event.sealwatch.details ?? {};
@@ -37,16 +39,23 @@ export function createLearner(options: LearnOptions = {}): Learner {
     // No argv: read after it exited (or exec'd with an empty argv), so its program name is unknown; comm is no
     // substitute (busybox sh runs applets as /proc/self/exe: comm "exe"), and learning it would allow that name.
     if (!program.argvKnown) return;
-    const name = program.profileName;
-    const key = `${program.exe}\0${name ?? ''}`;
+    // observed values are literals, written in the profile's glob language (a program named `*` allows only `*`);
+    // one that glob cannot say exactly (a backslash) is not learned: monitored, that program is reported
+    const exe = escapeGlob(program.exe);
+    const name = program.profileName === undefined ? undefined : escapeGlob(program.profileName);
+    if (exe === undefined || (program.profileName !== undefined && name === undefined)) {
+      unlearnable++;
+      return;
+    }
+    const key = `${exe}\0${name ?? ''}`;
     let entry = processes.get(key);
-    if (!entry) processes.set(key, (entry = { exe: program.exe, name, users: new Set() }));
+    if (!entry) processes.set(key, (entry = { exe, name, users: new Set() }));
     const user = event.process?.user;
     entry.users.add(user?.name ?? user?.id ?? '?');
   };
   return {
     get observed() {
-      return { processes: seen, samples: memory.length };
+      return { processes: seen, samples: memory.length, unlearnable };
     },
     observe(event) {
       switch (event.event.action) {
