@@ -84,6 +84,7 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
         sealwatch: sw({
           ...processDetails(obs.process),
           ...(obs.parent?.euid !== undefined ? { parent_euid: obs.parent.euid } : {}),
+          ...(obs.parent?.watcher === true ? { parent_is_watcher: true } : {}),
         }),
       });
     case 'process-exit':

@@ -88,6 +88,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     hashes: deps.hashes ?? createHashCache(proc),
     logger,
     countGaps: deps.countGaps ?? false,
+    selfPid: deps.selfPid ?? process.pid,
   });
   const { sources, follower, engineStream, identity } = mode({
     target,

@@ -19,6 +19,11 @@ export interface ProcessTrackerOptions {
   logger: Logger;
   /** Count PID gaps (meaningful only when we watch a whole PID namespace). */
   countGaps: boolean;
+  /**
+   * The watcher's own PID, as the watched namespace sees it: the parent of what `watch -- COMMAND` starts. Its
+   * command line carries sealwatch's flags (`--output` credentials), so it is never read into an event.
+   */
+  selfPid?: number;
   rescanMs?: number;
   /** New processes are checked for an exec every tick for this long (default 2 s); older ones on each rescan. */
   execWindowMs?: number;
@@ -201,6 +206,8 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   };
 
   const parentOf = (info: ProcessInfo): ParentInfo | undefined => {
+    if (info.ppid === options.selfPid)
+      return { pid: info.ppid, name: 'sealwatch', exe: proc.exe(info.ppid), euid: process.geteuid?.(), watcher: true };
     const known = watched.get(info.ppid);
     if (known) return { pid: known.pid, name: known.name, exe: known.exe, args: known.args, euid: known.euid };
     if (info.ppid === 0) return undefined;

@@ -44,6 +44,8 @@ export interface ParentInfo {
   exe?: string;
   args?: string[];
   euid?: number;
+  /** the parent is the watcher itself (`watch -- COMMAND` starts the command): its command line is never read */
+  watcher?: boolean;
 }
 
 export type Observation =

@@ -24,9 +24,10 @@ export const shellSpawnedByNonShell = builtinRule(
   (e) => {
     const shell = has(programNames(e), SHELLS);
     const parent = e.process?.parent;
-    if (!shell || !parent?.name) return undefined;
+    // the user's own command, started by `watch -- COMMAND` (known by PID, not by a name a workload could take)
+    if (!shell || !parent?.name || details(e).parent_is_watcher === true) return undefined;
     const parentNames = [parent.name, baseName(parent.executable)].filter((n): n is string => !!n);
-    if (parentNames.some((n) => SHELLS.has(n)) || parentNames.includes('sealwatch')) return undefined;
+    if (parentNames.some((n) => SHELLS.has(n))) return undefined;
     return `shell ${shell} (pid ${e.process!.pid}) spawned by ${parent.name} (pid ${parent.pid})`;
   },
 );
