@@ -17,6 +17,83 @@ export interface WatchMetrics {
   parseSkipped: Counter;
   tickFailures: Counter;
   ruleErrors: Counter<'rule'>;
+  /** kernel event sight (connections, files): each pipeline's sources add themselves */
+  sight: SightMetrics;
+}
+
+export type SightKind = 'connections' | 'files';
+
+/** What a sight source shows on /metrics: whether it is on, and its running totals. */
+export interface SightStats {
+  readonly available: boolean;
+  readonly seen: number;
+  readonly lost: number;
+}
+
+/**
+ * `sealwatch_sight_available{kind}` (1 only when every pipeline's source of that kind is on: the host agent has one
+ * per container), `sealwatch_sight_events_total{kind}` and `sealwatch_sight_events_lost_total{kind}`, summed over the
+ * sources added. `add` returns the removal (a pipeline that closes).
+ */
+export interface SightMetrics {
+  add(kind: SightKind, stats: SightStats): () => void;
+}
+
+interface SightEntry {
+  kind: SightKind;
+  stats: SightStats;
+}
+
+function createSightMetrics(registry: Registry): SightMetrics {
+  const registers = [registry];
+  const sources = new Set<SightEntry>();
+  const kinds: readonly SightKind[] = ['connections', 'files'];
+  const added = (kind: SightKind): SightStats[] => [...sources].filter((s) => s.kind === kind).map((s) => s.stats);
+  new Gauge({
+    name: 'sealwatch_sight_available',
+    help: '1 when the kernel event sight of this kind is on for every watched target (socket destroy notifications, inotify), 0 when it is off for one (the socket/poller still work: see the log line)',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      for (const kind of kinds) {
+        const all = added(kind);
+        if (all.length > 0) this.set({ kind }, all.every((s) => s.available) ? 1 : 0);
+      }
+    },
+  });
+  for (const [name, help, read] of [
+    ['sealwatch_sight_events_total', 'kernel sight events turned into observations', (s: SightStats) => s.seen],
+    [
+      'sealwatch_sight_events_lost_total',
+      'kernel sight events lost (a full queue, a dropped notification); each loss is also an event (sight-lost)',
+      (s: SightStats) => s.lost,
+    ],
+  ] as const) {
+    // each source's total as last read: the counter takes what is new, and a closed pipeline's totals stay counted
+    const last = new Map<SightEntry, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const entry of sources) {
+          const now = read(entry.stats);
+          const delta = now - (last.get(entry) ?? 0);
+          if (delta > 0) this.inc({ kind: entry.kind }, delta);
+          last.set(entry, now);
+        }
+        for (const entry of last.keys()) if (!sources.has(entry)) last.delete(entry);
+      },
+    });
+  }
+  return {
+    add(kind, stats) {
+      const entry: SightEntry = { kind, stats };
+      sources.add(entry);
+      return () => sources.delete(entry);
+    },
+  };
 }
 
 export interface WatchMetricsOptions {
@@ -82,6 +159,7 @@ export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetr
       labelNames: ['rule'],
       registers,
     }),
+    sight: createSightMetrics(registry),
   };
   if (options.outputs) bindOutputMetrics(registry, options.outputs);
   return metrics;

@@ -26,6 +26,17 @@ export function globMatch(pattern: string, value: string | undefined): boolean {
   return value !== undefined && glob(pattern)(value);
 }
 
+/**
+ * The actions of an outbound connection: one the socket poller saw open, or one connection sight saw closed (it may
+ * have lived a millisecond). A rule about where the workload connects listens on both and asks `isOutbound`.
+ */
+export const OUTBOUND_ACTIONS: readonly string[] = ['connection-opened', 'connection-closed'];
+
+export function isOutbound(event: Event): boolean {
+  const action = event.event.action;
+  return action === 'connection-opened' || (action === 'connection-closed' && event.network?.direction === 'egress');
+}
+
 export function remoteIp(event: Event): string | undefined {
   return event.network?.direction === 'ingress' ? event.source?.ip : event.destination?.ip;
 }

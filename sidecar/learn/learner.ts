@@ -71,7 +71,9 @@ export function createLearner(options: LearnOptions = {}): Learner {
           if (port !== undefined) listen.add(`${event.network?.transport ?? 'tcp'}/${port}`);
           break;
         }
-        case 'connection-opened': {
+        case 'connection-opened':
+        case 'connection-closed': {
+          if (event.network?.direction !== 'egress') break;
           const ip = event.destination?.ip;
           const port = event.destination?.port;
           const protocol = event.network?.transport === 'udp' ? 'udp' : 'tcp';

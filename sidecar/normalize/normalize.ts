@@ -123,39 +123,40 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
         file: { path: obs.path, name: obs.path.slice(obs.path.lastIndexOf('/') + 1) },
         sealwatch: sw({ mode: obs.mode.toString(8) }),
       });
-    case 'connection': {
-      const s = obs.socket;
-      const local = { ip: s.localIp, port: s.localPort };
-      const remote = { ip: s.remoteIp, port: s.remotePort };
-      const action =
-        obs.direction === 'listening'
-          ? 'connection-listening'
-          : obs.direction === 'ingress'
-            ? 'connection-accepted'
-            : 'connection-opened';
-      const who = obs.process ? `${obs.process.name} (pid ${obs.process.pid})` : 'unknown process';
-      const where =
-        obs.direction === 'listening'
-          ? `listens on ${s.protocol} ${s.localIp}:${s.localPort}`
-          : obs.direction === 'ingress'
-            ? `accepted ${s.protocol} from ${s.remoteIp}:${s.remotePort} on port ${s.localPort}`
-            : `connected over ${s.protocol} to ${s.remoteIp}:${s.remotePort}`;
+    case 'connection':
       return ev({
-        event: {
-          kind: 'event',
-          category: ['network'],
-          type: obs.direction === 'listening' ? ['start'] : ['connection'],
-          action,
-          severity: 0,
-        },
-        message: `${who} ${where}`,
-        process: obs.process ? processFields(obs.process) : undefined,
-        source: obs.direction === 'ingress' ? remote : local,
-        destination: obs.direction === 'ingress' ? local : obs.direction === 'egress' ? remote : undefined,
-        network: { transport: s.protocol, type: s.family, direction: obs.direction },
-        sealwatch: sw({ inode: s.inode, socket_uid: s.uid }),
+        ...connectionInput(obs, `${obs.process ? who(obs.process) : 'unknown process'} ${connectionWhere(obs)}`),
+        sealwatch: sw({ inode: obs.socket.inode, socket_uid: obs.socket.uid }),
+      });
+    case 'connection-closed': {
+      const s = obs.socket;
+      // the kernel tells a closed socket's uid, not its process (gone before the watcher could read it)
+      const by = obs.process
+        ? who(obs.process)
+        : `a process of uid ${s.uid} (it closed the socket before the watcher saw which process held it)`;
+      const carried =
+        obs.bytes === undefined
+          ? ''
+          : `, ${obs.bytes.sent ?? '?'} bytes sent and ${obs.bytes.received ?? '?'} received`;
+      const input = connectionInput(obs, `${by} ${connectionWhere(obs)}; closed${carried}`);
+      return ev({
+        ...input,
+        event: { ...input.event, type: ['connection', 'end'], action: 'connection-closed' },
+        sealwatch: sw({
+          socket_uid: s.uid,
+          seen_by: 'socket-destroy',
+          ...(obs.bytes?.sent !== undefined ? { bytes_sent: obs.bytes.sent } : {}),
+          ...(obs.bytes?.received !== undefined ? { bytes_received: obs.bytes.received } : {}),
+          ...(obs.process ? {} : { process_unknown: true }),
+        }),
       });
     }
+    case 'sight-lost':
+      return ev({
+        event: { kind: 'state', category: ['host'], type: ['info'], action: 'sight-lost', severity: 3 },
+        message: `${obs.count} ${obs.kind === 'connections' ? 'closed-connection' : 'file'} notification(s) lost: ${obs.detail}`,
+        sealwatch: sw({ kind: obs.kind, lost: obs.count, detail: obs.detail }),
+      });
     case 'resources':
       return ev({
         event: { kind: 'metric', category: ['host'], type: ['info'], action: 'resources-sampled', severity: 0 },
@@ -219,4 +220,47 @@ function dockerDetails(obs: Extract<Observation, { type: 'docker' }>): Details {
   if (obs.initPid !== undefined) d.init_pid = obs.initPid;
   if (obs.previousInitPid !== undefined) d.previous_init_pid = obs.previousInitPid;
   return d;
+}
+
+const who = (p: ProcessInfo): string => `${p.name} (pid ${p.pid})`;
+
+type ConnectionObservation = Extract<Observation, { type: 'connection' | 'connection-closed' }>;
+
+function connectionWhere(obs: ConnectionObservation): string {
+  const s = obs.socket;
+  return obs.direction === 'listening'
+    ? `listens on ${s.protocol} ${s.localIp}:${s.localPort}`
+    : obs.direction === 'ingress'
+      ? `accepted ${s.protocol} from ${s.remoteIp}:${s.remotePort} on port ${s.localPort}`
+      : `connected over ${s.protocol} to ${s.remoteIp}:${s.remotePort}`;
+}
+
+/** What a polled connection and a closed one share: the endpoints by direction, the process, the socket's facts. */
+function connectionInput(
+  obs: ConnectionObservation,
+  message: string,
+): Omit<EventInput, 'container' | 'orchestrator' | 'host' | 'sealwatch'> {
+  const s = obs.socket;
+  const local = { ip: s.localIp, port: s.localPort };
+  const remote = { ip: s.remoteIp, port: s.remotePort };
+  const action =
+    obs.direction === 'listening'
+      ? 'connection-listening'
+      : obs.direction === 'ingress'
+        ? 'connection-accepted'
+        : 'connection-opened';
+  return {
+    event: {
+      kind: 'event',
+      category: ['network'],
+      type: obs.direction === 'listening' ? ['start'] : ['connection'],
+      action,
+      severity: 0,
+    },
+    message,
+    process: obs.process ? processFields(obs.process) : undefined,
+    source: obs.direction === 'ingress' ? remote : local,
+    destination: obs.direction === 'ingress' ? local : obs.direction === 'egress' ? remote : undefined,
+    network: { transport: s.protocol, type: s.family, direction: obs.direction },
+  };
 }

@@ -16,6 +16,9 @@ import {
   type Source,
 } from '../sources/index.ts';
 import type { ProcFs } from '../sources/proc/index.ts';
+import { createConnectionLedger, type ConnectionLedger } from '../sources/connection-ledger.ts';
+import { createConnectionSight, type ConnectionSight } from '../sources/sight/connection-sight.ts';
+import type { SightKind, SightStats } from '../api/metrics.ts';
 import type { Target } from './target.ts';
 
 /**
@@ -57,13 +60,37 @@ export interface ModeSources {
   engineStream?: DockerSource;
   /** a seal read from a root (pod, containerd): its files compared with the sealed inventory (progress in the status) */
   identity?: IdentitySource;
+  /** the kernel event sight sources, for /metrics */
+  sight?: Array<{ kind: SightKind; stats: SightStats }>;
 }
 
 const processes = (p: SourceParts): Source => ({ name: 'processes', poll: (now) => p.tracker.tick(now) });
 const resources = (p: SourceParts): Source => createResourceSource(p);
 const setuidFiles = (p: SourceParts): Source => createSetuidScan(p);
-const sockets = (p: SourceParts, only: { selfPid?: number; requireOwner?: boolean | 'listening' } = {}): Source =>
-  createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ...only });
+type SocketsOnly = { selfPid?: number; requireOwner?: boolean | 'listening' };
+const sockets = (p: SourceParts, only: SocketsOnly = {}, ledger?: ConnectionLedger): Source =>
+  createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ledger, ...only });
+
+/**
+ * Every connection of the target's network namespace as the kernel closes it, however short (not those the socket
+ * poller reported: the ledger). `shared`: the watcher is in that namespace (the pod), its own connections are left out;
+ * `ownNamespace: 'refused'`: a target in the watcher's own namespace (a host agent's container on the host network)
+ * is not watched this way, its connections could not be told from the host's.
+ */
+function connectionSight(
+  p: SourceParts,
+  ledger: ConnectionLedger,
+  how: { shared?: boolean; ownNamespace?: 'refused' },
+): ConnectionSight {
+  return createConnectionSight({
+    procRoot: p.proc.root,
+    anchor: () => p.target.scope.netAnchor(),
+    ledger,
+    logger: p.logger,
+    shared: how.shared,
+    ownNamespace: how.ownNamespace,
+  });
+}
 
 /** The seal read from a root, checked against that root's files (none for a seal verified through an engine). */
 function sealIdentity(p: SourceParts): { sources: Source[]; identity?: IdentitySource } {
@@ -95,17 +122,20 @@ function dockerEvents(
  */
 function workload(
   p: SourceParts,
-  only: { selfPid?: number; requireOwner?: boolean | 'listening' },
+  only: SocketsOnly & { connections: Parameters<typeof connectionSight>[2] },
   follower?: ContainerFollower,
 ): ModeSources {
   const seal = sealIdentity(p);
   const engine = dockerEvents(p, follower);
+  const ledger = createConnectionLedger();
+  const connections = connectionSight(p, ledger, only.connections);
   return {
     sources: [
       sealSource(p.seal),
       processes(p),
       ...seal.sources,
-      sockets(p, only),
+      sockets(p, { selfPid: only.selfPid, requireOwner: only.requireOwner }, ledger),
+      connections,
       resources(p),
       setuidFiles(p),
       ...engine.sources,
@@ -114,6 +144,7 @@ function workload(
     follower,
     engineStream: engine.engineStream,
     identity: seal.identity,
+    sight: [{ kind: 'connections', stats: connections.stats }],
   };
 }
 
@@ -134,9 +165,9 @@ function followContainer(p: SourceParts): ContainerFollower | undefined {
 
 export const MODES = {
   /** the sidecar: every process of the shared PID namespace but the watcher's own container (and its sockets) */
-  pod: (p) => workload(p, { selfPid: p.selfPid, requireOwner: 'listening' }),
+  pod: (p) => workload(p, { selfPid: p.selfPid, requireOwner: 'listening', connections: { shared: true } }),
   /** `--container`: one container from the host, followed across restarts */
-  container: (p) => workload(p, {}, followContainer(p)),
+  container: (p) => workload(p, { connections: {} }, followContainer(p)),
   /** `-- COMMAND`: a process tree started by the watcher, in the host's network namespace (its sockets only) */
   command: (p) => ({
     sources: [processes(p), sockets(p, { requireOwner: true }), resources(p), setuidFiles(p)],
@@ -146,5 +177,5 @@ export const MODES = {
    * namespace may be the container's (host network), so only sockets owned by its processes; on containerd the
    * seal is read from the container's root and checked against its files, as in a pod
    */
-  'host-container': (p) => workload(p, { requireOwner: true }),
+  'host-container': (p) => workload(p, { requireOwner: true, connections: { ownNamespace: 'refused' } }),
 } satisfies Record<ModeName, (parts: SourceParts) => ModeSources>;

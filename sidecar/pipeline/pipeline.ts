@@ -71,6 +71,7 @@ export interface Pipeline {
 /** Actions shipped even when only alerts are: coverage and the container's life. */
 const ALWAYS_SHIPPED = new Set([
   'pid-gap',
+  'sight-lost',
   'container-exec',
   'container-restart',
   'container-oom',
@@ -90,7 +91,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     countGaps: deps.countGaps ?? false,
     selfPid: deps.selfPid ?? process.pid,
   });
-  const { sources, follower, engineStream, identity } = mode({
+  const { sources, follower, engineStream, identity, sight } = mode({
     target,
     proc,
     tracker,
@@ -100,6 +101,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     engine: deps.engine,
   });
   if (engineStream) bindDockerEventMetrics(metrics, engineStream);
+  const unbindSight = (sight ?? []).map(({ kind, stats }) => metrics.sight.add(kind, stats));
   const killer = createKiller(proc, { protect: [process.pid] });
   const responder = createResponder({
     mode: settings.mode,
@@ -246,6 +248,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     async close() {
       for (const summary of responder.drain(Date.now(), true)) ship(summary);
       for (const source of sources) await source.stop?.();
+      for (const unbind of unbindSight) unbind();
       await dispatcher.flush();
     },
   };

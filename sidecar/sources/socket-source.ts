@@ -8,6 +8,7 @@ import {
   type ProcFs,
   socketInode,
 } from './proc/index.ts';
+import type { ConnectionLedger } from './connection-ledger.ts';
 import type { ProcessTracker } from './process-tracker.ts';
 import type { Observation, Source } from './types.ts';
 
@@ -49,8 +50,10 @@ export function createSocketSource(options: {
   requireOwner?: boolean | 'listening';
   /** how long a new socket waits for the tracker to see its process (ms, default 1000) */
   ownerWaitMs?: number;
+  /** where connection sight learns what this source reported (and the listening ports), so it does not report it again */
+  ledger?: ConnectionLedger;
 }): Source & { readonly sockets: number } {
-  const { proc, tracker } = options;
+  const { proc, tracker, ledger } = options;
   const intervalMs = options.intervalMs ?? 250;
   const fullEveryMs = options.fullEveryMs ?? 5000;
   const ownerWaitMs = options.ownerWaitMs ?? 1000;
@@ -89,6 +92,7 @@ export function createSocketSource(options: {
       decoded = nextDecoded;
       const listening = new Set<number>();
       for (const s of all) if (isListening(s)) listening.add(s.localPort);
+      ledger?.listening(listening);
       const next = new Set<string>();
       const fresh: Array<Found & { key: string }> = [];
       for (const socket of all) {
@@ -112,17 +116,23 @@ export function createSocketSource(options: {
       const out: Observation[] = [];
       const stillWaiting = new Map<string, Found & { sinceMs: number }>();
       for (const { socket, direction, key } of fresh) {
-        if (own.has(socket.inode)) continue;
+        if (own.has(socket.inode)) {
+          ledger?.claim(socket, 'self');
+          continue;
+        }
         const owner = tracker.socketOwner(socket.inode);
         if (!owner) {
           const sinceMs = waiting.get(key)?.sinceMs ?? nowMs;
           if (nowMs - sinceMs < ownerWaitMs) {
             stillWaiting.set(key, { socket, direction, sinceMs });
+            // reported later even if it closes meanwhile, unless an owner is required
+            if (!ownerRequired(direction)) ledger?.claim(socket, 'poller');
             next.delete(key);
             continue;
           }
           if (ownerRequired(direction)) continue;
         }
+        ledger?.claim(socket, 'poller');
         out.push({ type: 'connection', socket, direction, process: owner });
       }
       // closed while waiting for its owner: reported as it was seen

@@ -56,6 +56,25 @@ export type Observation =
   | { type: 'file-open'; process: ProcessInfo; path: string; fd: number; write: boolean }
   | { type: 'setuid-file'; path: string; mode: number }
   | { type: 'connection'; socket: NetSocket; direction: 'listening' | 'ingress' | 'egress'; process?: ProcessInfo }
+  | {
+      /**
+       * A connection the kernel reported closed (connection sight): it may have lived a millisecond. The kernel no
+       * longer knows which process held it (the socket's uid is in `socket.uid`); `process` is set only when it was known.
+       */
+      type: 'connection-closed';
+      socket: NetSocket;
+      direction: 'ingress' | 'egress';
+      /** TCP: the bytes the connection carried, as the kernel counted them */
+      bytes?: { sent?: number; received?: number };
+      process?: ProcessInfo;
+    }
+  | {
+      /** kernel notifications a sight source lost (its queue or the kernel's was full): what was not seen, counted */
+      type: 'sight-lost';
+      kind: 'connections' | 'files';
+      count: number;
+      detail: string;
+    }
   | { type: 'resources'; processCount: number; rssKiB: number; cpuPercent: number }
   | { type: 'pid-gap'; missed: number; totalMissed: number }
   | {

@@ -81,8 +81,16 @@ describe('each mode lists its sources in one place', () => {
     buildPipeline(targets[mode], MODES[mode], deps(engine)).sources.map((s) => s.name);
 
   it('pod (the sidecar): the Docker events of the app container only when the socket is given', () => {
-    expect(names('pod')).toEqual(['seal', 'processes', 'sockets', 'resources', 'setuid-files']);
-    expect(names('pod', stream)).toEqual(['seal', 'processes', 'sockets', 'resources', 'setuid-files', 'docker']);
+    expect(names('pod')).toEqual(['seal', 'processes', 'sockets', 'connection-sight', 'resources', 'setuid-files']);
+    expect(names('pod', stream)).toEqual([
+      'seal',
+      'processes',
+      'sockets',
+      'connection-sight',
+      'resources',
+      'setuid-files',
+      'docker',
+    ]);
   });
 
   it('--container: its Docker events and the follower that keeps it across restarts', () => {
@@ -91,6 +99,7 @@ describe('each mode lists its sources in one place', () => {
       'seal',
       'processes',
       'sockets',
+      'connection-sight',
       'resources',
       'setuid-files',
       'docker',
@@ -110,6 +119,7 @@ describe('each mode lists its sources in one place', () => {
       'seal',
       'processes',
       'sockets',
+      'connection-sight',
       'resources',
       'setuid-files',
       'docker',

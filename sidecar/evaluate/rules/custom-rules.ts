@@ -6,7 +6,7 @@ import type { Rule } from '../rule.ts';
 /** Custom YAML rules (validated by `CustomRule` in shared/profile) turned into rules. */
 const ACTIONS: Record<CustomRule['on'], readonly string[]> = {
   process: ['process-started'],
-  connection: ['connection-opened', 'connection-accepted', 'connection-listening'],
+  connection: ['connection-opened', 'connection-accepted', 'connection-listening', 'connection-closed'],
   file: ['file-opened'],
 };
 

@@ -1,7 +1,7 @@
 import type { Event } from '../../../shared/events/index.ts';
 import type { Profile, ProfileProcess } from '../../../shared/profile/index.ts';
 import { programOf } from '../../normalize/program.ts';
-import { argsMatch, globMatch, ipInCidr, remoteIp } from '../conditions.ts';
+import { argsMatch, globMatch, ipInCidr, isOutbound, OUTBOUND_ACTIONS, remoteIp } from '../conditions.ts';
 import type { Rule, RuleContext, RuleMeta } from '../rule.ts';
 
 /**
@@ -125,10 +125,10 @@ export const egressNotAllowed = profileRule(
     description:
       'An outbound connection to a destination (CIDR/port, or a host name resolved at runtime) the profile does not allow. Loopback is internal to the pod and always allowed.',
     severity: 7,
-    on: ['connection-opened'],
+    on: OUTBOUND_ACTIONS,
   },
   (e, ctx) => {
-    if (!ctx.profile) return undefined;
+    if (!ctx.profile || !isOutbound(e)) return undefined;
     const ip = remoteIp(e);
     const port = e.destination?.port;
     if (!ip || LOOPBACK.some((c) => ipInCidr(ip, c))) return undefined;

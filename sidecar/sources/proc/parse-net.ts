@@ -120,8 +120,22 @@ export function decodeHexAddress(hex: string, family: NetFamily): string | undef
   if (hex.length !== 32) return undefined;
   const bytes: number[] = [];
   for (let w = 0; w < 4; w++) bytes.push(...wordBytes(hex.slice(w * 8, w * 8 + 8)));
-  const isMapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (isMapped) return bytes.slice(12).join('.');
+  return formatAddressBytes(bytes);
+}
+
+/**
+ * An address in network byte order (4 or 16 bytes) as text; IPv4-mapped IPv6 comes out as IPv4. The one way both
+ * the socket tables and the kernel's socket diagnostics messages (sources/sight/sock-diag.ts) write an address.
+ */
+export function formatAddressBytes(bytes: ArrayLike<number>): string {
+  if (bytes.length === 4) return Array.from(bytes).join('.');
+  const isMapped =
+    Array.from(bytes)
+      .slice(0, 10)
+      .every((b) => b === 0) &&
+    bytes[10] === 0xff &&
+    bytes[11] === 0xff;
+  if (isMapped) return Array.from(bytes).slice(12, 16).join('.');
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0)).toString(16));
   return compressIpv6(groups);

@@ -1,4 +1,4 @@
-import { eventPort, remoteIp } from '../../conditions.ts';
+import { eventPort, isOutbound, OUTBOUND_ACTIONS, remoteIp } from '../../conditions.ts';
 import { builtinRule } from './define.ts';
 
 const METADATA = ['169.254.169.254', 'fd00:ec2::254', '169.254.170.2', '100.100.100.200'];
@@ -13,9 +13,10 @@ export const cloudMetadata = builtinRule(
       'A connection to the instance metadata service (169.254.169.254, fd00:ec2::254, …): the way to steal cloud credentials.',
     severity: 8,
     category: 'credential-access',
-    on: ['connection-opened'],
+    on: OUTBOUND_ACTIONS,
   },
   (e) => {
+    if (!isOutbound(e)) return undefined;
     const ip = remoteIp(e);
     return ip && METADATA.includes(ip)
       ? `${who(e)} connected to the cloud metadata service ${ip}:${eventPort(e) ?? ''}`
@@ -30,9 +31,10 @@ export const kubernetesApi = builtinRule(
     description: 'A connection to the Kubernetes API server or a kubelet (ports 6443, 10250, 10255).',
     severity: 6,
     category: 'lateral-movement',
-    on: ['connection-opened'],
+    on: OUTBOUND_ACTIONS,
   },
   (e) => {
+    if (!isOutbound(e)) return undefined;
     const port = eventPort(e);
     return port === 6443 || port === 10250 || port === 10255
       ? `${who(e)} connected to ${remoteIp(e) ?? '?'}:${port} (Kubernetes API/kubelet)`
@@ -49,10 +51,11 @@ export const miningPool = builtinRule(
     description: 'An outbound connection to a port used by stratum mining pools (3333, 4444, 5555, 7777, 14444, …).',
     severity: 7,
     category: 'impact',
-    on: ['connection-opened'],
+    on: OUTBOUND_ACTIONS,
     exceptions: [{ description: 'loopback traffic inside the pod', match: { cidr: '127.0.0.0/8' } }],
   },
   (e) => {
+    if (!isOutbound(e)) return undefined;
     const port = eventPort(e);
     const ip = remoteIp(e);
     if (port === undefined || !STRATUM_PORTS.has(port)) return undefined;
