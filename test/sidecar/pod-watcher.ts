@@ -1,3 +1,4 @@
+import { lstatSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Event } from '../../shared/events/index.ts';
 import { startInPod, type ContainerSpec, type TestContainer } from '../harness/containers.ts';
@@ -12,10 +13,18 @@ const REPO = resolve(import.meta.dirname, '../..');
  */
 export async function startWatcherInPod(
   app: TestContainer,
-  options: { nodeImage: string; out: string; args: string[]; mounts?: ContainerSpec['mounts'] },
+  options: {
+    nodeImage: string;
+    out: string;
+    args: string[];
+    mounts?: ContainerSpec['mounts'];
+    /** e.g. SYS_PTRACE, as a pod's sidecar has it (needed when the app holds a capability the watcher lacks) */
+    capAdd?: string[];
+  },
 ): Promise<{ watcher: TestContainer; events: () => Event[] }> {
   const watcher = await startInPod(app, {
     image: options.nodeImage,
+    capAdd: options.capAdd,
     cmd: [
       'node',
       '/repo/dist/cli.mjs',
@@ -30,9 +39,25 @@ export async function startWatcherInPod(
     ],
     mounts: [
       { host: REPO, container: '/repo', readonly: true },
+      ...linkedModules(),
       { host: options.out, container: '/out' },
       ...(options.mounts ?? []),
     ],
   });
   return { watcher, events: () => readEventsFile(join(options.out, 'events.jsonl')) };
+}
+
+/**
+ * A checkout whose node_modules is a link (a git worktree sharing another checkout's packages): the link's target,
+ * mounted where the link points, so dist/cli.mjs finds its packages inside the container too.
+ */
+function linkedModules(): NonNullable<ContainerSpec['mounts']> {
+  const link = join(REPO, 'node_modules');
+  try {
+    if (!lstatSync(link).isSymbolicLink()) return [];
+    const target = realpathSync(link);
+    return [{ host: target, container: target, readonly: true }];
+  } catch {
+    return [];
+  }
 }
