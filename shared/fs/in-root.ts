@@ -5,6 +5,7 @@ import {
   lstatSync,
   openSync,
   opendirSync,
+  readdirSync,
   readlinkSync,
   readSync,
   type Dirent,
@@ -129,7 +130,10 @@ function closeAll(fds: readonly number[]): void {
 }
 
 /** Printable form of a path inside the root (for messages; escaped by whoever prints it). */
-const show = (path: string): string => (path.startsWith('/') ? path : `/${path}`);
+const show = (path: string | Buffer): string => {
+  const text = path.toString();
+  return text.startsWith('/') ? text : `/${text}`;
+};
 
 /**
  * Resolves `path` inside `root`. On success the caller owns `dirs` (closeAll). The final component is not
@@ -137,7 +141,7 @@ const show = (path: string): string => (path.startsWith('/') ? path : `/${path}`
  */
 function resolveInRoot(
   root: string,
-  path: string,
+  path: string | Buffer,
   options: InRootOptions,
   followLast: boolean,
   deadline: number,
@@ -149,7 +153,7 @@ function resolveInRoot(
     return fromErrno(error, root);
   }
   const dirs = [rootFd];
-  const pending = splitPath(Buffer.from(path));
+  const pending = splitPath(Buffer.isBuffer(path) ? path : Buffer.from(path));
   let links = 0;
   const fail = (result: { ok: false; reason: InRootFailure; detail: string }) => {
     closeAll(dirs);
@@ -304,6 +308,66 @@ export function statInRoot(
   if (!resolved.ok) return resolved;
   closeAll(resolved.value.dirs);
   return { ok: true, value: resolved.value.stat };
+}
+
+/** A directory inside the root, held open by descriptor (close it): its entries by name, as bytes. */
+export interface DirInRoot {
+  /** the names of its entries, exact bytes (names need not be UTF-8), in readdir order */
+  readonly names: readonly Buffer[];
+  /** lstat of one entry of this very directory (never followed; a swap of the directory itself changes nothing) */
+  lstat(name: Buffer): Stats | undefined;
+  close(): void;
+}
+
+/**
+ * Opens the directory at `path` inside `root` (resolved like readFileInRoot; `path` may be bytes) and lists it, for
+ * a caller that looks at its entries a few at a time (the setuid scan spreads a crowded /tmp over several ticks).
+ */
+export function openDirInRoot(
+  root: string,
+  path: string | Buffer,
+  options: InRootOptions = {},
+): InRootResult<DirInRoot> {
+  const resolved = resolveInRoot(root, path, options, true, deadlineOf(options));
+  if (!resolved.ok) return resolved;
+  const { dirs, name, stat } = resolved.value;
+  let fd: number;
+  try {
+    if (!stat.isDirectory()) return failure('not-regular', `${show(path)}: a ${fileKind(stat)}, not a directory`);
+    fd =
+      name === undefined
+        ? openSync(fdPath(dirs.at(-1)!), constants.O_RDONLY | constants.O_DIRECTORY)
+        : openSync(fdPath(dirs.at(-1)!, name), DIR_FLAGS);
+  } catch (error) {
+    return fromErrno(error, show(path));
+  } finally {
+    closeAll(dirs);
+  }
+  let names: Buffer[];
+  try {
+    names = readdirSync(fdPath(fd), { encoding: 'buffer' });
+  } catch (error) {
+    closeSync(fd);
+    return fromErrno(error, show(path));
+  }
+  let open = true;
+  return {
+    ok: true,
+    value: {
+      names,
+      lstat(entry) {
+        try {
+          return lstatSync(fdPath(fd, entry));
+        } catch {
+          return undefined;
+        }
+      },
+      close() {
+        if (open) closeSync(fd);
+        open = false;
+      },
+    },
+  };
 }
 
 /** One entry met by walkInRoot. */

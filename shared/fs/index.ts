@@ -1,5 +1,14 @@
-export { openFileInRoot, readFileInRoot, statInRoot, walkInRoot, fileKind, MAX_LINKS } from './in-root.ts';
+export {
+  openDirInRoot,
+  openFileInRoot,
+  readFileInRoot,
+  statInRoot,
+  walkInRoot,
+  fileKind,
+  MAX_LINKS,
+} from './in-root.ts';
 export type {
+  DirInRoot,
   InRootFailure,
   InRootResult,
   InRootOptions,

@@ -1,2 +1,3 @@
 export { escapeTerminal, visibleEscape, UNSAFE_CHARACTERS } from './terminal.ts';
 export { forEachFileLine, forEachLine, splitBlocks } from './lines.ts';
+export { escapeBytes } from './bytes.ts';

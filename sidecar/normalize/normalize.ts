@@ -1,4 +1,5 @@
 import { createEvent, type Event } from '../../shared/events/index.ts';
+import { escapeTerminal } from '../../shared/text/index.ts';
 import type { EventInput } from '../../shared/events/index.ts';
 import type { Observation, ProcessInfo } from '../sources/index.ts';
 
@@ -111,7 +112,7 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
     case 'file-open':
       return ev({
         event: { kind: 'event', category: ['file'], type: ['access'], action: 'file-opened', severity: 0 },
-        message: `${obs.process.name} (pid ${obs.process.pid}) holds ${obs.path} open${obs.write ? ' for writing' : ''}`,
+        message: `${obs.process.name} (pid ${obs.process.pid}) holds ${escapeTerminal(obs.path)} open${obs.write ? ' for writing' : ''}`,
         process: processFields(obs.process),
         file: { path: obs.path, name: obs.path.slice(obs.path.lastIndexOf('/') + 1) },
         sealwatch: sw({ ...processDetails(obs.process), fd: obs.fd, write: obs.write }),
@@ -119,7 +120,7 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
     case 'setuid-file':
       return ev({
         event: { kind: 'event', category: ['file'], type: ['creation'], action: 'setuid-file-found', severity: 0 },
-        message: `setuid/setgid file found: ${obs.path}`,
+        message: `setuid/setgid file found: ${escapeTerminal(obs.path)}`,
         file: { path: obs.path, name: obs.path.slice(obs.path.lastIndexOf('/') + 1) },
         sealwatch: sw({ mode: obs.mode.toString(8) }),
       });

@@ -1,5 +1,7 @@
-import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { openDirInRoot } from '../../shared/fs/index.ts';
+import { escapeBytes } from '../../shared/text/index.ts';
 import type { ProcFs } from './proc/index.ts';
 import type { ProcessTracker } from './process-tracker.ts';
 import type { Observation, Source } from './types.ts';
@@ -7,6 +9,8 @@ import type { Observation, Source } from './types.ts';
 /**
  * New setuid/setgid files, by a periodic scan of the directories anyone can write in the watched root
  * filesystems (/tmp, /var/tmp, /dev/shm, two levels deep, through `/proc/<pid>/root`).
+ * Every read goes through shared/fs (resolved inside that root, a link never followed out of it, names as bytes: a
+ * name that is not UTF-8 is found and reported with its bytes escaped).
  * Why a scan and not the files opened for write: a setuid bit is set by chmod(2) after the file is
  * written and closed, so the open fds never show it; and why these directories: they are where an
  * unprivileged process can drop a file at all (the image's own setuid files are in the sealed
@@ -33,6 +37,7 @@ export interface SetuidScanOptions {
 }
 
 const SPECIAL = 0o6000;
+const SLASH = Buffer.from('/');
 
 export function createSetuidScan(options: SetuidScanOptions): Source {
   const { proc, tracker } = options;
@@ -82,52 +87,53 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
     /** lstat the entries of one directory within the budget: special files reported, subdirectories returned */
     function* list(
       root: string,
-      dir: string,
-    ): Generator<Observation | undefined, Array<{ dir: string; mtimeMs: number }>> {
-      const subdirs: Array<{ dir: string; mtimeMs: number }> = [];
-      let names: string[];
+      dir: Buffer,
+    ): Generator<Observation | undefined, Array<{ dir: Buffer; mtimeMs: number }>> {
+      const subdirs: Array<{ dir: Buffer; mtimeMs: number }> = [];
+      // resolved inside the root (a /tmp that links to / lists the workload's /, never ours), names as bytes
+      const opened = openDirInRoot(root, dir, { timeoutMs: 500 });
+      if (!opened.ok) return subdirs;
+      const listing = opened.value;
       try {
-        names = readdirSync(join(root, dir));
-      } catch {
-        return subdirs;
-      }
-      const key = `${root}\0${dir}`;
-      const from = (resumeAt.get(key) ?? 0) % Math.max(1, names.length);
-      resumeAt.delete(key);
-      for (let i = 0; i < names.length; i++) {
-        if (budget <= 0) {
-          resumeAt.set(key, from + i);
-          break;
+        const { names } = listing;
+        const key = `${root}\0${dir.toString('latin1')}`;
+        const from = (resumeAt.get(key) ?? 0) % Math.max(1, names.length);
+        resumeAt.delete(key);
+        for (let i = 0; i < names.length; i++) {
+          if (budget <= 0) {
+            resumeAt.set(key, from + i);
+            break;
+          }
+          budget--;
+          yield undefined;
+          const name = names[(from + i) % names.length]!;
+          const s = listing.lstat(name);
+          if (s === undefined) continue;
+          const path = Buffer.concat([dir, SLASH, name]);
+          if (s.isDirectory()) {
+            subdirs.push({ dir: path, mtimeMs: s.mtimeMs });
+            continue;
+          }
+          if (!s.isFile() || (s.mode & SPECIAL) === 0) continue;
+          const seen = `${s.dev}:${s.ino}:${s.mode}:${path.toString('latin1')}`;
+          if (reported.has(seen)) continue;
+          reported.add(seen);
+          // the name as its bytes say (not UTF-8: \xNN), so it is reported, and reported as what it is
+          yield { type: 'setuid-file', path: escapeBytes(path), mode: s.mode & 0o7777 };
         }
-        budget--;
-        yield undefined;
-        const path = `${dir}/${names[(from + i) % names.length]!}`;
-        let s;
-        try {
-          s = lstatSync(join(root, path));
-        } catch {
-          continue;
-        }
-        if (s.isDirectory()) {
-          subdirs.push({ dir: path, mtimeMs: s.mtimeMs });
-          continue;
-        }
-        if (!s.isFile() || (s.mode & SPECIAL) === 0) continue;
-        const seen = `${s.dev}:${s.ino}:${s.mode}:${path}`;
-        if (reported.has(seen)) continue;
-        reported.add(seen);
-        yield { type: 'setuid-file', path, mode: s.mode & 0o7777 };
+      } finally {
+        listing.close();
       }
       return subdirs;
     }
-    const second: Array<{ root: string; dir: string; mtimeMs: number }> = [];
+    const second: Array<{ root: string; dir: Buffer; mtimeMs: number }> = [];
     const rootKey = new Map([...roots].map(([key, path]) => [path, key]));
     for (const [key, root] of roots) {
       current = key;
-      for (const dir of dirs) for (const d of yield* list(root, dir)) second.push({ root, ...d });
+      for (const dir of dirs) for (const d of yield* list(root, Buffer.from(dir))) second.push({ root, ...d });
     }
     // the second level (its own subdirectories are not walked): changed directories first
-    const key = (d: { root: string; dir: string }): string => `${d.root}\0${d.dir}`;
+    const key = (d: { root: string; dir: Buffer }): string => `${d.root}\0${d.dir.toString('latin1')}`;
     const changed = (d: (typeof second)[number]): boolean => visitedMtime.get(key(d)) !== d.mtimeMs;
     // then the unchanged ones in turn, from where the last round's budget ended (a chmod u+s leaves a directory's
     // mtime as it was)
@@ -165,6 +171,12 @@ export function createSetuidScan(options: SetuidScanOptions): Source {
 
   return {
     name: 'setuid-files',
+    stop() {
+      // a round cut short holds a directory open: its generator's finally closes it
+      running?.return();
+      running = undefined;
+      return Promise.resolve();
+    },
     poll(nowMs) {
       if (running === undefined) {
         const due = new Map([...rootsToScan()].filter(([key]) => (nextByRoot.get(key) ?? 0) <= nowMs));

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -81,5 +81,43 @@ describe('setuid scan of a crowded /tmp', () => {
     // one round of 30 directories and 300 files at most, a step a poll
     expect(polls).toBeGreaterThan(30);
     expect(polls).toBeLessThanOrEqual(DIRS + DIRS * FILES + 2);
+  });
+});
+
+/** #15 item 1 for the setuid scan: every read through the neighbour's root stays inside it (shared/fs). */
+describe('setuid scan inside a hostile root', () => {
+  const g = new FixtureProc();
+  const rootfs = mkdtempSync(join(tmpdir(), 'sw-suid-root-'));
+  const outside = mkdtempSync(join(tmpdir(), 'sw-suid-outside-'));
+  afterAll(() => {
+    g.cleanup();
+    rmSync(rootfs, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
+
+  it("a /var/tmp that is an absolute link is resolved in the workload's root, never in ours", () => {
+    // the watcher's own directory holds a setuid file; the workload's /var/tmp points at it by absolute path
+    writeFileSync(join(outside, 'ours'), '');
+    chmodSync(join(outside, 'ours'), 0o4755);
+    mkdirSync(join(rootfs, 'var'), { recursive: true });
+    symlinkSync(outside, join(rootfs, 'var', 'tmp'));
+    // inside the root that path exists too, with a setuid file of the workload's
+    mkdirSync(join(rootfs, outside), { recursive: true });
+    writeFileSync(join(rootfs, outside, 'theirs'), '');
+    chmodSync(join(rootfs, outside, 'theirs'), 0o4755);
+    g.add({ pid: 91, comm: 'app', root: rootfs });
+    const proc = createProcFs(g.root);
+    const tracker = createProcessTracker({
+      proc,
+      scope: podScope(999_999),
+      hashes: createHashCache(proc),
+      logger: silentLogger(),
+      countGaps: false,
+    });
+    tracker.tick(0);
+    const scan = createSetuidScan({ proc, tracker, dirs: ['/tmp', '/var/tmp'], maxScanMs: Infinity });
+    const found = scan.poll(0).flatMap((o) => (o.type === 'setuid-file' ? [o.path] : []));
+    const name = outside.slice(outside.lastIndexOf('/') + 1);
+    expect(found.sort()).toEqual([`/tmp/${name}/theirs`, '/var/tmp/theirs']);
   });
 });

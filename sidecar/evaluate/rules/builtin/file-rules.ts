@@ -1,3 +1,4 @@
+import { escapeTerminal } from '../../../../shared/text/index.ts';
 import { globMatch } from '../../conditions.ts';
 import { builtinRule, details, who } from './define.ts';
 
@@ -27,7 +28,9 @@ export const sensitiveFileOpen = builtinRule(
   },
   (e) => {
     const path = e.file?.path;
-    return path && SENSITIVE.some((g) => globMatch(g, path)) ? `${who(e)} holds ${path} open` : undefined;
+    return path && SENSITIVE.some((g) => globMatch(g, path))
+      ? `${who(e)} holds ${escapeTerminal(path)} open`
+      : undefined;
   },
 );
 
@@ -45,7 +48,9 @@ export const writeBelowSystemDir = builtinRule(
   },
   (e) => {
     const path = e.file?.path;
-    return path && details(e).write === true && SYSTEM_DIRS.test(path) ? `${who(e)} writes ${path}` : undefined;
+    return path && details(e).write === true && SYSTEM_DIRS.test(path)
+      ? `${who(e)} writes ${escapeTerminal(path)}`
+      : undefined;
   },
 );
 
@@ -59,7 +64,10 @@ export const setuidFile = builtinRule(
     category: 'privilege-escalation',
     on: ['setuid-file-found'],
   },
-  (e) => (e.file?.path ? `setuid/setgid file ${e.file.path} (mode ${String(details(e).mode ?? '?')})` : undefined),
+  (e) =>
+    e.file?.path
+      ? `setuid/setgid file ${escapeTerminal(e.file.path)} (mode ${String(details(e).mode ?? '?')})`
+      : undefined,
 );
 
 export const cronWrite = builtinRule(
@@ -74,7 +82,7 @@ export const cronWrite = builtinRule(
   (e) => {
     const path = e.file?.path;
     return path && details(e).write === true && /^\/(etc\/cron|var\/spool\/cron)/.test(path)
-      ? `${who(e)} writes ${path}`
+      ? `${who(e)} writes ${escapeTerminal(path)}`
       : undefined;
   },
 );
