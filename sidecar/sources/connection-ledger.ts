@@ -6,19 +6,26 @@ import type { NetSocket } from './proc/index.ts';
  * its protocol and both ends. The poller claims each connection it reports (or will report once its owner is known),
  * and the watcher's own; the destroy notification takes the claim. Claims whose notification never comes (the
  * namespace went away, a lost message) are forgotten oldest first beyond `max`.
+ * A connection the poller holds back while it waits to learn its process (`waiting`) is handed to connection sight
+ * when it closes first: sight reports it at once (with its bytes), and the poller, told by `handedOver`, does not.
  * It also keeps the namespace's listening ports as the poller last read them: a closed connection whose local port
  * is one of them was accepted (ingress), as the poller tells direction.
  */
 export interface ConnectionLedger {
-  claim(socket: NetSocket, by: 'poller' | 'self'): void;
-  /** Takes the claim on this connection, if there is one. */
-  take(socket: NetSocket): 'poller' | 'self' | undefined;
+  claim(socket: NetSocket, by: Claim): void;
+  /** Takes the claim on this connection, if there is one (a `waiting` one is handed over: see `handedOver`). */
+  take(socket: NetSocket): Claim | undefined;
+  /** Whether connection sight took over this waiting connection (asked once, by the poller). */
+  handedOver(socket: NetSocket): boolean;
   /** the listening ports of the namespace, as last read (TCP and UDP) */
   listening(ports: ReadonlySet<number>): void;
   isListening(port: number): boolean;
   /** claims held (bounded by `max`) */
   readonly size: number;
 }
+
+/** `poller`: it reported the connection; `waiting`: it will, once it knows the process; `self`: the watcher's own */
+export type Claim = 'poller' | 'waiting' | 'self';
 
 type Endpoints = Pick<NetSocket, 'protocol' | 'localIp' | 'localPort' | 'remoteIp' | 'remotePort'>;
 
@@ -28,7 +35,8 @@ export function connectionKey(s: Endpoints): string {
 
 export function createConnectionLedger(options: { max?: number } = {}): ConnectionLedger {
   const max = options.max ?? 65_536;
-  const claims = new Map<string, 'poller' | 'self'>();
+  const claims = new Map<string, Claim>();
+  const handed = new Set<string>();
   let ports: ReadonlySet<number> = new Set();
   return {
     claim(socket, by) {
@@ -43,7 +51,14 @@ export function createConnectionLedger(options: { max?: number } = {}): Connecti
       const key = connectionKey(socket);
       const by = claims.get(key);
       if (by !== undefined) claims.delete(key);
+      if (by === 'waiting') {
+        handed.add(key);
+        if (handed.size > max) handed.delete(handed.values().next().value!);
+      }
       return by;
+    },
+    handedOver(socket) {
+      return handed.delete(connectionKey(socket));
     },
     listening(next) {
       ports = next;

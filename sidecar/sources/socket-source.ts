@@ -126,7 +126,7 @@ export function createSocketSource(options: {
           if (nowMs - sinceMs < ownerWaitMs) {
             stillWaiting.set(key, { socket, direction, sinceMs });
             // reported later even if it closes meanwhile, unless an owner is required
-            if (!ownerRequired(direction)) ledger?.claim(socket, 'poller');
+            if (!ownerRequired(direction)) ledger?.claim(socket, 'waiting');
             next.delete(key);
             continue;
           }
@@ -135,9 +135,9 @@ export function createSocketSource(options: {
         ledger?.claim(socket, 'poller');
         out.push({ type: 'connection', socket, direction, process: owner });
       }
-      // closed while waiting for its owner: reported as it was seen
+      // closed while waiting for its owner: reported as it was seen (unless connection sight reported its close)
       for (const [key, w] of waiting)
-        if (!ownerRequired(w.direction) && !next.has(key) && !stillWaiting.has(key))
+        if (!ownerRequired(w.direction) && !next.has(key) && !stillWaiting.has(key) && !ledger?.handedOver(w.socket))
           out.push({ type: 'connection', socket: w.socket, direction: w.direction, process: undefined });
       waiting = stillWaiting;
       reported = next;

@@ -221,6 +221,15 @@ describe('destroy notifications from the real kernel (connections of this test, 
       });
       expect(seen.filter((o) => o.type === 'connection-closed' && o.socket.localPort === local)).toEqual([]);
       expect(ledger.take(tuple)).toBeUndefined(); // the claim was taken by the notification
+      // one the poller holds back, waiting to learn its process: reported here at once, and the poller told so
+      const third = await shortConnection(port);
+      const waiting = { ...tuple, localPort: third };
+      ledger.claim(waiting, 'waiting');
+      await waitFor('the waiting connection', () =>
+        source.poll(Date.now()).some((o) => o.type === 'connection-closed' && o.socket.localPort === third),
+      );
+      expect(ledger.handedOver(waiting)).toBe(true);
+      expect(ledger.handedOver(waiting)).toBe(false);
     } finally {
       await source.stop!();
     }

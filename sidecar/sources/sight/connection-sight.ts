@@ -133,7 +133,9 @@ export function createConnectionSight(options: ConnectionSightOptions): Connecti
       pending = [];
       for (const { socket, bytes } of closed) {
         if (!isConnection(socket)) continue;
-        if (ledger.take(socket) !== undefined) continue;
+        // the poller reported it, or it is the watcher's own; one the poller still waited on is reported here
+        const claim = ledger.take(socket);
+        if (claim === 'poller' || claim === 'self') continue;
         if (resolvers.has(socket.remoteIp) && socket.remotePort === 53) continue;
         const direction = isAccepted(socket, ledger, ephemeral) ? 'ingress' : 'egress';
         stats.seen++;

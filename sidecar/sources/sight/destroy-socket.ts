@@ -1,6 +1,7 @@
 import { readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as Netlink from 'netlink';
+import { errnoName, type SightNative } from './native.ts';
 import { DESTROY_GROUPS, NETLINK_SOCK_DIAG } from './sock-diag.ts';
 
 /**
@@ -79,5 +80,31 @@ function openHere(handlers: DestroyHandlers): DestroyStream {
   return {
     how: "NETLINK_SOCK_DIAG destroy groups in the watcher's own network namespace",
     close: () => socket.close(),
+  };
+}
+
+/**
+ * Another namespace's destroy notifications through the native sight addon: its socket is made by a short-lived
+ * thread that joins the namespace (setns needs CAP_SYS_ADMIN), and read as it becomes readable. The protocol of each
+ * message comes from its INET_DIAG_PROTOCOL attribute (a read(2) does not say which group it came on).
+ */
+export function openInNamespaceWith(native: SightNative): OpenInNamespace {
+  return (netnsPath, handlers) => {
+    const fd = native.sockDiagDestroy(netnsPath);
+    if (fd < 0)
+      throw new Error(
+        `cannot open a NETLINK_SOCK_DIAG socket in ${netnsPath}: ${errnoName(fd)}${fd === -1 ? ' (joining another network namespace needs CAP_SYS_ADMIN)' : ''}`,
+      );
+    const poll = native.pollFd(fd, (error, chunk) => {
+      if (error) handlers.onError(error);
+      else if (chunk) handlers.onMessage(chunk, 0);
+    });
+    return {
+      how: `NETLINK_SOCK_DIAG destroy groups in ${netnsPath} (native sight addon)`,
+      close() {
+        poll.close();
+        native.closeFd(fd);
+      },
+    };
   };
 }
