@@ -8,9 +8,10 @@ import type { SigningKey } from '../shared/signing/index.ts';
 import type { Logger } from '../shared/logging/index.ts';
 import { parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
+import type { RuntimeTraceInput } from '../shared/seal/index.ts';
 import { createApi, listenApi } from './api/index.ts';
 import { createHostResolver, egressHosts } from './evaluate/index.ts';
-import { createLearner, writeProfileFile } from './learn/index.ts';
+import { createLearner, writeProfileFile, writeRuntimeTraceFile } from './learn/index.ts';
 import { buildPipeline, MODES, openRun, runLoop, type Pipeline, type Target } from './pipeline/index.ts';
 import { createKiller, stopTarget } from './respond/index.ts';
 // the seal checks (sigstore) load only when a trusted key is given: a watcher without one stays ~10 MB smaller
@@ -40,6 +41,8 @@ export interface RunWatchOptions {
   aggregateWindowMs: number;
   /** learn: where to write the profile, and for how long to learn (ms; until the end otherwise) */
   learnOut?: string;
+  /** learn: also write what was observed as an in-toto runtime-trace statement, for this run of CI */
+  runtimeTrace?: { file: string; monitoredProcess: RuntimeTraceInput['monitoredProcess'] };
   durationMs?: number;
   headroom?: number;
   /** after learning ends through the API: continue in this mode with the learned profile */
@@ -144,7 +147,11 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     );
   const run = openRun({ settings: options, logger, outputs: specs, spoolDir, stdout: deps.stdout, env: deps.env });
   const { dispatcher, metrics } = run;
-  const learner = options.mode === 'learn' ? createLearner({ headroom: options.headroom }) : undefined;
+  const learner =
+    options.mode === 'learn'
+      ? createLearner({ headroom: options.headroom, trace: options.runtimeTrace !== undefined })
+      : undefined;
+  const learnStarted = new Date();
   const pipeline = buildPipeline(target, MODES[kind], {
     run,
     proc,
@@ -164,6 +171,16 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     if (!learner || learned) return learned;
     learned = learner.profile();
     if (options.learnOut) writeProfileFile(options.learnOut, learned, target.name);
+    const trace = options.runtimeTrace;
+    const predicate = trace
+      ? learner.runtimeTrace({
+          monitor: { version: options.version, mode: kind },
+          monitoredProcess: trace.monitoredProcess,
+          startedOn: learnStarted,
+          finishedOn: new Date(),
+        })
+      : undefined;
+    if (trace && predicate && options.learnOut) writeRuntimeTraceFile(trace.file, predicate, options.learnOut);
     return learned;
   };
 

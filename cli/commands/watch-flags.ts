@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { detectContext } from '../../action/context/detect.ts';
 import { DEFAULT_DOCKER_SOCKET } from '../../shared/docker/socket.ts';
 import { toSeverityScore } from '../../shared/severity/index.ts';
 import type { RunWatchOptions } from '../../sidecar/run-watch.ts';
@@ -138,6 +140,13 @@ export const LearnFlags = z
     headroom: positive('a factor, e.g. 2 or 1.5', 100)
       .default(2)
       .describe('multiplier on observed memory p99 and process count'),
+    'runtime-trace': z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'also write what was observed (programs and their arguments, connections) as an in-toto runtime-trace statement (JSON), for seal --runtime-trace',
+      ),
     docker: z
       .boolean()
       .default(false)
@@ -182,6 +191,7 @@ export type WatchRun =
         durationMs: number;
         out: string;
         headroom: number;
+        runtimeTrace?: RunWatchOptions['runtimeTrace'];
         tickMs: number;
         outputs: readonly string[];
         procConnector: boolean;
@@ -328,9 +338,26 @@ export function watchRun({ flags: f, args }: Parsed<WatchFlags>): WatchRun {
 }
 
 /** Which composition root runs `learn`, with what (a watch in learn mode, or the host learner). */
+/**
+ * Which run a runtime trace is of (its `monitoredProcess`): the CI's own words for who ran it, what kind of run and
+ * this very run (its URL), from the same detection `seal` uses for provenance; outside CI, this host and the time.
+ */
+function monitoredRun(env: NodeJS.ProcessEnv): NonNullable<RunWatchOptions['runtimeTrace']>['monitoredProcess'] {
+  const ci = detectContext(env, {});
+  return {
+    hostID: ci.builderId,
+    type: ci.buildType,
+    event: ci.runUrl ?? ci.invocationId ?? `${hostname()}: sealwatch learn started ${new Date().toISOString()}`,
+  };
+}
+
 export function learnRun({ flags: f, args }: Parsed<LearnFlags>): WatchRun {
   const dockerSocket = f['docker-socket'] ?? DEFAULT_DOCKER_SOCKET;
   const out = resolve(args.cwd, f.out);
+  const runtimeTrace =
+    f['runtime-trace'] === undefined
+      ? undefined
+      : { file: resolve(args.cwd, f['runtime-trace']), monitoredProcess: monitoredRun(args.env) };
   if (f.docker) {
     return {
       kind: 'host-learn',
@@ -340,6 +367,7 @@ export function learnRun({ flags: f, args }: Parsed<LearnFlags>): WatchRun {
         durationMs: f.duration!,
         out,
         headroom: f.headroom,
+        runtimeTrace,
         tickMs: f.tick,
         outputs: f.output,
         procConnector: f['proc-connector'],
@@ -356,6 +384,7 @@ export function learnRun({ flags: f, args }: Parsed<LearnFlags>): WatchRun {
     killMinSeverity: toSeverityScore(defaults['kill-min-severity']),
     aggregateWindowMs: defaults['aggregate-window'],
     learnOut: out,
+    runtimeTrace,
     durationMs: f.duration,
     headroom: f.headroom,
   };

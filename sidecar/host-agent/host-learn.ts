@@ -1,9 +1,10 @@
+import type { RuntimeTraceInput } from '../../shared/seal/index.ts';
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { EnvironmentError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/logging/index.ts';
 import { parseOutputUrl } from '../../shared/outputs/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
-import { createLearner, writeProfileFile } from '../learn/index.ts';
+import { createLearner, writeProfileFile, writeRuntimeTraceFile } from '../learn/index.ts';
 import { buildPipeline, MODES, openRun, runLoop } from '../pipeline/index.ts';
 import { containerScope, createProcConnector, type ProcConnectorStats } from '../sources/index.ts';
 import { containerIdFromCgroup, createProcFs } from '../sources/proc/index.ts';
@@ -22,6 +23,8 @@ export interface HostLearnOptions {
   durationMs: number;
   out: string;
   headroom?: number;
+  /** also write what was observed as an in-toto runtime-trace statement (see run-watch.ts) */
+  runtimeTrace?: { file: string; monitoredProcess: RuntimeTraceInput['monitoredProcess'] };
   tickMs: number;
   outputs: readonly string[];
   /** false: do not open the kernel proc connector (poll /proc only, reported) */
@@ -62,7 +65,8 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
     interesting: (cgroup) => cgroup !== undefined && containerIdFromCgroup(cgroup) === inspect.Id,
   });
   const proc = connector.view();
-  const learner = createLearner({ headroom: options.headroom });
+  const learner = createLearner({ headroom: options.headroom, trace: options.runtimeTrace !== undefined });
+  const learnStarted = new Date();
   const run = openRun({
     settings: {
       mode: 'learn',
@@ -102,6 +106,15 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
   });
   const profile = learner.profile();
   writeProfileFile(options.out, profile, target);
+  const predicate = options.runtimeTrace
+    ? learner.runtimeTrace({
+        monitor: { version: options.version, mode: 'host-container' },
+        monitoredProcess: options.runtimeTrace.monitoredProcess,
+        startedOn: learnStarted,
+        finishedOn: new Date(),
+      })
+    : undefined;
+  if (options.runtimeTrace && predicate) writeRuntimeTraceFile(options.runtimeTrace.file, predicate, options.out);
   const result: HostLearnResult = {
     profile,
     target,

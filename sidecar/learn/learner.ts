@@ -1,6 +1,8 @@
 import type { Event } from '../../shared/events/index.ts';
 import { escapeGlob, Profile } from '../../shared/profile/index.ts';
+import type { RuntimeTracePredicate } from '../../shared/seal/index.ts';
 import { programOf } from '../normalize/program.ts';
+import { createTraceRecorder, type TraceRecorder } from './trace-recorder.ts';
 
 /**
  * Learn mode: turns what was observed into a Profile. It reads the same normalized events the rules judge, and
@@ -12,11 +14,15 @@ export interface LearnOptions {
   /** multiplier on the observed p99 memory and max process count (default 2) */
   headroom?: number;
   name?: string;
+  /** also record what ran and connected, for a runtime trace (`learn --runtime-trace`) */
+  trace?: boolean;
 }
 
 export interface Learner {
   observe(event: Event): void;
   profile(): Profile;
+  /** the runtime-trace predicate of what was observed (with `trace: true`; undefined otherwise) */
+  runtimeTrace(run: Parameters<TraceRecorder['predicate']>[0]): RuntimeTracePredicate | undefined;
   /** `unlearnable`: processes not learned because their executable or name has a character no glob can say exactly */
   readonly observed: { processes: number; samples: number; unlearnable: number };
 }
@@ -32,6 +38,7 @@ export function createLearner(options: LearnOptions = {}): Learner {
   let maxProcesses = 0;
   let seen = 0;
   let unlearnable = 0;
+  const recorder = options.trace ? createTraceRecorder() : undefined;
   const seeProcess = (event: Event): void => {
     const program = programOf(event);
     const details = event.sealwatch.details ?? {};
@@ -57,7 +64,9 @@ export function createLearner(options: LearnOptions = {}): Learner {
     get observed() {
       return { processes: seen, samples: memory.length, unlearnable };
     },
+    runtimeTrace: (run) => recorder?.predicate(run),
     observe(event) {
+      recorder?.observe(event);
       switch (event.event.action) {
         case 'process-started':
           seen++;

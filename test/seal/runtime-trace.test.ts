@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,8 @@ import {
   runtimeTraceStatement,
   verifySeal,
 } from '../../shared/seal/index.ts';
+import { runCliCaptured } from '../harness/cli.ts';
+import { freePort } from '../harness/net.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { makeKeyFiles } from './helpers.ts';
@@ -117,4 +120,72 @@ describeDocker('seal --runtime-trace and audit image (real engine)', () => {
     const json = JSON.parse((await cli(['audit', 'image', sealed, '--pub', keys.pubPath, '--json'], work)).out);
     expect(json.runtimeTraces[0]).toMatchObject({ durationSeconds: 42, executions: 41 });
   });
+});
+
+describeDocker('learn --runtime-trace -- CMD, then seal --runtime-trace and audit image (#14 item 3)', () => {
+  const created: string[] = [];
+  const keys = makeKeyFiles();
+  const work = mkdtempSync(join(tmpdir(), 'sw-learn-trace-'));
+  afterAll(async () => {
+    await removeTags(created);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('learn writes the statement beside the profile; seal accepts it and audit image tells what ran', async () => {
+    const port = await freePort();
+    // a listener and three runs of the same program with the same arguments, each alive long enough to be seen
+    const script = `busybox nc -l -p ${port} & for i in 1 2 3; do sleep 0.6; done; kill $!`;
+    const env = {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_SERVER_URL: 'https://github.com',
+      GITHUB_REPOSITORY: 'org/app',
+      GITHUB_RUN_ID: '913',
+      GITHUB_RUN_ATTEMPT: '2',
+    };
+    const learned = await runCliCaptured(
+      ['learn', '--out', 'profile.yaml', '--runtime-trace', 'trace.json', '--tick', '50', '--', 'sh', '-c', script],
+      { cwd: work, env },
+    );
+    expect(learned.code, learned.stderr).toBe(0);
+    const text = readFileSync(join(work, 'trace.json'), 'utf8');
+    const statement = JSON.parse(text) as { subject: { name: string; digest: { sha256: string } }[] };
+    // about the profile learned with it
+    expect(statement.subject).toEqual([
+      {
+        name: 'profile.yaml',
+        digest: {
+          sha256: createHash('sha256')
+            .update(readFileSync(join(work, 'profile.yaml')))
+            .digest('hex'),
+        },
+      },
+    ]);
+    const trace = parseRuntimeTraceFile(text, 'trace.json');
+    expect(trace.monitoredProcess).toEqual({
+      hostID: 'https://github.com/actions/runner',
+      type: 'https://sealwatch.dev/buildtypes/github/v1',
+      event: 'https://github.com/org/app/actions/runs/913/attempts/2',
+    });
+    expect(trace.monitor.tracePolicy).toMatchObject({ mode: 'command' });
+    const sleeps = trace.monitorLog.process!.filter((p) => p.arguments?.join(' ') === 'sleep 0.6');
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]!.count).toBeGreaterThanOrEqual(2);
+    expect(trace.monitorLog.network).toContainEqual(
+      expect.objectContaining({ direction: 'listen', protocol: 'tcp', port }),
+    );
+
+    const base = await buildAppImage({ repository: 'sealwatch-test/hostile-image' });
+    const sealed = testTag(created, 'learned-trace');
+    const res = await cli(
+      ['seal', '--image', base, '--key', keys.keyPath, '--tag', sealed, '--runtime-trace', 'trace.json'],
+      work,
+    );
+    expect(res.code, res.err).toBe(0);
+    const audit = await cli(['audit', 'image', sealed, '--pub', keys.pubPath], work);
+    expect(audit.code, audit.err).toBe(0);
+    expect(audit.out).toContain(
+      'runtime trace: https://github.com/org/app/actions/runs/913/attempts/2 on https://github.com/actions/runner',
+    );
+    expect(audit.out).toMatch(new RegExp(`listened on: [^\\n]*:${port}/tcp`));
+  }, 90_000);
 });
