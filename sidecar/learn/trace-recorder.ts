@@ -27,10 +27,17 @@ export interface TraceRecorder {
   predicate(run: Omit<RuntimeTraceInput, 'processes' | 'connections' | 'files'>): RuntimeTracePredicate;
 }
 
+/** A connection event's direction in the trace's words; `connection-closed` is one only connection sight saw. */
+const CONNECTION_ACTIONS = new Set([
+  'connection-listening',
+  'connection-accepted',
+  'connection-opened',
+  'connection-closed',
+]);
 const DIRECTION: Record<string, ConnectionInput['direction'] | undefined> = {
-  'connection-listening': 'listen',
-  'connection-accepted': 'inbound',
-  'connection-opened': 'outbound',
+  listening: 'listen',
+  ingress: 'inbound',
+  egress: 'outbound',
 };
 
 /** A folded entry back as the builder's input: its first run, its other runs, its last (so it folds the same). */
@@ -71,7 +78,8 @@ export function createTraceRecorder(): TraceRecorder {
         else over.process++;
         return;
       }
-      const direction = DIRECTION[event.event.action];
+      if (!CONNECTION_ACTIONS.has(event.event.action)) return;
+      const direction = DIRECTION[event.network?.direction ?? ''];
       if (direction === undefined) return;
       // the peer: the other end (the local address for a listener); the port: the service's (ours unless outbound)
       const peer = direction === 'outbound' ? event.destination : event.source;

@@ -9,8 +9,11 @@ import {
   parseSealJsonl,
   RUNTIME_TRACE_PREDICATE,
   runtimeTraceStatement,
+  TRACE_MAX_ENTRIES,
   verifySeal,
 } from '../../shared/seal/index.ts';
+import { createTraceRecorder } from '../../sidecar/learn/index.ts';
+import { started } from '../sidecar/make-events.ts';
 import { runCliCaptured } from '../harness/cli.ts';
 import { freePort } from '../harness/net.ts';
 import { describeDocker } from '../harness/docker.ts';
@@ -78,6 +81,24 @@ describe('the in-toto runtime-trace predicate', () => {
     expect(() => parseRuntimeTraceFile(JSON.stringify({ ...p, monitorLog: {} }), 't.json')).toThrow(
       /^t\.json: monitorLog: at least one of process, network, fileAccess/,
     );
+  });
+});
+
+describe('the trace learn records', () => {
+  it('folds repeats as they come and only counts distinct entries past the cap: memory stays bounded', () => {
+    const recorder = createTraceRecorder();
+    for (let i = 0; i < TRACE_MAX_ENTRIES + 5; i++)
+      recorder.observe(started({ pid: i + 2, name: 'job', exe: '/bin/job', args: ['job', String(i)] }));
+    for (let i = 0; i < 3; i++) recorder.observe(started({ pid: 1, name: 'job', exe: '/bin/job', args: ['job', '0'] }));
+    const p = recorder.predicate({
+      monitor: { version: 't', mode: 'command' },
+      monitoredProcess: { hostID: 'h', type: 't', event: 'e' },
+      startedOn: at(0),
+      finishedOn: at(1),
+    });
+    expect(p.monitorLog.process).toHaveLength(TRACE_MAX_ENTRIES);
+    expect(p.monitorLog.process!.find((e) => e.arguments?.join(' ') === 'job 0')?.count).toBe(4);
+    expect(p.metadata?.truncated).toEqual({ process: 5 });
   });
 });
 
