@@ -53,6 +53,12 @@ const target = {
     .boolean()
     .default(true)
     .describe('with --docker: poll /proc instead of opening the kernel proc connector'),
+  'file-sight': z
+    .boolean()
+    .default(true)
+    .describe(
+      "see the app's execs, credential reads, system writes and dropped executables as they happen (inotify through its root); --no-file-sight: the /proc poller alone",
+    ),
 };
 
 const VALUE_NAMES = {
@@ -215,6 +221,7 @@ function common(f: WatchFlags | LearnFlags, args: WatchArgs) {
     container: f.container,
     command: args.command,
     emitAll: f.emit === 'all',
+    fileSight: f['file-sight'],
     spoolDir: f['spool-dir'] === undefined ? undefined : resolve(args.cwd, f['spool-dir']),
     podDocker: f['docker-socket'] !== undefined,
   };

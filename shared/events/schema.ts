@@ -23,7 +23,12 @@ export const EventProcessParent = z.object({
 });
 
 export const EventProcess = z.object({
-  pid: z.number().int().nonnegative(),
+  pid: z
+    .number()
+    .int()
+    .nonnegative()
+    .optional()
+    .describe('absent when the process had exited before it could be read (file sight)'),
   ppid: z.number().int().nonnegative().optional(),
   executable: z.string().optional().describe('resolved /proc/<pid>/exe path (may end in " (deleted)")'),
   name: z.string().optional().describe('program name: argv[0] basename, else comm'),

@@ -19,6 +19,8 @@ export interface WatchMetrics {
   ruleErrors: Counter<'rule'>;
   /** kernel event sight (connections, files): each pipeline's sources add themselves */
   sight: SightMetrics;
+  /** inotify watches held by file sight, by class (summed over the host agent's containers) */
+  sightWatches: Gauge<'class'>;
 }
 
 export type SightKind = 'connections' | 'files';
@@ -160,6 +162,12 @@ export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetr
       registers,
     }),
     sight: createSightMetrics(registry),
+    sightWatches: new Gauge({
+      name: 'sealwatch_sight_watches',
+      help: 'inotify watches file sight holds, by class (dropped, sensitive, executable, system-dir, writable)',
+      labelNames: ['class'],
+      registers,
+    }),
   };
   if (options.outputs) bindOutputMetrics(registry, options.outputs);
   return metrics;

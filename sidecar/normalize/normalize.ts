@@ -1,7 +1,7 @@
 import { createEvent, type Event } from '../../shared/events/index.ts';
 import { escapeTerminal } from '../../shared/text/index.ts';
 import type { EventInput } from '../../shared/events/index.ts';
-import type { Observation, ProcessInfo } from '../sources/index.ts';
+import type { FileSight, Observation, ProcessInfo } from '../sources/index.ts';
 
 /**
  * Observations → the one normalized event (ECS fields). Facts the rules need and ECS has no
@@ -124,6 +124,8 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
         file: { path: obs.path, name: obs.path.slice(obs.path.lastIndexOf('/') + 1) },
         sealwatch: sw({ mode: obs.mode.toString(8) }),
       });
+    case 'file-sight':
+      return fileSightEvent(obs, ev, sw);
     case 'connection':
       return ev({
         ...connectionInput(obs, `${obs.process ? who(obs.process) : 'unknown process'} ${connectionWhere(obs)}`),
@@ -265,3 +267,70 @@ function connectionInput(
     network: { transport: s.protocol, type: s.family, direction: obs.direction },
   };
 }
+
+const fileName = (path: string): string => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * File sight's observations become the events the rules already judge: an exec is a `process-started`, an open or a
+ * write a `file-opened` (`write` set for a write); a drifted executable is an `executable-written`. When the process
+ * had exited before it could be read there is no PID: `process` holds the executable alone and `details.process` is
+ * `exited`; for a multi-call binary the applet is unknown (`details.name_unknown`: only the executable is judged).
+ */
+function fileSightEvent(
+  obs: FileSight,
+  ev: (input: Omit<EventInput, 'container' | 'orchestrator' | 'host'>) => Event,
+  sw: (details: Details) => NonNullable<EventInput['sealwatch']>,
+): Event {
+  const p = obs.process;
+  const actor: Details = p ? processDetails(p) : { process: 'exited' };
+  const base: Details = { ...actor, seen_by: 'file-sight', change: obs.change };
+  const by = p ? who(p) : 'a process that exited before it could be read';
+  const shown = escapeTerminal(obs.path);
+  const file = { path: obs.path, name: fileName(obs.path) };
+  switch (obs.kind) {
+    case 'exec': {
+      const name = fileName(obs.path);
+      return ev({
+        event: { kind: 'event', category: ['process'], type: ['start'], action: 'process-started', severity: 0 },
+        message: p
+          ? `process started: ${p.name} (pid ${p.pid})`
+          : obs.multiCall
+            ? `${escapeTerminal(name)} ran (a multi-call binary: which program it ran is not known; the process exited before it could be read)`
+            : `${shown} ran (the process exited before it could be read)`,
+        process: p ? processFields(p) : { executable: obs.path, name },
+        sealwatch: sw({ ...base, ...(!p && obs.multiCall ? { name_unknown: true } : {}) }),
+      });
+    }
+    case 'open':
+    case 'write':
+      return ev({
+        event: { kind: 'event', category: ['file'], type: ['access'], action: 'file-opened', severity: 0 },
+        message:
+          obs.kind === 'open' ? `${obs.path} was opened by ${who}` : `${obs.path} was ${CHANGED[obs.change]} by ${who}`,
+        process: p ? processFields(p) : undefined,
+        file,
+        sealwatch: sw({ ...base, write: obs.kind === 'write' }),
+      });
+    case 'drift':
+      return ev({
+        event: { kind: 'event', category: ['file'], type: ['creation'], action: 'executable-written', severity: 0 },
+        message: `executable ${shown} was ${CHANGED[obs.change]}: ${obs.drift ?? 'not sealed'}`,
+        process: p ? processFields(p) : undefined,
+        file,
+        sealwatch: sw({
+          ...base,
+          drift: obs.drift ?? 'not in the sealed inventory',
+          ...(obs.sha256 ? { sha256: obs.sha256 } : {}),
+          ...(obs.mode !== undefined ? { mode: obs.mode.toString(8) } : {}),
+        }),
+      });
+  }
+}
+
+const CHANGED: Record<FileSight['change'], string> = {
+  open: 'opened',
+  'close-write': 'written',
+  create: 'created',
+  'moved-to': 'moved in',
+  attrib: 'changed (mode or owner)',
+};

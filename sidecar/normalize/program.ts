@@ -12,9 +12,10 @@ import type { Event } from '../../shared/events/index.ts';
  *   sleep}`, `{exe: /usr/bin/dash, name: sh}`; `{exe: /usr/bin/python3}` allows it under any name.
  * - Rules match a name against every name the program is known by: argv[0], comm, the executable's basename and
  *   the applet. Without argv, comm `exe` is a re-exec through /proc/self/exe (busybox sh runs applets so): the name
- *   is then unknown, and only the executable can be judged.
+ *   is then unknown, and only the executable can be judged. So it is for an exec of a multi-call binary seen by file
+ *   sight after the process had gone (`details.name_unknown`): "busybox ran", which applet is not known.
  */
-const MULTI_CALL = new Set(['busybox', 'toybox']);
+export const MULTI_CALL = new Set(['busybox', 'toybox']);
 
 /** The name events carry for a process (`process.name`): argv[0]'s basename, else comm. */
 export function programName(args: readonly string[], comm: string): string {
@@ -61,7 +62,7 @@ export function programOf(event: Event): Program | undefined {
     profileName: applet ?? (p.name !== undefined && p.name !== exeBase ? p.name : undefined),
     names: [...names],
     argvKnown,
-    nameUnknown: !argvKnown && comm === 'exe',
+    nameUnknown: !argvKnown && (comm === 'exe' || event.sealwatch.details?.name_unknown === true),
   };
 }
 

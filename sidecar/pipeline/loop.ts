@@ -16,7 +16,10 @@ export interface LoopOptions {
   durationMs?: number;
   /** the run also ends once one of these settles (the watched command exited, the followed container was removed) */
   until?: ReadonlyArray<Promise<unknown>>;
-  /** The proc connector's exec snapshots: a tick EXEC_TICK_MS after one (one per burst), not up to a period later. */
+  /**
+   * The proc connector's exec snapshots: a tick EXEC_TICK_MS after one (one per burst), not up to a period later. The
+   * run's own wake hub (file sight) is followed the same way.
+   */
   wake?: { onSnapshot(listener: () => void): () => void };
   /** After the first tick, before the period starts; `end()` ends the run (the target was stopped). */
   started?(end: () => void): void | Promise<void>;
@@ -65,15 +68,19 @@ export async function runLoop(run: Run, options: LoopOptions): Promise<void> {
   await options.started?.(endRun);
   const timer = setInterval(tick, options.tickMs);
   let soon: NodeJS.Timeout | undefined;
-  const stopWaking = options.wake?.onSnapshot(() => {
+  const tickSoon = (): void => {
     soon ??= setTimeout(() => {
       soon = undefined;
       tick();
     }, EXEC_TICK_MS);
-  });
+  };
+  const stopWaking = options.wake?.onSnapshot(tickSoon);
+  // a push source (file sight) saw an exec or an open: the poller reads its process while it is there
+  const stopWakingRun = run.wake.onSnapshot(tickSoon);
   await done;
   clearInterval(timer);
   stopWaking?.();
+  stopWakingRun();
   clearTimeout(soon);
   tick();
 }

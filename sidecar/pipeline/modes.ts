@@ -19,6 +19,14 @@ import type { ProcFs } from '../sources/proc/index.ts';
 import { createConnectionLedger, type ConnectionLedger } from '../sources/connection-ledger.ts';
 import { createConnectionSight, type ConnectionSight } from '../sources/sight/connection-sight.ts';
 import type { SightKind, SightStats } from '../api/metrics.ts';
+import {
+  createFileSight,
+  oldestProcess,
+  type FileSightSource,
+  type SightMetrics,
+} from '../sources/sight/file-sight.ts';
+import type { SightNative } from '../sources/sight/native.ts';
+import { createOwnOpens, type OwnOpens } from '../sources/sight/own-opens.ts';
 import type { Target } from './target.ts';
 
 /**
@@ -42,6 +50,8 @@ export interface SourceParts {
   seal: SealCheck | undefined;
   /** where the target's Docker engine events come from, when the mode has them */
   engine?: EngineEvents;
+  /** file sight's addon, metrics and the loop's wake; undefined when it is off or missing (the poller alone) */
+  sight?: { native: SightNative; metrics: SightMetrics; wake: () => void };
 }
 
 /**
@@ -64,7 +74,34 @@ export interface ModeSources {
   sight?: Array<{ kind: SightKind; stats: SightStats }>;
 }
 
-const processes = (p: SourceParts): Source => ({ name: 'processes', poll: (now) => p.tracker.tick(now) });
+/** The poller's processes; with file sight, its observations joined with what file sight saw (one report per action). */
+const processes = (p: SourceParts, sight?: FileSightSource): Source => ({
+  name: 'processes',
+  poll: sight ? (now) => sight.join(p.tracker.tick(now), now) : (now) => p.tracker.tick(now),
+});
+
+/** File sight that could not start (the addon is missing: one line said so at start). */
+const SIGHT_OFF = { available: false, seen: 0, lost: 0 } as const;
+
+/**
+ * File sight in the root of the target: the container's init (`--container`, the host agent), or in a pod the oldest
+ * process of the app; none in `-- COMMAND` (the host's own files) or without the addon.
+ */
+function fileSight(p: SourceParts, ownOpens: OwnOpens): FileSightSource | undefined {
+  const { scope } = p.target;
+  if (!p.sight || scope.kind === 'tree') return undefined;
+  return createFileSight({
+    native: p.sight.native,
+    proc: p.proc,
+    tracker: p.tracker,
+    anchor: scope.kind === 'container' ? () => scope.initPid() : oldestProcess(p.tracker),
+    inventory: p.seal?.status === 'verified' ? p.seal.inventory : undefined,
+    logger: p.logger,
+    metrics: p.sight.metrics,
+    wake: p.sight.wake,
+    ownOpens,
+  });
+}
 const resources = (p: SourceParts): Source => createResourceSource(p);
 const setuidFiles = (p: SourceParts): Source => createSetuidScan(p);
 type SocketsOnly = { selfPid?: number; requireOwner?: boolean | 'listening' };
@@ -93,8 +130,8 @@ function connectionSight(
 }
 
 /** The seal read from a root, checked against that root's files (none for a seal verified through an engine). */
-function sealIdentity(p: SourceParts): { sources: Source[]; identity?: IdentitySource } {
-  const identity = createIdentitySource({ seal: p.seal, tracker: p.tracker });
+function sealIdentity(p: SourceParts, ownOpens: OwnOpens): { sources: Source[]; identity?: IdentitySource } {
+  const identity = createIdentitySource({ seal: p.seal, tracker: p.tracker, onOpen: (path) => ownOpens.note(path) });
   return identity ? { sources: [identity], identity } : { sources: [] };
 }
 
@@ -117,22 +154,25 @@ function dockerEvents(
 
 /**
  * What every mode with a neighbour image watches, in this order: its seal's verdict (and, for a seal read from a
- * root, that root's files against it), its processes, its sockets (`only`: which ones), its resources, new setuid
- * files, its engine events, and (`--container`) the follower.
+ * root, that root's files against it), its processes (joined with file sight), file sight, its sockets (`only`:
+ * which ones), its resources, new setuid files, its engine events, and (`--container`) the follower.
  */
 function workload(
   p: SourceParts,
   only: SocketsOnly & { connections: Parameters<typeof connectionSight>[2] },
   follower?: ContainerFollower,
 ): ModeSources {
-  const seal = sealIdentity(p);
+  const ownOpens = createOwnOpens();
+  const seal = sealIdentity(p, ownOpens);
   const engine = dockerEvents(p, follower);
   const ledger = createConnectionLedger();
   const connections = connectionSight(p, ledger, only.connections);
+  const sight = fileSight(p, ownOpens);
   return {
     sources: [
       sealSource(p.seal),
-      processes(p),
+      processes(p, sight),
+      ...(sight ? [sight] : []),
       ...seal.sources,
       sockets(p, { selfPid: only.selfPid, requireOwner: only.requireOwner }, ledger),
       connections,
@@ -144,7 +184,10 @@ function workload(
     follower,
     engineStream: engine.engineStream,
     identity: seal.identity,
-    sight: [{ kind: 'connections', stats: connections.stats }],
+    sight: [
+      { kind: 'connections', stats: connections.stats },
+      { kind: 'files', stats: sight?.stats ?? SIGHT_OFF },
+    ],
   };
 }
 

@@ -15,6 +15,7 @@ import {
   type Source,
 } from '../sources/index.ts';
 import type { ProcFs } from '../sources/proc/index.ts';
+import type { SightMetrics } from '../sources/sight/file-sight.ts';
 import type { ContainerFollower } from '../sources/index.ts';
 import type { EngineEvents, ModeSources, SourceParts } from './modes.ts';
 import type { Run } from './run.ts';
@@ -99,6 +100,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     selfPid: deps.selfPid ?? process.pid,
     seal: deps.seal,
     engine: deps.engine,
+    sight: run.sight && { native: run.sight, metrics: sightMetrics(metrics), wake: () => run.wake.request() },
   });
   if (engineStream) bindDockerEventMetrics(metrics, engineStream);
   const unbindSight = (sight ?? []).map(({ kind, stats }) => metrics.sight.add(kind, stats));
@@ -250,6 +252,17 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
       for (const source of sources) await source.stop?.();
       for (const unbind of unbindSight) unbind();
       await dispatcher.flush();
+    },
+  };
+}
+
+/** File sight's watches on /metrics: the gauge takes each pipeline's change (the host agent has many). */
+function sightMetrics(metrics: Run['metrics']): SightMetrics {
+  const held = new Map<string, number>();
+  return {
+    watches(cls, count) {
+      metrics.sightWatches.inc({ class: cls }, count - (held.get(cls) ?? 0));
+      held.set(cls, count);
     },
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../../shared/logging/index.ts';
 import type { SigningKey } from '../../shared/signing/index.ts';
 import { createDispatcher, type Dispatcher, type OutputSpec } from '../../shared/outputs/index.ts';
 import { createWatchMetrics, type WatchMetrics } from '../api/metrics.ts';
+import { loadSightNative, type SightNative } from '../sources/sight/native.ts';
 
 /**
  * What every pipeline of one watcher process shares: the settings of the run, its logger, the one dispatcher
@@ -20,6 +21,14 @@ export interface RunSettings {
   version: string;
   /** signs the event record's checkpoints (`--evidence-key`); without it events carry no chain */
   evidenceKey?: SigningKey;
+  /** file sight (inotify through the app's root) where the mode has it; default on (`--no-file-sight`: off) */
+  fileSight?: boolean;
+}
+
+/** Asks the loop for a tick soon (a push source saw something whose process the poller should read while it lives). */
+export interface WakeHub {
+  request(): void;
+  onSnapshot(listener: () => void): () => void;
 }
 
 export interface Run {
@@ -31,6 +40,9 @@ export interface Run {
   readonly startedAt: string;
   /** ticks of the loop so far (runLoop counts them) */
   ticks: number;
+  readonly wake: WakeHub;
+  /** the sight addon (native/sight), loaded once for the process; undefined when file sight is off or missing */
+  readonly sight?: SightNative;
 }
 
 export function openRun(input: {
@@ -51,14 +63,41 @@ export function openRun(input: {
     spoolDir: input.spoolDir,
     record: settings.evidenceKey === undefined ? undefined : { key: settings.evidenceKey },
   });
+  // the outputs' delivery counts are read from the dispatcher at scrape time
+  const metrics = createWatchMetrics({ version: settings.version, outputs: () => dispatcher.stats() });
   return {
     settings,
     logger,
     dispatcher,
-    // the outputs' delivery counts are read from the dispatcher at scrape time
-    metrics: createWatchMetrics({ version: settings.version, outputs: () => dispatcher.stats() }),
+    metrics,
     hostName: hostname(),
     startedAt: new Date().toISOString(),
     ticks: 0,
+    wake: createWakeHub(),
+    sight: settings.fileSight === false ? undefined : loadSight(logger),
   };
+}
+
+function createWakeHub(): WakeHub {
+  const listeners = new Set<() => void>();
+  return {
+    request: () => {
+      for (const listener of listeners) listener();
+    },
+    onSnapshot: (listener) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+  };
+}
+
+/**
+ * The sight addon, or one line where it is missing (the modes with file sight then show
+ * `sealwatch_sight_available{kind="files"} 0`).
+ */
+function loadSight(logger: Logger): SightNative | undefined {
+  const load = loadSightNative();
+  if (load.ok) return load.native;
+  logger.warn(`file sight off: ${load.reason}`);
+  return undefined;
 }

@@ -33,6 +33,8 @@ export function createIdentitySource(input: {
   seal: SealCheck | undefined;
   tracker: Pick<ProcessTracker, 'processes'>;
   budget?: IdentityBudget;
+  /** told of each file the check opens in the root (file sight leaves those opens out) */
+  onOpen?: (path: string) => void;
 }): IdentitySource | undefined {
   const { seal } = input;
   if (seal?.status !== 'verified' || seal.root === undefined || seal.executables === undefined) return undefined;
@@ -50,6 +52,7 @@ export function createIdentitySource(input: {
       mounts,
       first: [...input.tracker.processes().values()].flatMap((p) => (p.exe ? [p.exe] : [])),
       ...input.budget,
+      onOpen: input.onOpen,
     });
   const pending: Observation[] = [];
   const invalid = (differences: readonly IdentityDifference[]): void => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, readSync, statSync } from 'node:fs';
 import { openFileInRoot, walkInRoot } from '../../shared/fs/index.ts';
+import { mountsOf } from '../sources/sight/watch-plan.ts';
 import type { InventoryExecutable } from '../../shared/seal/index.ts';
 
 /**
@@ -37,6 +38,8 @@ export interface RootIdentityOptions {
   maxWalkEntries?: number;
   /** the clock (tests) */
   now?: () => number;
+  /** told of each file opened in the root, before it is opened (file sight does not report our own reads) */
+  onOpen?: (path: string) => void;
 }
 
 export type DifferenceKind = 'changed' | 'mode' | 'missing' | 'added';
@@ -176,6 +179,7 @@ export function createRootIdentityCheck(options: RootIdentityOptions): RootIdent
       progress.skipped++;
       return undefined;
     }
+    options.onOpen?.(e.path);
     const open = openFileInRoot(options.root, e.path, { maxBytes: maxFileBytes, links: 'refuse' });
     if (!open.ok) {
       if (!rootAlive()) {
@@ -350,12 +354,7 @@ export function describeDifferences(differences: readonly IdentityDifference[], 
  * escapes decoded), `/` excluded. Bounded: at most `max` lines are read.
  */
 export function mountPointsOf(mountinfo: string, max = 4096): string[] {
-  const points: string[] = [];
-  for (const line of mountinfo.split('\n', max)) {
-    const field = line.split(' ')[4];
-    if (field === undefined || !field.startsWith('/')) continue;
-    const point = field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    if (point !== '/') points.push(point);
-  }
-  return points;
+  return mountsOf(mountinfo, max)
+    .map((m) => m.point)
+    .filter((point) => point !== '/');
 }

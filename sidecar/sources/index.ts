@@ -1,4 +1,4 @@
-export type { Observation, ProcessInfo, ParentInfo, FdKind, Source } from './types.ts';
+export type { Observation, ProcessInfo, ParentInfo, FdKind, FileSight, Source } from './types.ts';
 export { createHashCache } from './hash-cache.ts';
 export type { HashCache } from './hash-cache.ts';
 export { createProcessTracker, countGap } from './process-tracker.ts';

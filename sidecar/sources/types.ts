@@ -55,6 +55,7 @@ export type Observation =
   | { type: 'process-traced'; process: ProcessInfo; tracerPid: number }
   | { type: 'file-open'; process: ProcessInfo; path: string; fd: number; write: boolean }
   | { type: 'setuid-file'; path: string; mode: number }
+  | FileSight
   | { type: 'connection'; socket: NetSocket; direction: 'listening' | 'ingress' | 'egress'; process?: ProcessInfo }
   | {
       /**
@@ -106,4 +107,30 @@ export interface Source {
   poll(nowMs: number): Observation[];
   /** Ends what the source holds open (an event stream, a socket, a watch); called once when the pipeline closes. */
   stop?(): Promise<void>;
+}
+
+/**
+ * What file sight (sources/sight/) saw happen to a file of the watched root, as the kernel reported it (inotify through
+ * `/proc/<pid>/root`), with the process when it could still be found.
+ * - `exec`: an executable was opened: run (or read: inotify does not tell them apart), by `process` when found;
+ * - `open`: a watched file (a sensitive one) was opened;
+ * - `write`: a file below a watched directory was written, created, moved in or had its mode changed;
+ * - `drift`: an executable file was written or made executable that is not in the sealed inventory (`drift` says how).
+ */
+export interface FileSight {
+  type: 'file-sight';
+  kind: 'exec' | 'open' | 'write' | 'drift';
+  /** the path inside the watched root */
+  path: string;
+  /** the inotify event: open, close-write, create, moved-to, attrib */
+  change: 'open' | 'close-write' | 'create' | 'moved-to' | 'attrib';
+  /** the process that did it, when it was still there to be read */
+  process?: ProcessInfo;
+  /** exec of a multi-call binary (busybox) by a process already gone: which applet ran is not known */
+  multiCall?: boolean;
+  /** drift: why the file is not the sealed one (not in the inventory, or another hash) */
+  drift?: string;
+  sha256?: string;
+  /** file mode (drift) */
+  mode?: number;
 }

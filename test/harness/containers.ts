@@ -30,6 +30,8 @@ export interface ContainerSpec {
   /** `container:<id>` to share a PID namespace, `host` for the host's. */
   pid?: 'host' | `container:${string}`;
   capAdd?: string[];
+  /** e.g. ['ALL'] with `capAdd` for the few a sidecar holds */
+  capDrop?: string[];
   user?: string;
   env?: Record<string, string>;
   mounts?: { host: string; container: string; readonly?: boolean }[];
@@ -58,6 +60,7 @@ export async function startContainer(spec: ContainerSpec): Promise<TestContainer
   const name = spec.name ?? `sealwatch-test-${randomBytes(5).toString('hex')}`;
   const args = ['run', '-d', '--name', name, '--label', testContainerLabel(), '--network', spec.network ?? 'none'];
   if (spec.pid) args.push('--pid', spec.pid);
+  for (const cap of spec.capDrop ?? []) args.push('--cap-drop', cap);
   for (const cap of spec.capAdd ?? []) args.push('--cap-add', cap);
   if (spec.user) args.push('--user', spec.user);
   if (spec.entrypoint !== undefined) args.push('--entrypoint', spec.entrypoint);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -17,6 +17,7 @@ import {
 import { uncheckedSeal } from '../../sidecar/seal/index.ts';
 import { containerEventSource, containerScope, podScope, treeScope } from '../../sidecar/sources/index.ts';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
+import { waitFor } from '../harness/wait.ts';
 import { FixtureProc } from './fixture-proc.ts';
 
 /**
@@ -81,10 +82,19 @@ describe('each mode lists its sources in one place', () => {
     buildPipeline(targets[mode], MODES[mode], deps(engine)).sources.map((s) => s.name);
 
   it('pod (the sidecar): the Docker events of the app container only when the socket is given', () => {
-    expect(names('pod')).toEqual(['seal', 'processes', 'sockets', 'connection-sight', 'resources', 'setuid-files']);
+    expect(names('pod')).toEqual([
+      'seal',
+      'processes',
+      'file-sight',
+      'sockets',
+      'connection-sight',
+      'resources',
+      'setuid-files',
+    ]);
     expect(names('pod', stream)).toEqual([
       'seal',
       'processes',
+      'file-sight',
       'sockets',
       'connection-sight',
       'resources',
@@ -98,6 +108,7 @@ describe('each mode lists its sources in one place', () => {
     expect(pipeline.sources.map((s) => s.name)).toEqual([
       'seal',
       'processes',
+      'file-sight',
       'sockets',
       'connection-sight',
       'resources',
@@ -109,6 +120,18 @@ describe('each mode lists its sources in one place', () => {
     expect(pipeline.status().container?.name).toBe('app');
   });
 
+  it('--no-file-sight: the poller alone', () => {
+    const off = openRun({
+      settings: { ...run().settings, fileSight: false },
+      logger: silentLogger(),
+      outputs: [],
+      stdout: new PassThrough(),
+      env: {},
+    });
+    const pipeline = buildPipeline(targets.pod, MODES.pod, { run: off, proc, seal: uncheckedSeal() });
+    expect(pipeline.sources.map((s) => s.name)).not.toContain('file-sight');
+  });
+
   it('-- COMMAND: no seal (no neighbour image) and no engine', () => {
     expect(names('command')).toEqual(['processes', 'sockets', 'resources', 'setuid-files']);
   });
@@ -118,6 +141,7 @@ describe('each mode lists its sources in one place', () => {
     expect(names('host-container', feed)).toEqual([
       'seal',
       'processes',
+      'file-sight',
       'sockets',
       'connection-sight',
       'resources',
@@ -141,5 +165,37 @@ describe('each mode lists its sources in one place', () => {
     expect(alert.map((e) => e.file?.path)).toEqual(['/tmp/rootme']);
     expect(alert[0]!.container?.id).toBe(ID);
     await pipeline.close();
+  });
+
+  it("the host agent's pipeline: file sight reports an executable written in the container's root, and its exec", async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sw-sight-root-'));
+    mkdirSync(join(root, 'tmp'));
+    mkdirSync(join(root, 'etc'));
+    writeFileSync(join(root, 'etc', 'shadow'), 'root:*:1::::::\n');
+    fx.add({ pid: 200, comm: 'app', exe: '/bin/app', root });
+    writeFileSync(join(fx.root, '200', 'cgroup'), `0::/system.slice/docker-${'d'.repeat(64)}.scope\n`);
+    const target: Target = {
+      name: 'container other',
+      scope: containerScope(proc, 'd'.repeat(64), 200),
+      container: { id: 'd'.repeat(64), name: 'other', image: 'app:1' },
+    };
+    const pipeline = buildPipeline(target, MODES['host-container'], deps());
+    try {
+      pipeline.tick(Date.now());
+      writeFileSync(join(root, 'tmp', 'payload'), '#!/bin/sh\n', { mode: 0o755 });
+      readFileSync(join(root, 'etc', 'shadow'));
+      const alerts = await waitFor('the alerts', () => {
+        pipeline.tick(Date.now());
+        const found = pipeline.recent({ limit: 100 }).filter((e) => e.event.kind === 'alert');
+        return found.length >= 2 && found;
+      });
+      expect(alerts.map((e) => [e.rule?.id, e.file?.path]).sort()).toEqual([
+        ['executable-written', '/tmp/payload'],
+        ['sensitive-file-open', '/etc/shadow'],
+      ]);
+    } finally {
+      await pipeline.close();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

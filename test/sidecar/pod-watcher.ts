@@ -20,11 +20,15 @@ export async function startWatcherInPod(
     mounts?: ContainerSpec['mounts'];
     /** e.g. SYS_PTRACE, as a pod's sidecar has it (needed when the app holds a capability the watcher lacks) */
     capAdd?: string[];
+    /** e.g. ['ALL'] with `capAdd`: the sidecar holds only those (it then runs as uid 0, as deploy/ runs it) */
+    capDrop?: string[];
   },
 ): Promise<{ watcher: TestContainer; events: () => Event[] }> {
   const watcher = await startInPod(app, {
     image: options.nodeImage,
     capAdd: options.capAdd,
+    capDrop: options.capDrop,
+    ...(options.capDrop ? { user: '0:0' } : {}),
     cmd: [
       'node',
       '/repo/dist/cli.mjs',

@@ -15,7 +15,14 @@ export function details(event: Event): Record<string, string | number | boolean>
   return event.sealwatch.details ?? {};
 }
 
-export const who = (event: Event): string => `${event.process?.name ?? '?'} (pid ${event.process?.pid ?? '?'})`;
+/**
+ * Who did it: name and PID; for an action seen by file sight whose process had exited before it could be read, says
+ * so (`details.process` is `exited`).
+ */
+export const who = (event: Event): string =>
+  event.process?.pid === undefined && event.sealwatch.details?.process === 'exited'
+    ? `a process that exited before it could be read${event.process?.name ? ` (${event.process.name})` : ''}`
+    : `${event.process?.name ?? '?'} (pid ${event.process?.pid ?? '?'})`;
 
 export const baseName = (path: string | undefined): string | undefined =>
   path === undefined ? undefined : path.slice(path.lastIndexOf('/') + 1);

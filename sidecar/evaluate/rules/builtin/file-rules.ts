@@ -2,7 +2,8 @@ import { escapeTerminal } from '../../../../shared/text/index.ts';
 import { globMatch } from '../../conditions.ts';
 import { builtinRule, details, who } from './define.ts';
 
-const SENSITIVE = [
+/** The files `sensitive-file-open` is about (globs); file sight (sources/sight/) watches what they match. */
+export const SENSITIVE_FILES = [
   '/etc/shadow',
   '/etc/gshadow',
   '/etc/sudoers',
@@ -28,13 +29,30 @@ export const sensitiveFileOpen = builtinRule(
   },
   (e) => {
     const path = e.file?.path;
-    return path && SENSITIVE.some((g) => globMatch(g, path))
-      ? `${who(e)} holds ${escapeTerminal(path)} open`
-      : undefined;
+    if (!path || !isSensitivePath(path)) return undefined;
+    // file sight reports the open itself (inotify IN_OPEN), the poller a file still held open
+    return details(e).seen_by === 'file-sight'
+      ? `${who(e)} opened ${escapeTerminal(path)}`
+      : `${who(e)} holds ${escapeTerminal(path)} open`;
   },
 );
 
-const SYSTEM_DIRS = /^\/(etc|bin|sbin|lib|lib64|usr\/bin|usr\/sbin|usr\/lib|usr\/local\/bin|usr\/local\/sbin)\//;
+export const isSensitivePath = (path: string): boolean => SENSITIVE_FILES.some((g) => globMatch(g, path));
+
+/** The directories `write-below-system-dir` is about (anything below them); file sight watches them. */
+export const SYSTEM_DIRS = [
+  '/etc',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib64',
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/lib',
+  '/usr/local/bin',
+  '/usr/local/sbin',
+] as const;
+const BELOW_SYSTEM_DIR = new RegExp(`^(${SYSTEM_DIRS.map((d) => d.replaceAll('/', '\\/')).join('|')})\\/`);
 
 export const writeBelowSystemDir = builtinRule(
   {
@@ -48,7 +66,7 @@ export const writeBelowSystemDir = builtinRule(
   },
   (e) => {
     const path = e.file?.path;
-    return path && details(e).write === true && SYSTEM_DIRS.test(path)
+    return path && details(e).write === true && BELOW_SYSTEM_DIR.test(path)
       ? `${who(e)} writes ${escapeTerminal(path)}`
       : undefined;
   },
@@ -83,6 +101,25 @@ export const cronWrite = builtinRule(
     const path = e.file?.path;
     return path && details(e).write === true && /^\/(etc\/cron|var\/spool\/cron)/.test(path)
       ? `${who(e)} writes ${escapeTerminal(path)}`
+      : undefined;
+  },
+);
+
+export const executableWritten = builtinRule(
+  {
+    id: 'executable-written',
+    name: 'Executable written at runtime',
+    description:
+      'A file was written, moved in or made executable in the running container that is not in the sealed inventory, or differs from it (unsealed: any executable written at runtime): a dropped payload, caught before it runs.',
+    severity: 8,
+    category: 'persistence',
+    on: ['executable-written'],
+  },
+  (e) => {
+    const path = e.file?.path;
+    const why = details(e).drift;
+    return path && typeof why === 'string'
+      ? `executable ${escapeTerminal(path)} written at runtime: ${why}`
       : undefined;
   },
 );

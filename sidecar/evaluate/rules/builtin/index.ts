@@ -1,5 +1,5 @@
 import type { Rule } from '../../rule.ts';
-import { cronWrite, sensitiveFileOpen, setuidFile, writeBelowSystemDir } from './file-rules.ts';
+import { cronWrite, executableWritten, sensitiveFileOpen, setuidFile, writeBelowSystemDir } from './file-rules.ts';
 import { cloudMetadata, kubernetesApi, miningPool } from './network-rules.ts';
 import {
   cronActivity,
@@ -39,6 +39,7 @@ export const BUILTIN_RULES: readonly Rule[] = [
   sensitiveFileOpen,
   writeBelowSystemDir,
   setuidFile,
+  executableWritten,
   sshdRunning,
   cronActivity,
   cronWrite,

@@ -2,7 +2,7 @@ import { eventPort, isOutbound, OUTBOUND_ACTIONS, remoteIp } from '../../conditi
 import { builtinRule } from './define.ts';
 
 const METADATA = ['169.254.169.254', 'fd00:ec2::254', '169.254.170.2', '100.100.100.200'];
-const who = (e: { process?: { name?: string; pid: number } }): string =>
+const who = (e: { process?: { name?: string; pid?: number } }): string =>
   e.process ? `${e.process.name ?? '?'} (pid ${e.process.pid})` : 'a process';
 
 export const cloudMetadata = builtinRule(
