@@ -305,8 +305,7 @@ function fileSightEvent(
     case 'write':
       return ev({
         event: { kind: 'event', category: ['file'], type: ['access'], action: 'file-opened', severity: 0 },
-        message:
-          obs.kind === 'open' ? `${obs.path} was opened by ${who}` : `${obs.path} was ${CHANGED[obs.change]} by ${who}`,
+        message: obs.kind === 'open' ? `${shown} was opened by ${by}` : `${shown} was ${CHANGED[obs.change]} by ${by}`,
         process: p ? processFields(p) : undefined,
         file,
         sealwatch: sw({ ...base, write: obs.kind === 'write' }),
