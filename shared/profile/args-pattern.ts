@@ -10,7 +10,7 @@ import { setFlagsFromString } from 'node:v8';
  * minutes, #15 item 2). So patterns run on V8's linear-time engine (the `l` flag, available once
  * `--enable-experimental-regexp-engine` is set: done here, before the first compile; the flag is process-wide and
  * only makes the `l` flag legal, it changes no other regular expression). Matching then costs at most pattern size ×
- * input size. What that engine cannot run (backreferences, lookahead, lookbehind, large counted repetitions) is
+ * input size. What that engine cannot run (backreferences, lookahead, lookbehind on Node 20, large counted repetitions) is
  * refused with the reason; so is a pattern over ARGS_PATTERN_MAX_CHARS.
  *
  * The input is capped as well, at ARGS_INPUT_MAX_CHARS: longer arguments are not matched at all (cutting them would let
@@ -39,7 +39,7 @@ export function compileArgsPattern(source: string): { regex: RegExp } | { proble
     if (/linear time/i.test(message))
       return {
         problem:
-          'cannot be matched in linear time (backreferences, lookahead, lookbehind and large counted repetitions are not supported)',
+          'cannot be matched in linear time (backreferences, lookaround and large counted repetitions are not supported)',
       };
     if (/invalid flags/i.test(message))
       return { problem: `this Node (${process.version}) has no linear-time regular expression engine` };

@@ -56,7 +56,7 @@ export function renderRulesDoc(): string {
     ),
     '## Custom rules',
     '',
-    "In a Profile (`rules.custom`) or a Policy file (`kind: Policy`, `rules:`). `on` is `process`, `connection` or `file`; every key under `match` must hold: `exe`, `name`, `parent`, `path` (globs), `args` (regular expression over the joined arguments after argv[0]), `user` (name or uid), `port`, `cidr`. `exceptions` use the same keys, as strictly (a misspelt key is a lint error). Every `args` pattern (here and in a profile's `processes`) runs on V8's linear-time engine, so no argument list can make it slow: backreferences, lookahead, lookbehind and large counted repetitions are lint errors, and arguments longer than 16 KiB are not matched (a profile entry or an exception does not hold for them, a `match` does).",
+    "In a Profile (`rules.custom`) or a Policy file (`kind: Policy`, `rules:`). `on` is `process`, `connection` or `file`; every key under `match` must hold: `exe`, `name`, `parent`, `path` (globs), `args` (regular expression over the joined arguments after argv[0]), `user` (name or uid), `port`, `cidr`. `exceptions` use the same keys, as strictly (a misspelt key is a lint error). Every `args` pattern (here and in a profile's `processes`) runs on V8's linear-time engine, so no argument list can make it slow: backreferences, lookaround and large counted repetitions are lint errors (what V8 cannot run in linear time), and arguments longer than 16 KiB are not matched (a profile entry or an exception does not hold for them, a `match` does).",
     '',
     '```yaml',
     'apiVersion: sealwatch.dev/v1',

@@ -68,7 +68,7 @@ describe('user regular expressions (#15.2)', () => {
         '  - { exe: /bin/app, args: "^(a+)\\\\1$" }',
         'rules:',
         '  custom:',
-        '    - { id: x, name: x, severity: low, match: { args: "(?<=-)p" }, exceptions: [{ args: "(?=x)" }] }',
+        '    - { id: x, name: x, severity: low, match: { args: "(-)\\\\1p" }, exceptions: [{ args: "(?=x)" }] }',
         '',
       ].join('\n'),
     );
