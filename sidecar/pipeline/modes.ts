@@ -18,6 +18,8 @@ import {
 import type { ProcFs } from '../sources/proc/index.ts';
 import { createConnectionLedger, type ConnectionLedger } from '../sources/connection-ledger.ts';
 import { createConnectionSight, type ConnectionSight } from '../sources/sight/connection-sight.ts';
+import { openInNamespaceWith, type OpenInNamespace } from '../sources/sight/destroy-socket.ts';
+import { loadSightNative } from '../sources/sight/native.ts';
 import type { SightKind, SightStats } from '../api/metrics.ts';
 import {
   createFileSight,
@@ -114,6 +116,13 @@ const sockets = (p: SourceParts, only: SocketsOnly = {}, ledger?: ConnectionLedg
  * `ownNamespace: 'refused'`: a target in the watcher's own namespace (a host agent's container on the host network)
  * is not watched this way, its connections could not be told from the host's.
  */
+/** Another network namespace's socket, made there by the sight addon (loaded when first needed: not in a pod). */
+const addonInNamespace: OpenInNamespace = (netnsPath, handlers) => {
+  const load = loadSightNative();
+  if (!load.ok) throw new Error(`the container has a network namespace of its own: ${load.reason}`);
+  return openInNamespaceWith(load.native)(netnsPath, handlers);
+};
+
 function connectionSight(
   p: SourceParts,
   ledger: ConnectionLedger,
@@ -126,6 +135,7 @@ function connectionSight(
     logger: p.logger,
     shared: how.shared,
     ownNamespace: how.ownNamespace,
+    inNamespace: addonInNamespace,
   });
 }
 
