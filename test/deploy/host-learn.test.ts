@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { expect, it } from 'vitest';
 import { loadConfigFile } from '../../shared/config/index.ts';
 import { profileSpec } from '../../shared/profile/index.ts';
+import { parseRuntimeTraceFile } from '../../shared/seal/index.ts';
 import { runCliCaptured } from '../harness/cli.ts';
 import { startContainer, useContainerCleanup } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
@@ -23,8 +24,19 @@ import { readEventsFile, waitFor } from '../harness/wait.ts';
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 const connectorMissing = await procConnectorUnavailable();
 /** `sealwatch learn --docker --container NAME --duration D --out FILE`, the bundle in a process of its own */
-const learnFromHost = (container: string, duration: string, out: string) =>
-  run(process.execPath, [CLI, 'learn', '--docker', '--container', container, '--duration', duration, '--out', out]);
+const learnFromHost = (container: string, duration: string, out: string, more: string[] = []) =>
+  run(process.execPath, [
+    CLI,
+    'learn',
+    '--docker',
+    '--container',
+    container,
+    '--duration',
+    duration,
+    '--out',
+    out,
+    ...more,
+  ]);
 
 describeDocker('learn --docker (host learn mode)', () => {
   useContainerCleanup();
@@ -40,7 +52,8 @@ describeDocker('learn --docker (host learn mode)', () => {
       });
       const dir = mkdtempSync(join(tmpdir(), 'sw-host-learn-'));
       const out = join(dir, 'profile.yaml');
-      const learned = await learnFromHost(app.name, '4s', out);
+      const trace = join(dir, 'trace.json');
+      const learned = await learnFromHost(app.name, '4s', out, ['--runtime-trace', trace]);
       expect(learned.code, learned.stderr).toBe(0);
       expect(learned.stderr).toMatch(/learning .* exec events: kernel proc connector/);
       expect(learned.stderr).toMatch(/kernel proc connector: \d+ execs on the host/);
@@ -55,6 +68,11 @@ describeDocker('learn --docker (host learn mode)', () => {
       expect(names).toContain('/bin/busybox sleep');
       expect(names).toContain('/bin/busybox sh');
       expect(profile.metadata.source).toBe('learned');
+      // the runtime trace beside it (#14 item 3): every 1 ms cat counted, as the connector saw them
+      const predicate = parseRuntimeTraceFile(readFileSync(trace, 'utf8'), trace);
+      expect(predicate.monitor.tracePolicy).toMatchObject({ mode: 'host-container' });
+      const cats = predicate.monitorLog.process!.filter((p) => p.name === 'cat');
+      expect(cats.reduce((n, p) => n + (p.count ?? 0), 0)).toBeGreaterThanOrEqual(5);
     },
     120_000,
   );
