@@ -310,6 +310,31 @@ export function statInRoot(
   return { ok: true, value: resolved.value.stat };
 }
 
+/** Opens the directory at `path` inside `root` (in-root links followed as options say): its descriptor, yours to close. */
+function openDirFd(
+  root: string,
+  path: string | Buffer,
+  options: InRootOptions,
+  deadline: number,
+): InRootResult<number> {
+  const resolved = resolveInRoot(root, path, options, true, deadline);
+  if (!resolved.ok) return resolved;
+  const { dirs, name, stat } = resolved.value;
+  try {
+    if (!stat.isDirectory()) return failure('not-regular', `${show(path)}: a ${fileKind(stat)}, not a directory`);
+    // the root itself: reopen our own descriptor (its /proc/self/fd link is ours to follow)
+    const fd =
+      name === undefined
+        ? openSync(fdPath(dirs.at(-1)!), constants.O_RDONLY | constants.O_DIRECTORY)
+        : openSync(fdPath(dirs.at(-1)!, name), DIR_FLAGS);
+    return { ok: true, value: fd };
+  } catch (error) {
+    return fromErrno(error, show(path));
+  } finally {
+    closeAll(dirs);
+  }
+}
+
 /** A directory inside the root, held open by descriptor (close it): its entries by name, as bytes. */
 export interface DirInRoot {
   /** the names of its entries, exact bytes (names need not be UTF-8), in readdir order */
@@ -328,21 +353,9 @@ export function openDirInRoot(
   path: string | Buffer,
   options: InRootOptions = {},
 ): InRootResult<DirInRoot> {
-  const resolved = resolveInRoot(root, path, options, true, deadlineOf(options));
-  if (!resolved.ok) return resolved;
-  const { dirs, name, stat } = resolved.value;
-  let fd: number;
-  try {
-    if (!stat.isDirectory()) return failure('not-regular', `${show(path)}: a ${fileKind(stat)}, not a directory`);
-    fd =
-      name === undefined
-        ? openSync(fdPath(dirs.at(-1)!), constants.O_RDONLY | constants.O_DIRECTORY)
-        : openSync(fdPath(dirs.at(-1)!, name), DIR_FLAGS);
-  } catch (error) {
-    return fromErrno(error, show(path));
-  } finally {
-    closeAll(dirs);
-  }
+  const opened = openDirFd(root, path, options, deadlineOf(options));
+  if (!opened.ok) return opened;
+  const fd = opened.value;
   let names: Buffer[];
   try {
     names = readdirSync(fdPath(fd), { encoding: 'buffer' });
@@ -407,22 +420,9 @@ export interface WalkSummary {
  */
 export function walkInRoot(root: string, start: string, options: WalkInRootOptions): InRootResult<WalkSummary> {
   const deadline = deadlineOf(options);
-  const resolved = resolveInRoot(root, start, options, true, deadline);
-  if (!resolved.ok) return resolved;
-  const { dirs, name, stat } = resolved.value;
-  let startFd: number;
-  try {
-    if (!stat.isDirectory()) return failure('not-regular', `${show(start)}: a ${fileKind(stat)}, not a directory`);
-    // the root itself: reopen our own descriptor (its /proc/self/fd link is ours to follow)
-    startFd =
-      name === undefined
-        ? openSync(fdPath(dirs.at(-1)!), constants.O_RDONLY | constants.O_DIRECTORY)
-        : openSync(fdPath(dirs.at(-1)!, name), DIR_FLAGS);
-  } catch (error) {
-    return fromErrno(error, show(start));
-  } finally {
-    closeAll(dirs);
-  }
+  const opened = openDirFd(root, start, options, deadline);
+  if (!opened.ok) return opened;
+  const startFd = opened.value;
   const summary: WalkSummary = { entries: 0, complete: true, unreadable: [] };
   const base = Buffer.from(
     splitPath(Buffer.from(start))

@@ -1,6 +1,9 @@
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../cli/main.ts';
 import type { CliIo } from '../../cli/io.ts';
+import type { Event } from '../../shared/events/index.ts';
+import { readEventsFile } from './wait.ts';
 
 /** Streams for running the real CLI in-process, with what it wrote collected as text. */
 export function captureIo(options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): {
@@ -35,4 +38,23 @@ export async function runCliCaptured(
   const captured = captureIo(options);
   const code = await runCli(argv, captured.io);
   return { code, stdout: captured.stdout(), stderr: captured.stderr() };
+}
+
+/**
+ * `sealwatch watch [flags] --output file://<cwd>/events.jsonl --tick 50 -- sh -c SCRIPT [ARGS…]` in-process, with real
+ * processes: its run and the events it wrote.
+ */
+export async function watchScript(
+  cwd: string,
+  script: string,
+  options: { flags?: string[]; args?: string[] } = {},
+): Promise<CliRun & { events: Event[] }> {
+  const file = join(cwd, 'events.jsonl');
+  const run = await runCliCaptured(
+    ['watch', ...(options.flags ?? []), '--output', `file://${file}`, '--tick', '50', '--', 'sh', '-c', script].concat(
+      options.args === undefined ? [] : ['sh', ...options.args],
+    ),
+    { cwd },
+  );
+  return { ...run, events: readEventsFile(file) };
 }
