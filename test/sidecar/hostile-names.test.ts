@@ -1,10 +1,9 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Event } from '../../shared/events/index.ts';
 import { escapeBytes } from '../../shared/text/index.ts';
-import { runCliCaptured } from '../harness/cli.ts';
+import { watchScript } from '../harness/cli.ts';
 
 /**
  * #15 item 6: detection bypass by names. Real processes, real files, a real watcher (`watch -- CMD`).
@@ -17,9 +16,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
-
-const readEvents = (file: string): Event[] =>
-  (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : []).map((l) => JSON.parse(l) as Event);
 
 describe('names that once hid from the rules (#15.6)', () => {
   it('an SSH key held open under a path with LF, CR or U+2028 raises sensitive-file-open, the path escaped in the message', async () => {
@@ -35,26 +31,10 @@ describe('names that once hid from the rules (#15.6)', () => {
       mkdirSync(join(key, '..'), { recursive: true });
       writeFileSync(key, 'not a real key\n');
     }
-    const events = join(work, 'events.jsonl');
     // each key is the stdin of a sleep that lives until the watcher has judged it (2.5 s; the tick is 50 ms)
-    const res = await runCliCaptured(
-      [
-        'watch',
-        '--output',
-        `file://${events}`,
-        '--tick',
-        '50',
-        '--',
-        'sh',
-        '-c',
-        'for k in "$@"; do sleep 2.5 <"$k" & done; wait',
-        'sh',
-        ...keys,
-      ],
-      { cwd: work },
-    );
+    const res = await watchScript(work, 'for k in "$@"; do sleep 2.5 <"$k" & done; wait', { args: keys });
     expect(res.code, res.stderr).toBe(0);
-    const alerts = readEvents(events).filter((e) => e.rule?.id === 'sensitive-file-open');
+    const alerts = res.events.filter((e) => e.rule?.id === 'sensitive-file-open');
     // each key once or twice: the forked shell may be seen holding it before it became the sleep
     expect([...new Set(alerts.map((e) => e.file?.path))].sort()).toEqual([...keys].sort());
     const message = alerts.find((e) => e.file?.path === keys[0])!.message;
@@ -74,11 +54,9 @@ describe('names that once hid from the rules (#15.6)', () => {
     const script =
       `${inner} & i=0; while [ $i -lt 100 ] && ! grep -qsF 'setuid-file-created"' ${events}; do sleep 0.25; ` +
       'i=$((i+1)); done; sleep 0.5; kill $!';
-    const res = await runCliCaptured(['watch', '--output', `file://${events}`, '--', 'sh', '-c', script], {
-      cwd: work,
-    });
+    const res = await watchScript(work, script);
     expect(res.code, res.stderr).toBe(0);
-    const alerts = readEvents(events).filter((e) => e.rule?.id === 'setuid-file-created');
+    const alerts = res.events.filter((e) => e.rule?.id === 'setuid-file-created');
     expect(alerts.map((e) => e.file?.path)).toEqual(['/tmp/x\\xffy']);
     expect(alerts[0]!.message).toContain('/tmp/x\\xffy');
   }, 40_000);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { loadConfigFile } from '../../shared/config/index.ts';
 import { escapeGlob, Profile, profileSpec } from '../../shared/profile/index.ts';
 import { allRules, createRuleEngine, globMatch } from '../../sidecar/evaluate/index.ts';
 import { createLearner, profileToYaml } from '../../sidecar/learn/index.ts';
-import { runCliCaptured } from '../harness/cli.ts';
+import { watchScript } from '../harness/cli.ts';
 import { freePort } from '../harness/net.ts';
 import { started } from './make-events.ts';
 
@@ -84,31 +84,13 @@ describe('learned values are literals (#15.5)', () => {
 
     // a real watcher with the learned profile, a real busybox nc listening
     const port = await freePort();
-    const events = join(dir, 'events.jsonl');
-    const res = await runCliCaptured(
-      [
-        'watch',
-        '--profile',
-        file,
-        '--output',
-        `file://${events}`,
-        '--tick',
-        '50',
-        '--',
-        'sh',
-        '-c',
-        `busybox nc -l -p ${port} & pid=$!; sleep 1.5; kill $pid`,
-      ],
-      { cwd: dir },
-    );
+    const res = await watchScript(dir, `busybox nc -l -p ${port} & pid=$!; sleep 1.5; kill $pid`, {
+      flags: ['--profile', file],
+    });
     expect(res.code, res.stderr).toBe(0);
-    const alerts = readFileSync(events, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { rule?: { id?: string }; process?: { name?: string; args?: string[] } });
     expect(
-      alerts.some((e) => e.rule?.id === 'profile.exe-not-allowed' && e.process?.args?.includes('-l')),
-      JSON.stringify(alerts.map((e) => [e.rule?.id, e.process?.args])),
+      res.events.some((e) => e.rule?.id === 'profile.exe-not-allowed' && e.process?.args?.includes('-l')),
+      JSON.stringify(res.events.map((e) => [e.rule?.id, e.process?.args])),
     ).toBe(true);
   }, 60_000);
 });

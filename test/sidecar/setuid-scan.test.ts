@@ -7,6 +7,20 @@ import { createHashCache, createProcessTracker, createSetuidScan, podScope } fro
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 import { FixtureProc } from './fixture-proc.ts';
 
+/** A tracker over a fixture /proc, every process in scope, after its first tick. */
+function trackerOver(g: FixtureProc) {
+  const proc = createProcFs(g.root);
+  const tracker = createProcessTracker({
+    proc,
+    scope: podScope(999_999),
+    hashes: createHashCache(proc),
+    logger: silentLogger(),
+    countGaps: false,
+  });
+  tracker.tick(0);
+  return { proc, tracker };
+}
+
 /**
  * The setuid scan on a crowded /tmp (a real directory tree behind a fixture process's root), with a budget far
  * below the number of entries: a crowd must not hide a file, it may only delay it by a bounded number of scans.
@@ -25,15 +39,7 @@ describe('setuid scan of a crowded /tmp', () => {
     for (let f = 0; f < FILES; f++) writeFileSync(join(rootfs, 'tmp', `d${d}`, `f${f}`), '');
   }
   g.add({ pid: 90, comm: 'app', root: rootfs });
-  const proc = createProcFs(g.root);
-  const tracker = createProcessTracker({
-    proc,
-    scope: podScope(999_999),
-    hashes: createHashCache(proc),
-    logger: silentLogger(),
-    countGaps: false,
-  });
-  tracker.tick(0);
+  const { proc, tracker } = trackerOver(g);
   // 300 entries in all, 40 looked at per scan
   // a poll is a whole scan here (no time bound): the budget in entries is what is tested
   const scan = createSetuidScan({ proc, tracker, dirs: ['/tmp'], everyMs: 1, maxEntries: 40, maxScanMs: Infinity });
@@ -106,15 +112,7 @@ describe('setuid scan inside a hostile root', () => {
     writeFileSync(join(rootfs, outside, 'theirs'), '');
     chmodSync(join(rootfs, outside, 'theirs'), 0o4755);
     g.add({ pid: 91, comm: 'app', root: rootfs });
-    const proc = createProcFs(g.root);
-    const tracker = createProcessTracker({
-      proc,
-      scope: podScope(999_999),
-      hashes: createHashCache(proc),
-      logger: silentLogger(),
-      countGaps: false,
-    });
-    tracker.tick(0);
+    const { proc, tracker } = trackerOver(g);
     const scan = createSetuidScan({ proc, tracker, dirs: ['/tmp', '/var/tmp'], maxScanMs: Infinity });
     const found = scan.poll(0).flatMap((o) => (o.type === 'setuid-file' ? [o.path] : []));
     const name = outside.slice(outside.lastIndexOf('/') + 1);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ARGS_INPUT_MAX_CHARS, compileArgsPattern, Profile } from '../../shared/profile/index.ts';
 import { allRules, createRuleEngine } from '../../sidecar/evaluate/index.ts';
-import { runCliCaptured } from '../harness/cli.ts';
+import { runCliCaptured, watchScript } from '../harness/cli.ts';
 import { started } from './make-events.ts';
 
 /**
@@ -30,32 +30,14 @@ describe('user regular expressions (#15.2)', () => {
       'apiVersion: sealwatch.dev/v1\nkind: Profile\nprocesses:\n  - { exe: "**", args: "^(\\\\d+\\\\s?)*$" }\n',
     );
     expect((await runCliCaptured(['profile', 'lint', profile])).code).toBe(0);
-    const events = join(dir, 'redos.jsonl');
     // the sleep lives until killed, so a poller sees it whatever the machine's load; the run ends when sh does
-    const res = await runCliCaptured(
-      [
-        'watch',
-        '--profile',
-        profile,
-        '--output',
-        `file://${events}`,
-        '--tick',
-        '50',
-        '--',
-        'sh',
-        '-c',
-        `sleep ${DIGITS}d & pid=$!; sleep 1.5; kill $pid`,
-      ],
-      { cwd: dir },
-    );
+    const res = await watchScript(dir, `sleep ${DIGITS}d & pid=$!; sleep 1.5; kill $pid`, {
+      flags: ['--profile', profile],
+    });
     expect(res.code, res.stderr).toBe(0);
-    const alerts = readFileSync(events, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { rule?: { id?: string }; process?: { args?: string[] } });
-    expect(alerts.some((e) => e.rule?.id === 'profile.exe-not-allowed' && e.process?.args?.[1] === `${DIGITS}d`)).toBe(
-      true,
-    );
+    expect(
+      res.events.some((e) => e.rule?.id === 'profile.exe-not-allowed' && e.process?.args?.[1] === `${DIGITS}d`),
+    ).toBe(true);
   }, 60_000);
 
   it('a pattern the linear engine cannot run is a lint error naming the file and field, for every place args is', async () => {
