@@ -179,14 +179,19 @@ describePrometheus('Prometheus rules and the Grafana dashboard against a real wa
 
   it('SealwatchCriticalAlert fires for the miner-looking command the watcher saw', async () => {
     writeFileSync(join(dir, 'go'), '');
-    const alert = await waitFor('SealwatchCriticalAlert firing', async () => {
-      const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/alerts`)).json()) as {
-        data: { alerts: { labels: Record<string, string>; state: string }[] };
-      };
-      return body.data.alerts.find((a) => a.labels.alertname === 'SealwatchCriticalAlert' && a.state === 'firing');
-    });
+    const alert = await waitFor(
+      'SealwatchCriticalAlert firing',
+      async () => {
+        const body = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/alerts`)).json()) as {
+          data: { alerts: { labels: Record<string, string>; state: string }[] };
+        };
+        return body.data.alerts.find((a) => a.labels.alertname === 'SealwatchCriticalAlert' && a.state === 'firing');
+        // a scrape, then a rule evaluation: on a loaded machine both can run late
+      },
+      75_000,
+    );
     expect(alert.labels.rule).toBe('crypto-miner');
     // and the same alert reached the SIEM
     await receiver!.waitFor(1, { filter: (m) => m.parsed.cef?.SignatureID === 'crypto-miner' });
-  });
+  }, 120_000);
 });
