@@ -170,7 +170,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const finishLearning = (): Profile | undefined => {
     if (!learner || learned) return learned;
     learned = learner.profile();
-    if (options.learnOut) writeProfileFile(options.learnOut, learned, target.name);
+    if (options.learnOut) writeProfileFile(options.learnOut, learned, target.name, learner.notes());
     const trace = options.runtimeTrace;
     const predicate = trace
       ? learner.runtimeTrace({

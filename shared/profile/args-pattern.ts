@@ -20,6 +20,7 @@ import { setFlagsFromString } from 'node:v8';
 export const ARGS_PATTERN_MAX_CHARS = 1000;
 export const ARGS_INPUT_MAX_CHARS = 16 * 1024;
 
+// V8 flags are process-wide: this remembers that it was set, so it is set once (it holds no state of its own)
 let linearEngineEnabled = false;
 
 /** Compiles a pattern for the linear-time engine: the regular expression, or why it cannot be one (lint's words). */

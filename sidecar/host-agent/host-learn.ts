@@ -105,7 +105,7 @@ export async function runHostLearn(options: HostLearnOptions, deps: HostLearnDep
     started: () => deps.onReady?.(),
   });
   const profile = learner.profile();
-  writeProfileFile(options.out, profile, target);
+  writeProfileFile(options.out, profile, target, learner.notes());
   const predicate = options.runtimeTrace
     ? learner.runtimeTrace({
         monitor: { version: options.version, mode: 'host-container' },

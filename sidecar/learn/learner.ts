@@ -25,6 +25,8 @@ export interface Learner {
   runtimeTrace(run: Parameters<TraceRecorder['predicate']>[0]): RuntimeTracePredicate | undefined;
   /** `unlearnable`: processes not learned because their executable or name has a character no glob can say exactly */
   readonly observed: { processes: number; samples: number; unlearnable: number };
+  /** what the reader of the learned profile should know (written in its header) */
+  notes(): string[];
 }
 
 const LOOPBACK = /^(127\.|::1$)/;
@@ -65,6 +67,12 @@ export function createLearner(options: LearnOptions = {}): Learner {
       return { processes: seen, samples: memory.length, unlearnable };
     },
     runtimeTrace: (run) => recorder?.predicate(run),
+    notes: () =>
+      unlearnable === 0
+        ? []
+        : [
+            `${unlearnable} process start(s) not learned: a backslash in the executable or name, which no glob matches exactly; they alert when monitored`,
+          ],
     observe(event) {
       recorder?.observe(event);
       switch (event.event.action) {

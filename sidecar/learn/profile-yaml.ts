@@ -61,13 +61,14 @@ export function profileToYaml(profile: Profile, header: readonly string[] = []):
  * Writes a learned profile to a temp file beside `file`, then renames it: never a half-written profile.
  * The header is the one `sealwatch learn` writes in every mode.
  */
-export function writeProfileFile(file: string, profile: Profile, target: string): void {
+export function writeProfileFile(file: string, profile: Profile, target: string, notes: readonly string[] = []): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
   writeFileSync(
     tmp,
     profileToYaml(profile, [
       'Learned by `sealwatch learn`. Review it, edit it, commit it; `sealwatch seal --profile` seals it into the image.',
       `Target: ${target}`,
+      ...notes,
     ]),
   );
   renameSync(tmp, file);

@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../shared/config/index.ts';
 import { escapeGlob, Profile, profileSpec } from '../../shared/profile/index.ts';
 import { allRules, createRuleEngine, globMatch } from '../../sidecar/evaluate/index.ts';
-import { createLearner, profileToYaml } from '../../sidecar/learn/index.ts';
+import { createLearner, profileToYaml, writeProfileFile } from '../../sidecar/learn/index.ts';
 import { watchScript } from '../harness/cli.ts';
 import { freePort } from '../harness/net.ts';
 import { started } from './make-events.ts';
@@ -51,6 +51,10 @@ describe('learned values are literals (#15.5)', () => {
     learner.observe(started({ pid: 3, name: 'x\\*', args: ['x\\*'], exe: '/usr/bin/busybox' }));
     expect(learner.profile().processes).toEqual([]);
     expect(learner.observed.unlearnable).toBe(1);
+    // said in the learned file's header
+    const file = join(dir, 'unlearnable.yaml');
+    writeProfileFile(file, learner.profile(), 'test', learner.notes());
+    expect(readFileSync(file, 'utf8')).toMatch(/^# 1 process start\(s\) not learned: a backslash/m);
   });
 
   it('400 runs of a program named `*` learn `\\*`; with that profile a real `nc -l` still raises profile.exe-not-allowed', async () => {
