@@ -131,6 +131,27 @@ describeDocker('host agent (watch --docker)', () => {
     expect(exec.message).toContain('/tmp/sleep');
   });
 
+  it('file sight per container: a 1 ms read of /etc/shadow and a dropped executable, alerted once, for that container only', async () => {
+    await unsealedApp.exec(['cat', '/etc/shadow']);
+    const read = await waitFor(
+      'sensitive-file-open',
+      (e) => e.rule?.id === 'sensitive-file-open' && e.container?.id === unsealedApp.id,
+    );
+    expect(read.file?.path).toBe('/etc/shadow');
+    expect(read.sealwatch.details?.seen_by).toBe('file-sight');
+    await unsealedApp.exec(['sh', '-c', 'cp /bin/busybox /tmp/payload && chmod +x /tmp/payload']);
+    const drift = await waitFor(
+      'executable-written',
+      (e) => e.rule?.id === 'executable-written' && e.file?.path === '/tmp/payload',
+    );
+    expect(drift.container?.id).toBe(unsealedApp.id);
+    const shadow = (): Event[] => readEventsFile(events).filter((e) => e.rule?.id === 'sensitive-file-open');
+    expect(shadow().map((e) => e.container?.id)).toEqual([unsealedApp.id]);
+    expect(
+      readEventsFile(events).filter((e) => e.rule?.id === 'executable-written' && e.file?.path === '/tmp/payload'),
+    ).toHaveLength(1);
+  });
+
   it('stops watching a container that exits', async () => {
     await sealedApp.remove();
     const deadline = Date.now() + 15_000;

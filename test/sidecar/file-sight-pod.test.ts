@@ -77,6 +77,21 @@ describeDocker('file sight in a pod (inotify through the app root, real Docker)'
     expect(alerts('sensitive-file-open', '/etc/shadow')).toHaveLength(1);
   });
 
+  it('a read held for a second: one alert, with the process that holds the file (poller and file sight agree)', async () => {
+    const key = '/etc/gshadow';
+    await app.exec(['sh', '-c', `echo x > ${key}`]);
+    await settle();
+    const before = alerts('sensitive-file-open', key).length;
+    expect((await app.exec(['sh', '-c', `exec 3<${key}; exec sleep 1`])).code).toBe(0);
+    const [alert] = await waitFor('the held read', () => {
+      const found = alerts('sensitive-file-open', key).slice(before);
+      return found.length > 0 && found;
+    });
+    expect(alert!.process?.pid).toBeGreaterThan(0);
+    await settle();
+    expect(alerts('sensitive-file-open', key).slice(before)).toHaveLength(1);
+  });
+
   it("another user's 0600 SSH key read once (DAC_READ_SEARCH lets the watch be added)", async () => {
     expect((await app.exec(['cat', '/home/app/.ssh/id_ed25519'])).code).toBe(0);
     await waitFor('the key alert', () => alerts('sensitive-file-open', '/home/app/.ssh/id_ed25519').length > 0);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, readFileSync, readSync } from 'node:fs';
 import { join as joinPath } from 'node:path';
 import { openFileInRoot, readFileInRoot, statInRoot } from '../../../shared/fs/index.ts';
 import type { Logger } from '../../../shared/logging/index.ts';
@@ -77,8 +77,14 @@ export interface FileSightSource extends Source {
  * argv (a `sh -c` child read as it becomes `nc`). A process that lived this long is read with PID and args.
  */
 const SETTLE_MS = 15;
-/** The poller's report of the same file action within this window is the same action. */
+/** How long reports are kept for joining (the poller reads the fds of a known process once a second). */
 const SAME_ACTION_MS = 2_000;
+/** Several events of one write (create, write, chmod) within this time are one action. */
+const ONE_WRITE_MS = 1_000;
+/** Start times are in 10 ms clock ticks: this much slack when an open is compared with a process's start. */
+const SLACK_MS = 30;
+/** Woken ticks are at least this far apart (each lists /proc: an exec storm must not make the loop spin). */
+const MIN_WAKE_GAP_MS = 50;
 /**
  * Opens of one file this close together are one exec: a script is opened by the kernel's exec, then by its
  * interpreter (a second exec of the same program within this time is counted once).
@@ -167,10 +173,21 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     return last !== undefined && at - last < SAME_EXEC_MS;
   };
   const out: Observation[] = [];
-  /** open/write reported per path (ms): the poller's file-open of it soon after is the same action */
+  /** writes reported per path (ms): more events of the same write are not reported again */
   const reported = new Map<string, number>();
-  /** file-open reported by the poller per path (ms): file sight's report of the same open is not made */
-  const pollerOpened = new Map<string, number>();
+  /**
+   * The poller's file-open reports and file sight's own open/write reports, kept SAME_ACTION_MS: an open is one action
+   * when the process the poller found holding the file had started by the time file sight saw the open, and still
+   * held it then (a read; a write's event comes when it is closed, so it may be seen later)
+   */
+  let pollerOpens: { path: string; startMs: number; seenMs: number; used: boolean }[] = [];
+  let sightReports: { path: string; at: number; write: boolean; used: boolean }[] = [];
+  const sameAction = (
+    path: string,
+    at: number,
+    write: boolean,
+    p: { path: string; startMs: number; seenMs: number },
+  ): boolean => p.path === path && p.startMs <= at + SLACK_MS && at <= p.seenMs + (write ? ONE_WRITE_MS : SLACK_MS);
   /** files judged for drift, by identity: a cp then a chmod is one action */
   const judged = new Set<string>();
   /** when the poller first reported each process (our own hash read of its executable follows) */
@@ -275,7 +292,8 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     const at = now();
     const mark = performance.now();
     const { events } = parseInotifyEvents(chunk);
-    let woke = false;
+    /** how soon the poller should tick for what came in (Infinity: no need) */
+    let delay = Infinity;
     for (const e of events) {
       if (e.mask & IN.Q_OVERFLOW) {
         degraded('overflow', 'the inotify queue overflowed (fs.inotify.max_queued_events): file events were lost');
@@ -293,7 +311,7 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
         if (!(e.mask & IN.OPEN)) continue;
         const kind = w.cls === 'sensitive' ? 'open' : 'exec';
         pending.push({ kind, path: w.paths[0]!, paths: w.paths, change: 'open', at, mark, multiCall: w.multiCall });
-        woke = true;
+        delay = Math.min(delay, kind === 'exec' ? SETTLE_MS : 0);
         continue;
       }
       if (e.name.length === 0) continue;
@@ -303,7 +321,7 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
         // only a writable place's watch has IN_OPEN: kept only for a drifted (or just written) file
         if (drifted.has(path) || written.some((x) => x.path === path)) {
           openedWritable.push({ path, at, mark, seq });
-          woke = true;
+          delay = Math.min(delay, SETTLE_MS);
         }
         continue;
       }
@@ -317,18 +335,27 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
       // an executable written or made executable: judged once it is closed (a create alone has no content yet)
       if (change !== 'create') written.push({ path, change, at, seq });
       if (drifted.has(path)) drifted.set(path, seq);
-      woke = true;
+      delay = 0;
     }
-    if (woke) wakeSoon();
+    if (delay !== Infinity) wakeSoon(delay);
   };
 
   let wakeTimer: NodeJS.Timeout | undefined;
-  const wakeSoon = (): void => {
-    if (!options.wake || wakeTimer) return;
+  let wakeDue = 0;
+  let lastWake = -Infinity;
+  /** A tick `delay` ms from now (an exec: once its process replaced its image; an open: at once), not too often. */
+  const wakeSoon = (delay: number): void => {
+    if (!options.wake) return;
+    const t = now();
+    const due = Math.max(t + delay, lastWake + MIN_WAKE_GAP_MS);
+    if (wakeTimer && wakeDue <= due) return;
+    clearTimeout(wakeTimer);
+    wakeDue = due;
     wakeTimer = setTimeout(() => {
       wakeTimer = undefined;
+      lastWake = now();
       options.wake?.();
-    }, SETTLE_MS);
+    }, due - t);
     wakeTimer.unref();
   };
 
@@ -387,9 +414,27 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     }
   };
 
+  /**
+   * Boot time to the clock tick, from /proc/uptime (btime in /proc/stat is whole seconds, too coarse to tell whether a
+   * process had started when a file was opened); measured again every minute.
+   */
+  let boot: { ms: number | undefined; at: number } | undefined;
+  const bootMs = (): number | undefined => {
+    const t = now();
+    if (boot && t - boot.at < 60_000) return boot.ms;
+    let ms = proc.bootTimeMs();
+    try {
+      const up = Number(readFileSync(`${proc.root}/uptime`, 'latin1').split(' ')[0]);
+      if (up > 0) ms = t - up * 1000;
+    } catch {
+      // a /proc without uptime (a fixture): btime
+    }
+    boot = { ms, at: t };
+    return ms;
+  };
   const startMs = (p: ProcessInfo): number | undefined => {
-    const boot = proc.bootTimeMs();
-    return boot === undefined ? undefined : boot + (p.startTicks * 1000) / CLOCK_TICKS;
+    const b = bootMs();
+    return b === undefined ? undefined : b + (p.startTicks * 1000) / CLOCK_TICKS;
   };
 
   /** The process behind an exec, if the poller has it: started about then, or first read by it about then. */
@@ -411,12 +456,36 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     return undefined;
   };
 
-  /** The process holding `path` open this tick: the poller's own report of it (taken over), else undefined. */
-  const holder = (path: string, observations: Observation[], dropped: Set<Observation>): ProcessInfo | undefined => {
+  /**
+   * The process holding `path` open this tick that had started when file sight saw it opened: the poller's own report
+   * of it is taken over (dropped), its process named in file sight's.
+   */
+  const holder = (
+    s: Sighting,
+    observations: Observation[],
+    dropped: Set<Observation>,
+    nowMs: number,
+  ): ProcessInfo | undefined => {
     for (const o of observations) {
-      if (o.type !== 'file-open' || o.path !== path || dropped.has(o)) continue;
+      if (o.type !== 'file-open' || dropped.has(o)) continue;
+      const p = { path: o.path, startMs: startMs(o.process) ?? -Infinity, seenMs: nowMs };
+      if (!sameAction(s.path, s.at, s.kind === 'write', p)) continue;
       dropped.add(o);
       return o.process;
+    }
+    return undefined;
+  };
+
+  /**
+   * A process still holding `path` open that the poller had read before (a long-lived one: the poller looks at its
+   * fds once a second): the fd tables of those that ran lately, at most 64.
+   */
+  const scanHolder = (path: string): ProcessInfo | undefined => {
+    let looked = 0;
+    for (const p of tracker.processes().values()) {
+      if (tracker.idle(p.pid)) continue;
+      if (++looked > 64) break;
+      for (const target of proc.fds(p.pid)?.values() ?? []) if (target === path) return p;
     }
     return undefined;
   };
@@ -491,8 +560,6 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
   const join = (observations: Observation[], nowMs: number): Observation[] => {
     maintain();
     for (const o of observations) if (o.type === 'process-start') firstSeen.set(processKey(o.process), nowMs);
-    // the poller's reports of files held open: file sight's own report of the same open soon after is not made
-    for (const o of observations) if (o.type === 'file-open') pollerOpened.set(o.path, nowMs);
     // an exec waits for its process to have replaced its image; an open or a write is joined at once
     const isReady = (s: Sighting): boolean => s.kind !== 'exec' || nowMs - s.at >= SETTLE_MS;
     const ready = pending.filter(isReady);
@@ -503,13 +570,30 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
         resolveExec(s);
         continue;
       }
+      const write = s.kind === 'write';
       // several events of one write (create, close-write, attrib) are one action
-      if (s.kind === 'write' && nowMs - (reported.get(s.path) ?? -Infinity) < SAME_ACTION_MS) continue;
-      const process = holder(s.path, observations, dropped);
-      if (!process && Math.abs(s.at - (pollerOpened.get(s.path) ?? -Infinity)) < SAME_ACTION_MS) continue;
+      if (write && s.at - (reported.get(s.path) ?? -Infinity) < ONE_WRITE_MS) continue;
+      const process = holder(s, observations, dropped, nowMs) ?? scanHolder(s.path);
+      // the poller reported it in an earlier tick (the process held the file when the poller looked)
+      const polled = process ? undefined : pollerOpens.find((p) => !p.used && sameAction(s.path, s.at, write, p));
+      if (polled) {
+        polled.used = true;
+        continue;
+      }
       out.push({ type: 'file-sight', kind: s.kind, path: s.path, change: s.change, process });
       stats.seen++;
-      reported.set(s.path, s.at);
+      if (write) reported.set(s.path, s.at);
+      sightReports.push({ path: s.path, at: s.at, write, used: false });
+    }
+    // the poller's other file-opens of this tick: the same action as one file sight reported before, or new
+    for (const o of observations) {
+      if (o.type !== 'file-open' || dropped.has(o)) continue;
+      const p = { path: o.path, startMs: startMs(o.process) ?? -Infinity, seenMs: nowMs, used: false };
+      const mine = sightReports.find((r) => !r.used && sameAction(r.path, r.at, r.write, p));
+      if (mine) {
+        mine.used = true;
+        dropped.add(o);
+      } else pollerOpens.push(p);
     }
     const judge = written.filter((w) => nowMs - w.at >= SETTLE_MS);
     written = written.filter((w) => nowMs - w.at < SETTLE_MS);
@@ -523,16 +607,14 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
       resolveExec({ path: o.path, paths: [o.path], at: o.at, mark: o.mark, multiCall: false, change: 'open' });
     }
     // forget what is too old to join
-    for (const [path, at] of reported) if (nowMs - at > SAME_ACTION_MS) reported.delete(path);
-    for (const [path, at] of pollerOpened) if (nowMs - at > SAME_ACTION_MS) pollerOpened.delete(path);
+    for (const [path, at] of reported) if (nowMs - at > ONE_WRITE_MS) reported.delete(path);
+    pollerOpens = pollerOpens.filter((p) => nowMs - p.seenMs <= SAME_ACTION_MS);
+    sightReports = sightReports.filter((r) => nowMs - r.at <= SAME_ACTION_MS);
     if (firstSeen.size > 4096) {
       for (const [key, at] of firstSeen) if (nowMs - at > 5_000) firstSeen.delete(key);
       for (const key of claims.keys()) if (!firstSeen.has(key)) claims.delete(key);
     }
-    return observations.filter(
-      (o) =>
-        !dropped.has(o) && !(o.type === 'file-open' && nowMs - (reported.get(o.path) ?? -Infinity) < SAME_ACTION_MS),
-    );
+    return observations.filter((o) => !dropped.has(o));
   };
 
   return {
