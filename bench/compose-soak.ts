@@ -29,10 +29,12 @@ const NOT_ALERTS = new Set(['pid-gap', 'container-exec', 'container-restart', 'c
 const HTTP_PORT = 18000 + Math.floor(Math.random() * 1000);
 // The app, in a network namespace of its own (APP_NETWORK_MODE=none: on this machine's host network the
 // sidecar would also see every other listener of the host): busybox httpd (daemonized), a client loop
-// requesting a page every 200 ms, and a periodic job every 5 s.
+// requesting a page every 200 ms, a health check every second that writes the page to /dev/null itself
+// (`wget -q -O /dev/null`, issue #13: remote-copy-tool took it for a download), and a periodic job every 5 s.
 const appCmd =
   `httpd -p 127.0.0.1:${HTTP_PORT} -h /www; ` +
   `(while true; do wget -qO- http://127.0.0.1:${HTTP_PORT}/ > /dev/null && echo ok >> /tmp/requests; sleep 0.2; done) & ` +
+  `(while true; do wget -q -O /dev/null http://127.0.0.1:${HTTP_PORT}/; sleep 1; done) & ` +
   'while true; do date > /tmp/now.txt; cat /tmp/now.txt > /dev/null; sleep 5; done';
 
 const project = `swsoak${randomBytes(3).toString('hex')}`;
@@ -105,7 +107,7 @@ try {
   if (up.code !== 0) throw new Error(`docker-compose up app: ${up.stderr}`);
   appId = (await runOk('docker-compose', ['-p', project, ...files, 'ps', '-q', 'app'], { env })).trim();
   log(
-    `learning for ${learnSeconds} s from the host (sealwatch learn --docker; benign workload: a client loop requesting a page every 200 ms, a job every 5 s)`,
+    `learning for ${learnSeconds} s from the host (sealwatch learn --docker; benign workload: a client loop requesting a page every 200 ms, a wget -q -O /dev/null health check every second, a job every 5 s)`,
   );
   const learned = await run('node', [
     join(REPO_ROOT, 'bin/sealwatch.js'),

@@ -9,15 +9,22 @@ import type { Logger } from '../shared/logging/index.ts';
 import { parseOutputUrl } from '../shared/outputs/index.ts';
 import { profileSpec, type Profile } from '../shared/profile/index.ts';
 import type { RuntimeTraceInput } from '../shared/seal/index.ts';
-import { createApi, listenApi } from './api/index.ts';
+import { bindConnectorMetrics, createApi, listenApi } from './api/index.ts';
 import { createHostResolver, egressHosts } from './evaluate/index.ts';
 import { createLearner, writeProfileFile, writeRuntimeTraceFile } from './learn/index.ts';
 import { buildPipeline, MODES, openRun, runLoop, type Pipeline, type Target } from './pipeline/index.ts';
 import { createKiller, stopTarget } from './respond/index.ts';
 // the seal checks (sigstore) load only when a trusted key is given: a watcher without one stays ~10 MB smaller
 import { sealedProfile, sealStamp, uncheckedSeal, type SealCheck } from './seal/seal-check.ts';
-import { containerScope, podContainerIdOf, podScope, treeScope } from './sources/index.ts';
-import { createProcFs, type ProcFs } from './sources/proc/index.ts';
+import {
+  containerScope,
+  createProcConnector,
+  podContainerIdOf,
+  podScope,
+  treeScope,
+  type ProcConnector,
+} from './sources/index.ts';
+import { containerIdFromCgroup, createProcFs, type ProcFs } from './sources/proc/index.ts';
 
 /**
  * The composition root of `sealwatch watch` and `sealwatch learn` in the sidecar's modes (a pod, `--container`,
@@ -62,6 +69,8 @@ export interface RunWatchOptions {
   podDocker?: boolean;
   /** pod mode: how long to wait for a neighbour process to read the seal from (ms, default 10000) */
   sealWaitMs?: number;
+  /** `--container`: false polls /proc only instead of opening the kernel proc connector (default: open it) */
+  procConnector?: boolean;
   version: string;
 }
 
@@ -86,6 +95,20 @@ export interface RunWatchResult {
 }
 
 export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Promise<RunWatchResult> {
+  // what the run opened that must be closed however it ends (the proc connector's thread would outlive it)
+  const opened: { close(): void }[] = [];
+  try {
+    return await watchUntilEnd(options, deps, opened);
+  } finally {
+    for (const o of opened) o.close();
+  }
+}
+
+async function watchUntilEnd(
+  options: RunWatchOptions,
+  deps: RunWatchDeps,
+  opened: { close(): void }[],
+): Promise<RunWatchResult> {
   const { logger } = deps;
   const specs = options.outputs.map(parseOutputUrl);
   // before anything starts: only network outputs spool
@@ -99,8 +122,10 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       : undefined;
   const proc = createProcFs(options.procRoot);
   const docker = deps.docker?.();
-  const resolved = await resolveTarget(options, proc, docker, logger);
-  const { target, kind } = resolved;
+  const resolved = await resolveTarget(options, proc, docker, logger, opened);
+  const { target, kind, connector } = resolved;
+  // what the pipeline reads: /proc, or the proc connector's view of it (`--container` on the host)
+  const execs = resolved.proc ?? proc;
 
   // The seal: checked before anything runs, so no event goes out without its seal status.
   let seal: SealCheck | undefined;
@@ -147,6 +172,14 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
     );
   const run = openRun({ settings: options, logger, outputs: specs, spoolDir, stdout: deps.stdout, env: deps.env });
   const { dispatcher, metrics } = run;
+  if (connector) {
+    bindConnectorMetrics(metrics, connector);
+    logger.info(
+      connector.mode === 'proc-connector'
+        ? 'exec events: kernel proc connector'
+        : `exec events: /proc polling (${connector.reason ?? 'connector off'})`,
+    );
+  }
   const learner =
     options.mode === 'learn'
       ? createLearner({ headroom: options.headroom, trace: options.runtimeTrace !== undefined })
@@ -154,7 +187,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
   const learnStarted = new Date();
   const pipeline = buildPipeline(target, MODES[kind], {
     run,
-    proc,
+    proc: execs,
     orchestrator: orchestratorFromEnv(deps.env),
     seal,
     profile,
@@ -218,6 +251,7 @@ export async function runWatch(options: RunWatchOptions, deps: RunWatchDeps): Pr
       durationMs: options.durationMs,
       // the command exited; the container was removed (the event goes out with the last tick)
       until: [command?.exit, pipeline.follower?.removed].filter((p) => p !== undefined),
+      wake: connector,
       started: async (end) => {
         warnUnreadable(pipeline, options.procRoot, logger);
         if (
@@ -296,6 +330,9 @@ interface ResolvedTarget {
   imageId?: string;
   /** `-- COMMAND`: starts it (its process tree is the target's scope from then on) */
   startCommand?: () => StartedCommand;
+  /** `--container`: the kernel proc connector (or its polling fallback), and its view of /proc the scope reads */
+  connector?: ProcConnector;
+  proc?: ProcFs;
 }
 
 /** What the flags name: a container (`--container`), a command to start (`-- CMD`), or else the pod around us. */
@@ -304,20 +341,35 @@ async function resolveTarget(
   proc: ProcFs,
   docker: DockerClient | undefined,
   logger: Logger,
+  opened: { close(): void }[],
 ): Promise<ResolvedTarget> {
   if (options.container) {
     if (!docker) throw new UsageError('MISSING_ARGUMENT', '--container needs the Docker engine (--docker-socket)');
     const inspect = await docker.inspectContainer(options.container);
     if (!inspect.State.Running) throw new EnvironmentError('GONE', `container ${options.container} is not running`);
     const name = inspect.Name.replace(/^\//, '');
+    // Every exec of the container is snapshotted by the connector's own thread when it happens, so a program is
+    // seen however late the loop's next tick comes: polled, a busy host delayed ticks past the life of a 1 s
+    // `docker exec` and it was never seen (issue #13 item 8). Falls back to polling where the connector does not
+    // open (not root in the host's PID and network namespaces), said in one line and in sealwatch_exec_source.
+    const connector = await createProcConnector({
+      proc,
+      logger,
+      enabled: options.procConnector !== false,
+      interesting: (cgroup) => cgroup !== undefined && containerIdFromCgroup(cgroup) === inspect.Id,
+    });
+    opened.push(connector);
+    const view = connector.view();
     return {
       kind: 'container',
       target: {
         name: `container ${name} (${inspect.Id.slice(0, 12)})`,
-        scope: containerScope(proc, inspect.Id, inspect.State.Pid),
+        scope: containerScope(view, inspect.Id, inspect.State.Pid),
         container: { id: inspect.Id, name, image: inspect.Config.Image },
       },
       imageId: inspect.Image,
+      connector,
+      proc: view,
     };
   }
   if (options.command && options.command.length > 0) {

@@ -52,7 +52,7 @@ const target = {
   'proc-connector': z
     .boolean()
     .default(true)
-    .describe('with --docker: poll /proc instead of opening the kernel proc connector'),
+    .describe('with --docker or --container: poll /proc instead of opening the kernel proc connector'),
   'file-sight': z
     .boolean()
     .default(true)
@@ -224,6 +224,7 @@ function common(f: WatchFlags | LearnFlags, args: WatchArgs) {
     fileSight: f['file-sight'],
     spoolDir: f['spool-dir'] === undefined ? undefined : resolve(args.cwd, f['spool-dir']),
     podDocker: f['docker-socket'] !== undefined,
+    procConnector: f['proc-connector'],
   };
 }
 

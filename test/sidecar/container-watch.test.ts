@@ -11,6 +11,7 @@ import { describeDocker } from '../harness/docker.ts';
 import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { freePort } from '../harness/net.ts';
+import { procConnectorRequired, procConnectorUnavailable } from '../harness/proc-connector.ts';
 import { waitFor, readEventsFile } from '../harness/wait.ts';
 
 /**
@@ -20,6 +21,8 @@ import { waitFor, readEventsFile } from '../harness/wait.ts';
  * writes the profile of what ran.
  */
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
+/** `--container` on the host opens the kernel proc connector when it can (root in the host's PID and network namespaces) */
+const connectorMissing = await procConnectorUnavailable();
 
 describeDocker('watch and learn --container (real Docker engine)', () => {
   useContainerCleanup();
@@ -79,8 +82,13 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     const { watcher, exited, events } = await watchContainer(app, ['--emit', 'all']);
     // distinct arguments tell the runs apart; six at a time (the runtime's exec stage is what is raced)
     const runs = Array.from({ length: 24 }, (_, i) => `1.${String(i).padStart(3, '0')}`);
+    const codes: number[] = [];
     for (let i = 0; i < runs.length; i += 6)
-      await Promise.all(runs.slice(i, i + 6).map((d) => app.exec(['/tmp/c/s/sleep', d])));
+      codes.push(
+        ...(await Promise.all(runs.slice(i, i + 6).map((d) => app.exec(['/tmp/c/s/sleep', d])))).map((r) => r.code),
+      );
+    // a `docker exec` that failed ran nothing: that would not be the watcher's miss
+    expect(codes).toEqual(runs.map(() => 0));
     const seen = (): Set<string> =>
       new Set(
         events()
@@ -94,6 +102,37 @@ describeDocker('watch and learn --container (real Docker engine)', () => {
     watcher.kill('SIGTERM');
     expect(await exited).toBe(0);
   });
+
+  it.runIf(connectorMissing === undefined || procConnectorRequired())(
+    'with the kernel proc connector, a program that ended before the next tick came is seen (a busy host delays ticks)',
+    async () => {
+      const app = await startContainer({ image, cmd: ['sleep', '3600'] });
+      await app.exec(['sh', '-c', 'mkdir -p /tmp/c/s && cp /bin/busybox /tmp/c/s/bb && ln -s bb /tmp/c/s/sleep']);
+      // a tick every 5 s stands for a loop a loaded machine runs late: a poller would see few of these 1 s programs
+      const { watcher, exited, events, port } = await watchContainer(app, ['--emit', 'all', '--tick', '5000']);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^sealwatch_exec_source\{source="proc-connector"\} 1$/m);
+      const runs = Array.from({ length: 6 }, (_, i) => `1.${String(i).padStart(3, '0')}`);
+      const codes = await Promise.all(runs.map((d) => app.exec(['/tmp/c/s/sleep', d])));
+      expect(codes.map((r) => r.code)).toEqual(runs.map(() => 0));
+      const seen = (): string[] =>
+        events()
+          // the observation itself, not the exec-from-tmp alert on it
+          .filter(
+            (e) =>
+              e.event.kind === 'event' &&
+              e.event.action === 'process-started' &&
+              e.process?.executable === '/tmp/c/s/bb',
+          )
+          .map((e) => e.process?.args?.[1] ?? '');
+      await waitFor('a process-started event for every run', () => seen().length >= runs.length || undefined).catch(
+        () => undefined,
+      );
+      expect(seen().sort()).toEqual(runs);
+      watcher.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    },
+  );
 
   it('an event stream that breaks is subscribed again: the break is an event and a metric, and later execs still arrive', async () => {
     const proxy = await startDockerProxy();

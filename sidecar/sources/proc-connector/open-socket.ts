@@ -21,6 +21,9 @@ export interface ProcEventHandlers {
   procRoot?: string;
 }
 
+/** A socket thread that has neither failed nor had its listen request acked by then is given up (a bound on a hang). */
+const THREAD_START_MS = 15_000;
+
 /** The socket thread as scripts/build.mjs writes it into dist/ (beside cli.mjs). */
 export const SOCKET_THREAD_BUNDLE = 'proc-connector-thread.cjs';
 
@@ -76,7 +79,11 @@ export async function openProcConnector(handlers: ProcEventHandlers): Promise<Pr
   let closed = false;
   let priority = 'normal';
   const acked = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail('no acknowledgement from the proc connector within 1 s'), 1000);
+    // the thread times the kernel's ack itself (socket-thread.ts); this only bounds a thread that never starts
+    const timer = setTimeout(
+      () => fail(`the proc connector thread did not start within ${THREAD_START_MS / 1000} s`),
+      THREAD_START_MS,
+    );
     const fail = (message: string): void => {
       if (settled) return;
       settled = true;

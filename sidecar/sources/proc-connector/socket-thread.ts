@@ -46,9 +46,19 @@ function run(main: NonNullable<typeof parentPort>, input: SocketThreadData): voi
   const open = socket;
   const priority = createPriority(post);
   const request = (op: number): Buffer => listenMessage(open.address().port, op);
+  /**
+   * The kernel acks the listen request at once, or never (not in the host's PID namespace). That wait is timed
+   * here, from the request, and not by the main thread from the thread's start: on a busy host the main thread
+   * runs late, so its timer fired before it took the ack and the watcher fell back to polling needlessly.
+   */
+  let awaitingAck: NodeJS.Timeout | undefined;
   open.on('message', (buf) => {
     priority.pace();
     const { events, skipped } = parseProcEvents(buf);
+    if (awaitingAck !== undefined && events.some((e) => e.what === 'ack')) {
+      clearTimeout(awaitingAck);
+      awaitingAck = undefined;
+    }
     const reads: RawExecRead[] = [];
     if (input.procRoot !== undefined)
       for (const event of events) if (event.what === 'exec') reads.push(readProcess(input.procRoot, event.tgid));
@@ -58,6 +68,7 @@ function run(main: NonNullable<typeof parentPort>, input: SocketThreadData): voi
   open.on('error', (error) => post({ type: 'error', message: error.message }));
   main.on('message', (command: ThreadCommand) => {
     if (command.type !== 'close') return;
+    clearTimeout(awaitingAck);
     try {
       open.send(request(PROC_CN_MCAST_IGNORE), { port: 0 });
     } catch {
@@ -66,10 +77,18 @@ function run(main: NonNullable<typeof parentPort>, input: SocketThreadData): voi
     open.close();
     main.close();
   });
-  open.send(request(PROC_CN_MCAST_LISTEN), { port: 0 }, (error) =>
-    post(error ? { type: 'failed', message: error.message } : { type: 'sent', priority: priority.current() }),
-  );
+  open.send(request(PROC_CN_MCAST_LISTEN), { port: 0 }, (error) => {
+    if (error) return post({ type: 'failed', message: error.message });
+    awaitingAck = setTimeout(
+      () => post({ type: 'failed', message: `no acknowledgement from the proc connector within ${ACK_WAIT_MS} ms` }),
+      ACK_WAIT_MS,
+    );
+    post({ type: 'sent', priority: priority.current() });
+  });
 }
+
+/** How long the kernel's ack of the listen request is waited for. */
+const ACK_WAIT_MS = 1000;
 
 /** What /proc still holds of an exec'd process, most perishable first. */
 function readProcess(root: string, tgid: number): RawExecRead {
