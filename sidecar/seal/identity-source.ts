@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readFileInRoot } from '../../shared/fs/index.ts';
 import type { Observation, ProcessTracker, Source } from '../sources/index.ts';
@@ -11,6 +10,7 @@ import {
   type RootIdentityCheck,
   type RootIdentityOptions,
 } from './root-identity.ts';
+import { rootKey } from './root-key.ts';
 import type { SealCheck } from './seal-check.ts';
 
 /**
@@ -39,7 +39,7 @@ export function createIdentitySource(input: {
   const { seal } = input;
   if (seal?.status !== 'verified' || seal.root === undefined || seal.executables === undefined) return undefined;
   const root = seal.root;
-  const rootKey = keyOf(root);
+  const ownKey = rootKey(root);
   const mountinfo = readFileInRoot(dirname(root), 'mountinfo', { maxBytes: 4 * 1024 * 1024, links: 'refuse' });
   const mounts = mountinfo.ok ? mountPointsOf(mountinfo.value.toString('utf8')) : [];
   const executables = seal.executables;
@@ -78,7 +78,7 @@ export function createIdentitySource(input: {
       for (const p of input.tracker.processes().values()) {
         if (!p.exe || seen.has(p.exe)) continue;
         // a process of another container of the pod runs another root's files: not this seal's
-        if (keyOf(`${dirname(dirname(root))}/${p.pid}/root`) !== rootKey) continue;
+        if (rootKey(`${dirname(dirname(root))}/${p.pid}/root`) !== ownKey) continue;
         if (seen.size >= SEEN_MAX) seen.clear();
         seen.add(p.exe);
         void check.onExec(p.exe, p.sha256).then((d) => {
@@ -89,14 +89,4 @@ export function createIdentitySource(input: {
     },
     progress: () => (check ?? make()).progress(),
   };
-}
-
-/** A root filesystem as seen through /proc (device + inode of `/proc/<pid>/root`). */
-function keyOf(path: string): string | undefined {
-  try {
-    const s = statSync(path);
-    return `${s.dev}:${s.ino}`;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,8 +1,8 @@
-import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DockerClient } from '../../shared/docker/index.ts';
 import { readSealFromRootfs, verifyImageSeal, verifySeal, type VerifiedSeal } from '../../shared/seal/index.ts';
 import type { TrustedKeys } from '../../shared/signing/index.ts';
+import { rootKey } from './root-key.ts';
 import type { SealCheck } from './seal-check.ts';
 
 /**
@@ -35,16 +35,6 @@ function fromError(error: unknown, source: string | undefined): SealCheck {
   const code = (error as { code?: string }).code;
   const detail = error instanceof Error ? error.message : String(error);
   return { status: code === 'UNSEALED' ? 'unsealed' : 'invalid', detail, ...(source !== undefined ? { source } : {}) };
-}
-
-/** Identity of a root filesystem as seen through /proc (device + inode of `/proc/<pid>/root`). */
-function rootKey(path: string): string | undefined {
-  try {
-    const s = statSync(path);
-    return `${s.dev}:${s.ino}`;
-  } catch {
-    return undefined;
-  }
 }
 
 export interface PodSealOptions {

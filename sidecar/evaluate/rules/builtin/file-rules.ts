@@ -1,3 +1,4 @@
+import type { Event } from '../../../../shared/events/index.ts';
 import { escapeTerminal } from '../../../../shared/text/index.ts';
 import { globMatch } from '../../conditions.ts';
 import { builtinRule, details, who } from './define.ts';
@@ -54,6 +55,16 @@ export const SYSTEM_DIRS = [
 ] as const;
 const BELOW_SYSTEM_DIR = new RegExp(`^(${SYSTEM_DIRS.map((d) => d.replaceAll('/', '\\/')).join('|')})\\/`);
 
+/** The check of a rule about a file open for writing whose path matches `path`. */
+function writesTo(path: RegExp): (e: Event) => string | undefined {
+  return (e) => {
+    const written = e.file?.path;
+    return written && details(e).write === true && path.test(written)
+      ? `${who(e)} writes ${escapeTerminal(written)}`
+      : undefined;
+  };
+}
+
 export const writeBelowSystemDir = builtinRule(
   {
     id: 'write-below-system-dir',
@@ -64,12 +75,7 @@ export const writeBelowSystemDir = builtinRule(
     category: 'persistence',
     on: ['file-opened'],
   },
-  (e) => {
-    const path = e.file?.path;
-    return path && details(e).write === true && BELOW_SYSTEM_DIR.test(path)
-      ? `${who(e)} writes ${escapeTerminal(path)}`
-      : undefined;
-  },
+  writesTo(BELOW_SYSTEM_DIR),
 );
 
 export const setuidFile = builtinRule(
@@ -97,12 +103,7 @@ export const cronWrite = builtinRule(
     category: 'persistence',
     on: ['file-opened'],
   },
-  (e) => {
-    const path = e.file?.path;
-    return path && details(e).write === true && /^\/(etc\/cron|var\/spool\/cron)/.test(path)
-      ? `${who(e)} writes ${escapeTerminal(path)}`
-      : undefined;
-  },
+  writesTo(/^\/(etc\/cron|var\/spool\/cron)/),
 );
 
 export const executableWritten = builtinRule(
