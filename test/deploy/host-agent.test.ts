@@ -96,9 +96,7 @@ describeDocker('host agent (watch --docker)', () => {
 
   it('watches containers listed at start and started later, with each image seal verified or reported', async () => {
     expect(agent).toBeDefined();
-    const deadline = Date.now() + 15_000;
-    while (!agent!.containers().includes(unsealedApp.id) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
+    await waitUntil('the container started later is watched', () => agent!.containers().includes(unsealedApp.id));
     const status = agent!.status();
     const byId = new Map(status.containers.map((c) => [c.id, c]));
     expect(byId.get(sealedApp.id)?.seal.status).toBe('verified');
@@ -154,10 +152,7 @@ describeDocker('host agent (watch --docker)', () => {
 
   it('stops watching a container that exits', async () => {
     await sealedApp.remove();
-    const deadline = Date.now() + 15_000;
-    while (agent!.containers().includes(sealedApp.id) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(agent!.containers()).not.toContain(sealedApp.id);
+    await waitUntil('the removed container is no longer watched', () => !agent!.containers().includes(sealedApp.id));
     writeFileSync(join(dir, 'done'), '');
   });
 

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
 import { hostileEvent, HOSTILE, plainEvent } from './events.ts';
+import { waitFor } from '../harness/wait.ts';
 
 /**
  * fake-splunk-hec: a real HTTP server on 127.0.0.1 that answers like Splunk's HTTP Event Collector
@@ -88,8 +89,7 @@ describe('HTTP outputs against fake-splunk-hec', () => {
       env: { T: 't' },
     });
     for (let i = 0; i < 30; i++) d.dispatch(plainEvent(5));
-    const deadline = Date.now() + 20_000;
-    while (hec.events.length < 30 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('all 30 events past the 3 failures', () => hec.events.length >= 30);
     await d.close();
     expect(hec.events).toHaveLength(30);
     expect(d.stats()[0]!.retried).toBeGreaterThan(0);

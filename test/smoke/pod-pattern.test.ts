@@ -2,6 +2,7 @@ import { expect, it } from 'vitest';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { startContainer, startInPod, useContainerCleanup } from '../harness/containers.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describeDocker('harness smoke: the pod pattern', () => {
   useContainerCleanup();
@@ -34,12 +35,11 @@ describeDocker('harness smoke: the pod pattern', () => {
 
     // And the two share one network namespace: a listener in the app is visible to the watcher.
     await app.execDetached(['nc', '-l', '-p', '18080']);
-    let tcp = '';
     // busybox nc listens on [::] (tcp6); 18080 is 46A0 in hex.
-    for (let i = 0; i < 50 && !tcp.includes(':46A0'); i++) {
-      tcp = (await watcher.exec(['cat', '/proc/net/tcp', '/proc/net/tcp6'])).stdout;
-      if (!tcp.includes(':46A0')) await new Promise((r) => setTimeout(r, 100));
-    }
+    const tcp = await waitFor('the app listener in the shared /proc/net', async () => {
+      const text = (await watcher.exec(['cat', '/proc/net/tcp', '/proc/net/tcp6'])).stdout;
+      return text.includes(':46A0') ? text : undefined;
+    });
     expect(tcp).toContain(':46A0');
   });
 
