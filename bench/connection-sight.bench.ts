@@ -1,4 +1,4 @@
-// Connection sight (#11 item 2), pod mode: outbound TCP connections caught, by lifetime, and detection latency; the
+// Connection sight (#11 item 2), pod mode and the host agent: outbound TCP connections caught, by lifetime, and detection latency; the
 // pod pipeline's own sources (MODES.pod: the socket poller and connection sight) against the poller alone (the same
 // sources without connection sight), two pipelines ticked by one loop over the same workload.
 // Idle overhead with 1,000 sockets in the namespace: the pod pipeline with and without connection sight.
@@ -17,6 +17,7 @@ import {
   MODES,
   openRun,
   runLoop,
+  type ModeName,
   type ModeSources,
   type SourceParts,
 } from '../sidecar/pipeline/index.ts';
@@ -69,19 +70,22 @@ async function outside(): Promise<void> {
       { stdio: 'inherit', env: { ...process.env, SW_BENCH_IN_NETNS: '1' } },
     );
     if (result.status !== 0) process.exitCode = result.status ?? 1;
+    // the host agent's per-container pipeline, from outside the namespace: connection sight through the sight addon
+    await catchPhase('host agent (one container; --container alike)', 'host-container', pid);
   } finally {
     await runOk('docker', ['rm', '-f', id]);
   }
 }
 
-function workload(args: string[]) {
-  return spawn(process.execPath, [...process.execArgv, workloadFile, ...args, ADDRESS, String(PORT)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+/** The workload process; `netnsOf`: entered into that PID's network namespace (nsenter execs it: same PID). */
+function workload(args: string[], netnsOf?: string) {
+  const command = [process.execPath, ...process.execArgv, workloadFile, ...args, ADDRESS, String(PORT)];
+  const [file, ...rest] = netnsOf === undefined ? command : ['nsenter', '-t', netnsOf, '-n', ...command];
+  return spawn(file!, rest, { stdio: ['pipe', 'pipe', 'inherit'] });
 }
 
-/** The pod pipeline (its sources as MODES lists them, or without connection sight) watching one process tree. */
-function podPipeline(rootPid: number, withSight: boolean) {
+/** A mode's pipeline (its sources as MODES lists them, or without connection sight) watching one process tree. */
+function modePipeline(modeName: ModeName, rootPid: number, withSight: boolean) {
   const run = openRun({
     settings: {
       mode: 'monitor',
@@ -97,8 +101,8 @@ function podPipeline(rootPid: number, withSight: boolean) {
     env: {},
   });
   const mode = (p: SourceParts): ModeSources => {
-    const pod = MODES.pod(p);
-    return withSight ? pod : { ...pod, sources: pod.sources.filter((s) => s.name !== 'connection-sight') };
+    const all = MODES[modeName](p);
+    return withSight ? all : { ...all, sources: all.sources.filter((s) => s.name !== 'connection-sight') };
   };
   const pipeline = buildPipeline({ name: 'bench app', scope: treeScope(rootPid, rootPid) }, mode, {
     run,
@@ -116,6 +120,12 @@ interface Done {
 }
 
 async function inside(): Promise<void> {
+  await catchPhase('pod mode', 'pod');
+  await idle();
+}
+
+/** Connections of each lifetime caught by the mode's sources and by its poller alone, in the same run. */
+async function catchPhase(label: string, modeName: ModeName, netnsOf?: string): Promise<void> {
   const plan: Array<[number, number]> = quick
     ? [
         [1, 100],
@@ -129,13 +139,13 @@ async function inside(): Promise<void> {
         [20, 200],
         [100, 100],
       ];
-  const child = workload(['burst', plan.map(([l, c]) => `${l}:${c}`).join(',')]);
+  const child = workload(['burst', plan.map(([l, c]) => `${l}:${c}`).join(',')], netnsOf);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   const exited = once(child, 'exit');
   // two pipelines ticked by one loop over the same workload: the pod's sources, and the same without connection sight
-  const ours = podPipeline(child.pid!, true);
-  const poller = podPipeline(child.pid!, false);
+  const ours = modePipeline(modeName, child.pid!, true);
+  const poller = modePipeline(modeName, child.pid!, false);
   const controller = new AbortController();
   await runLoop(ours.run, {
     pipelines: () => [ours.pipeline, poller.pipeline],
@@ -166,7 +176,7 @@ async function inside(): Promise<void> {
   const oursEvents = eventsOf(ours);
   const pollerEvents = eventsOf(poller);
   console.log(
-    `pod mode, ${done.length} outbound TCP connections to ${ADDRESS}:${PORT} one after another (tick ${TICK} ms, poller every 250 ms)`,
+    `${label}, ${done.length} outbound TCP connections to ${ADDRESS}:${PORT} one after another (tick ${TICK} ms, poller every 250 ms)`,
   );
   for (const [lifetime] of plan) {
     const these = done.filter((d) => d.lifetime === lifetime);
@@ -203,7 +213,28 @@ async function inside(): Promise<void> {
       ).length > 1,
   ).length;
   figure('connections reported twice (by the poller and again when closed)', duplicates, '', '0');
-  await idle();
+  for (const port of new Set(done.map((d) => d.port)))
+    if (
+      oursEvents.filter(
+        (e) => e.network?.direction === 'egress' && e.source?.port === port && e.destination?.port === PORT,
+      ).length > 1
+    )
+      console.log(
+        `  twice: ${JSON.stringify(done.filter((d) => d.port === port))}: ${JSON.stringify(
+          oursEvents.filter((e) => e.source?.port === port).map((e) => [e['@timestamp'], e.event.action, e.message]),
+        )}`,
+      );
+  const lost = oursEvents.filter((e) => e.event.action === 'sight-lost');
+  figure('notifications lost (sight-lost events)', lost.length, lost.map((e) => e.message).join('; ') || '');
+  const missed = done.filter(
+    (d) => seenBy(oursEvents, ['connection-opened', 'connection-closed'], d.port) === undefined,
+  );
+  for (const d of missed.slice(0, 5))
+    console.log(
+      `  missed: ${JSON.stringify(d)}; events naming its port: ${JSON.stringify(
+        oursEvents.filter((e) => e.source?.port === d.port || e.destination?.port === d.port).map((e) => e.message),
+      )}`,
+    );
 }
 
 /** CPU and RSS of the pod pipeline with 1,000 idle sockets in the namespace, with and without connection sight. */
@@ -212,7 +243,7 @@ async function idle(): Promise<void> {
   const child = workload(['hold', '500']);
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   const measure = async (withSight: boolean): Promise<{ cpu: number; rss: number }> => {
-    const { run, pipeline } = podPipeline(child.pid!, withSight);
+    const { run, pipeline } = modePipeline('pod', child.pid!, withSight);
     const controller = new AbortController();
     // warm: the first ticks read every socket once
     const loop = runLoop(run, { pipelines: () => [pipeline], tickMs: TICK, signal: controller.signal });

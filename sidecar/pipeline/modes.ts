@@ -19,7 +19,6 @@ import type { ProcFs } from '../sources/proc/index.ts';
 import { createConnectionLedger, type ConnectionLedger } from '../sources/connection-ledger.ts';
 import { createConnectionSight, type ConnectionSight } from '../sources/sight/connection-sight.ts';
 import { openInNamespaceWith, type OpenInNamespace } from '../sources/sight/destroy-socket.ts';
-import { loadSightNative } from '../sources/sight/native.ts';
 import type { SightKind, SightStats } from '../api/metrics.ts';
 import {
   createFileSight,
@@ -27,7 +26,7 @@ import {
   type FileSightSource,
   type SightMetrics,
 } from '../sources/sight/file-sight.ts';
-import type { SightNative } from '../sources/sight/native.ts';
+import { loadSightNative, type SightNative } from '../sources/sight/native.ts';
 import { createOwnOpens, type OwnOpens } from '../sources/sight/own-opens.ts';
 import type { Target } from './target.ts';
 
@@ -110,12 +109,6 @@ type SocketsOnly = { selfPid?: number; requireOwner?: boolean | 'listening' };
 const sockets = (p: SourceParts, only: SocketsOnly = {}, ledger?: ConnectionLedger): Source =>
   createSocketSource({ proc: p.proc, tracker: p.tracker, anchor: () => p.target.scope.netAnchor(), ledger, ...only });
 
-/**
- * Every connection of the target's network namespace as the kernel closes it, however short (not those the socket
- * poller reported: the ledger). `shared`: the watcher is in that namespace (the pod), its own connections are left out;
- * `ownNamespace: 'refused'`: a target in the watcher's own namespace (a host agent's container on the host network)
- * is not watched this way, its connections could not be told from the host's.
- */
 /** Another network namespace's socket, made there by the sight addon (loaded when first needed: not in a pod). */
 const addonInNamespace: OpenInNamespace = (netnsPath, handlers) => {
   const load = loadSightNative();
@@ -123,6 +116,12 @@ const addonInNamespace: OpenInNamespace = (netnsPath, handlers) => {
   return openInNamespaceWith(load.native)(netnsPath, handlers);
 };
 
+/**
+ * Every connection of the target's network namespace as the kernel closes it, however short (not those the socket
+ * poller reported: the ledger). `shared`: the watcher is in that namespace (the pod), its own connections are left out;
+ * `ownNamespace: 'refused'`: a target in the watcher's own namespace (a host agent's container on the host network)
+ * is not watched this way, its connections could not be told from the host's.
+ */
 function connectionSight(
   p: SourceParts,
   ledger: ConnectionLedger,
@@ -136,6 +135,8 @@ function connectionSight(
     shared: how.shared,
     ownNamespace: how.ownNamespace,
     inNamespace: addonInNamespace,
+    // a tick soon after a notification, as file sight asks for one (with the sight addon loaded)
+    wake: p.sight?.wake,
   });
 }
 

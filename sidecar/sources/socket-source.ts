@@ -105,6 +105,8 @@ export function createSocketSource(options: {
             : undefined;
         if (direction === undefined || socket.inode === 0) continue;
         const key = `${socket.protocol}:${socket.inode}:${direction}`;
+        // a table read while it changes can list a socket twice (the kernel resumes each page where it thinks it was)
+        if (next.has(key)) continue;
         next.add(key);
         if (!reported.has(key)) fresh.push({ socket, direction, key });
       }
@@ -137,8 +139,11 @@ export function createSocketSource(options: {
       }
       // closed while waiting for its owner: reported as it was seen (unless connection sight reported its close)
       for (const [key, w] of waiting)
-        if (!ownerRequired(w.direction) && !next.has(key) && !stillWaiting.has(key) && !ledger?.handedOver(w.socket))
+        if (!ownerRequired(w.direction) && !next.has(key) && !stillWaiting.has(key) && !ledger?.handedOver(w.socket)) {
+          // reported now (it may still be closing): its destroy notification is not a second report
+          ledger?.claim(w.socket, 'poller');
           out.push({ type: 'connection', socket: w.socket, direction: w.direction, process: undefined });
+        }
       waiting = stillWaiting;
       reported = next;
       return out;

@@ -40,6 +40,9 @@ export interface ConnectionSightOptions {
   /** opens the socket in another namespace (the native sight addon); without it only the watcher's own namespace */
   inNamespace?: OpenInNamespace;
   maxPending?: number;
+  /** asks the loop for a tick soon after a notification (at most every `wakeEveryMs`, default 25 ms) */
+  wake?: () => void;
+  wakeEveryMs?: number;
 }
 
 export interface ConnectionSight extends Source {
@@ -61,6 +64,20 @@ export function createConnectionSight(options: ConnectionSightOptions): Connecti
   const ephemeral = ephemeralPorts(options.procRoot);
   const resolvers = new Set(options.shared ? nameservers(options.resolvConf ?? '/etc/resolv.conf') : []);
 
+  const wakeEveryMs = options.wakeEveryMs ?? 25;
+  let lastWake = 0;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  const wakeSoon = (): void => {
+    const wake = options.wake;
+    if (!wake || wakeTimer) return;
+    const due = Math.max(0, lastWake + wakeEveryMs - Date.now());
+    wakeTimer = setTimeout(() => {
+      wakeTimer = undefined;
+      lastWake = Date.now();
+      wake();
+    }, due);
+    wakeTimer.unref();
+  };
   const loseSome = (count: number, why: string): void => {
     lost += count;
     lostWhy = why;
@@ -81,6 +98,7 @@ export function createConnectionSight(options: ConnectionSightOptions): Connecti
               if (pending.length >= maxPending) loseSome(1, `more than ${maxPending} closed sockets between two ticks`);
               else pending.push(s);
             }
+            if (sockets.length > 0) wakeSoon();
           },
           onError(error) {
             // ENOBUFS: the kernel could not queue notifications for us; how many is not known
@@ -148,6 +166,7 @@ export function createConnectionSight(options: ConnectionSightOptions): Connecti
       return out;
     },
     stop() {
+      clearTimeout(wakeTimer);
       stream?.close();
       stream = undefined;
       stats.available = false;
