@@ -5,17 +5,14 @@
 // Where: the network namespace of a `--network none --cap-add NET_ADMIN` container with 198.51.100.7 on its loopback
 // (no packet leaves it); this script re-runs itself inside it (nsenter -n, root), the workload is a process of its
 // own (bench/lib/connection-workload.ts) in the same namespace, watched as the pod's app would be.
-// Usage: npx tsx bench/connection-sight.bench.ts [--quick]
+// Usage: npx tsx bench/connection-sight.bench.ts [--quick] [--only pod|host]
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Event } from '../shared/events/index.ts';
-import { silentLogger } from '../shared/logging/index.ts';
 import {
   buildPipeline,
   MODES,
-  openRun,
   runLoop,
   type ModeName,
   type ModeSources,
@@ -24,12 +21,16 @@ import {
 import { treeScope } from '../sidecar/sources/index.ts';
 import { createProcFs } from '../sidecar/sources/proc/index.ts';
 import { runOk } from '../test/harness/exec.ts';
+import { openTestRun } from '../test/harness/run.ts';
 import { buildAppImage } from '../test/harness/images.ts';
 import { figure, percentile, report } from './lib/report.ts';
 
 const here = fileURLToPath(import.meta.url);
 const workloadFile = fileURLToPath(new URL('./lib/connection-workload.ts', import.meta.url));
 const quick = process.argv.includes('--quick');
+/** `--only pod` or `--only host`: one of the two phases */
+const only = process.argv[process.argv.indexOf('--only') + 1];
+const phase = (name: 'pod' | 'host'): boolean => !process.argv.includes('--only') || only === name;
 const TICK = 100;
 const ADDRESS = '198.51.100.7';
 const PORT = 5432;
@@ -64,14 +65,15 @@ async function outside(): Promise<void> {
       if (ip.stdout.includes(ADDRESS)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const result = spawnSync(
-      'nsenter',
-      ['-t', pid, '-n', process.execPath, ...process.execArgv, here, ...process.argv.slice(2)],
-      { stdio: 'inherit', env: { ...process.env, SW_BENCH_IN_NETNS: '1' } },
-    );
-    if (result.status !== 0) process.exitCode = result.status ?? 1;
+    const result = !phase('pod')
+      ? undefined
+      : spawnSync('nsenter', ['-t', pid, '-n', process.execPath, ...process.execArgv, here, ...process.argv.slice(2)], {
+          stdio: 'inherit',
+          env: { ...process.env, SW_BENCH_IN_NETNS: '1' },
+        });
+    if (result && result.status !== 0) process.exitCode = result.status ?? 1;
     // the host agent's per-container pipeline, from outside the namespace: connection sight through the sight addon
-    await catchPhase('host agent (one container; --container alike)', 'host-container', pid);
+    if (phase('host')) await catchPhase('host agent (one container; --container alike)', 'host-container', pid);
   } finally {
     await runOk('docker', ['rm', '-f', id]);
   }
@@ -86,20 +88,7 @@ function workload(args: string[], netnsOf?: string) {
 
 /** A mode's pipeline (its sources as MODES lists them, or without connection sight) watching one process tree. */
 function modePipeline(modeName: ModeName, rootPid: number, withSight: boolean) {
-  const run = openRun({
-    settings: {
-      mode: 'monitor',
-      dryRun: false,
-      killMinSeverity: 7,
-      aggregateWindowMs: 60_000,
-      emitAll: true,
-      version: 'bench',
-    },
-    logger: silentLogger(),
-    outputs: [],
-    stdout: new PassThrough(),
-    env: {},
-  });
+  const run = openTestRun({ version: 'bench' });
   const mode = (p: SourceParts): ModeSources => {
     const all = MODES[modeName](p);
     return withSight ? all : { ...all, sources: all.sources.filter((s) => s.name !== 'connection-sight') };

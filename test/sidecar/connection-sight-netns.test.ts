@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Logger } from '../../shared/logging/index.ts';
 import { createConnectionLedger } from '../../sidecar/sources/connection-ledger.ts';
 import { createConnectionSight } from '../../sidecar/sources/sight/connection-sight.ts';
 import { openInNamespaceWith } from '../../sidecar/sources/sight/destroy-socket.ts';
@@ -8,6 +7,7 @@ import type { Observation } from '../../sidecar/sources/types.ts';
 import { describeDocker } from '../harness/docker.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { startContainer, useContainerCleanup, type TestContainer } from '../harness/containers.ts';
+import { recordingLogger } from '../harness/logger.ts';
 import { waitFor } from '../harness/wait.ts';
 
 /**
@@ -15,19 +15,6 @@ import { waitFor } from '../harness/wait.ts';
  * host agent): the socket is made inside the namespace by the native sight addon (setns: this test runs as root),
  * and without the addon the source says once why it is off and the poller goes on alone.
  */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const logger: Logger & { lines: string[] } = {
-    lines,
-    error: (m) => lines.push(`error: ${m}`),
-    warn: (m) => lines.push(`warn: ${m}`),
-    info: (m) => lines.push(`info: ${m}`),
-    debug: () => undefined,
-    child: () => logger,
-  };
-  return logger;
-}
-
 describeDocker('connection sight in another network namespace (real Docker)', () => {
   useContainerCleanup();
   let app: TestContainer;
@@ -41,17 +28,23 @@ describeDocker('connection sight in another network namespace (real Docker)', ()
   });
   afterAll(async () => app.remove());
 
-  it("through the addon: a short connection inside the container's namespace, none of the host's", async () => {
-    const load = loadSightNative();
-    if (!load.ok) throw new Error(`sight addon: ${load.reason}`);
+  /** Connection sight of a namespace (the container's by default), its lines kept. */
+  function sightOf(extra: Partial<Parameters<typeof createConnectionSight>[0]> = {}) {
     const logger = recordingLogger();
     const sight = createConnectionSight({
       procRoot: '/proc',
       anchor: () => pid,
       ledger: createConnectionLedger(),
       logger,
-      inNamespace: openInNamespaceWith(load.native),
+      ...extra,
     });
+    return { logger, sight };
+  }
+
+  it("through the addon: a short connection inside the container's namespace, none of the host's", async () => {
+    const load = loadSightNative();
+    if (!load.ok) throw new Error(`sight addon: ${load.reason}`);
+    const { logger, sight } = sightOf({ inNamespace: openInNamespaceWith(load.native) });
     try {
       sight.poll(Date.now());
       expect(sight.stats.available).toBe(true);
@@ -80,32 +73,19 @@ describeDocker('connection sight in another network namespace (real Docker)', ()
   });
 
   it('without the addon: off, said once, and a metric', async () => {
-    const logger = recordingLogger();
-    const sight = createConnectionSight({
-      procRoot: '/proc',
-      anchor: () => pid,
-      ledger: createConnectionLedger(),
-      logger,
-    });
+    const { logger, sight } = sightOf();
     sight.poll(Date.now());
     sight.poll(Date.now());
     expect(sight.stats.available).toBe(false);
     expect(logger.lines).toEqual([
-      'warn: connection sight off: the container has a network namespace of its own, and opening a socket there needs the native sight addon (native/sight: run npm run build:native) and CAP_SYS_ADMIN; short connections are seen only by the socket poller',
+      'warn connection sight off: the container has a network namespace of its own, and opening a socket there needs the native sight addon (native/sight: run npm run build:native) and CAP_SYS_ADMIN; short connections are seen only by the socket poller',
     ]);
     expect(sight.poll(Date.now())).toEqual([]);
     await sight.stop!();
   });
 
   it("a target in the watcher's own namespace is refused where its connections could not be told from the host's", () => {
-    const logger = recordingLogger();
-    const sight = createConnectionSight({
-      procRoot: '/proc',
-      anchor: () => process.pid,
-      ledger: createConnectionLedger(),
-      logger,
-      ownNamespace: 'refused',
-    });
+    const { logger, sight } = sightOf({ anchor: () => process.pid, ownNamespace: 'refused' });
     sight.poll(Date.now());
     expect(sight.stats.available).toBe(false);
     expect(logger.lines).toHaveLength(1);

@@ -1,14 +1,11 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../shared/docker/index.ts';
-import { silentLogger } from '../../shared/logging/index.ts';
 import {
   buildPipeline,
   MODES,
-  openRun,
   type EngineEvents,
   type ModeName,
   type PipelineDeps,
@@ -18,6 +15,7 @@ import { uncheckedSeal } from '../../sidecar/seal/index.ts';
 import { containerEventSource, containerScope, podScope, treeScope } from '../../sidecar/sources/index.ts';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 import { waitFor } from '../harness/wait.ts';
+import { openTestRun } from '../harness/run.ts';
 import { FixtureProc } from './fixture-proc.ts';
 
 /**
@@ -47,21 +45,7 @@ describe('each mode lists its sources in one place', () => {
   afterAll(() => controller.abort());
 
   // a run per pipeline, as each sidecar process has
-  const run = () =>
-    openRun({
-      settings: {
-        mode: 'monitor',
-        dryRun: false,
-        killMinSeverity: 7,
-        aggregateWindowMs: 60_000,
-        emitAll: true,
-        version: 'test',
-      },
-      logger: silentLogger(),
-      outputs: [],
-      stdout: new PassThrough(),
-      env: {},
-    });
+  const run = () => openTestRun();
   const deps = (engine?: EngineEvents): PipelineDeps => ({ run: run(), proc, seal: uncheckedSeal(), engine });
   const targets: Record<ModeName, Target> = {
     pod: { name: 'pod', scope: podScope(999_999, proc) },
@@ -81,53 +65,23 @@ describe('each mode lists its sources in one place', () => {
   const names = (mode: ModeName, engine?: EngineEvents): string[] =>
     buildPipeline(targets[mode], MODES[mode], deps(engine)).sources.map((s) => s.name);
 
+  /** what every mode with a neighbour image watches, in this order (modes.ts `workload`) */
+  const WORKLOAD = ['seal', 'processes', 'file-sight', 'sockets', 'connection-sight', 'resources', 'setuid-files'];
+
   it('pod (the sidecar): the Docker events of the app container only when the socket is given', () => {
-    expect(names('pod')).toEqual([
-      'seal',
-      'processes',
-      'file-sight',
-      'sockets',
-      'connection-sight',
-      'resources',
-      'setuid-files',
-    ]);
-    expect(names('pod', stream)).toEqual([
-      'seal',
-      'processes',
-      'file-sight',
-      'sockets',
-      'connection-sight',
-      'resources',
-      'setuid-files',
-      'docker',
-    ]);
+    expect(names('pod')).toEqual(WORKLOAD);
+    expect(names('pod', stream)).toEqual([...WORKLOAD, 'docker']);
   });
 
   it('--container: its Docker events and the follower that keeps it across restarts', () => {
     const pipeline = buildPipeline(targets.container, MODES.container, deps(stream));
-    expect(pipeline.sources.map((s) => s.name)).toEqual([
-      'seal',
-      'processes',
-      'file-sight',
-      'sockets',
-      'connection-sight',
-      'resources',
-      'setuid-files',
-      'docker',
-      'container',
-    ]);
+    expect(pipeline.sources.map((s) => s.name)).toEqual([...WORKLOAD, 'docker', 'container']);
     expect(pipeline.follower?.state()).toMatchObject({ id: ID, state: 'running' });
     expect(pipeline.status().container?.name).toBe('app');
   });
 
   it('--no-file-sight: the poller alone', () => {
-    const off = openRun({
-      settings: { ...run().settings, fileSight: false },
-      logger: silentLogger(),
-      outputs: [],
-      stdout: new PassThrough(),
-      env: {},
-    });
+    const off = openTestRun({ fileSight: false });
     const pipeline = buildPipeline(targets.pod, MODES.pod, { run: off, proc, seal: uncheckedSeal() });
     expect(pipeline.sources.map((s) => s.name)).not.toContain('file-sight');
   });
@@ -138,16 +92,7 @@ describe('each mode lists its sources in one place', () => {
 
   it('the host agent and learn --docker (one pipeline per container): the setuid scan too, fed the agent-wide engine events', () => {
     const feed: EngineEvents = { kind: 'feed', source: containerEventSource({ containerId: ID }) };
-    expect(names('host-container', feed)).toEqual([
-      'seal',
-      'processes',
-      'file-sight',
-      'sockets',
-      'connection-sight',
-      'resources',
-      'setuid-files',
-      'docker',
-    ]);
+    expect(names('host-container', feed)).toEqual([...WORKLOAD, 'docker']);
   });
 
   it("the host agent's pipeline raises setuid-file-created for a setuid file dropped in a container's /tmp", async () => {

@@ -1,15 +1,15 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../shared/logging/index.ts';
 import { Profile } from '../../shared/profile/index.ts';
 import { allRules, createRuleEngine, customRule } from '../../sidecar/evaluate/index.ts';
-import { buildPipeline, MODES, openRun, runLoop, type Pipeline } from '../../sidecar/pipeline/index.ts';
+import { buildPipeline, MODES, runLoop, type Pipeline } from '../../sidecar/pipeline/index.ts';
 import { treeScope } from '../../sidecar/sources/index.ts';
 import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 import { runCliCaptured } from '../harness/cli.ts';
+import { recordingLogger } from '../harness/logger.ts';
+import { openTestRun } from '../harness/run.ts';
 import { FixtureProc } from './fixture-proc.ts';
 import { started } from './make-events.ts';
 
@@ -37,20 +37,6 @@ const BAD = Profile.parse({
   },
 });
 
-/** A logger that keeps what it was told. */
-function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const self = {
-    lines,
-    error: (m: string) => void lines.push(`error ${m}`),
-    warn: (m: string) => void lines.push(`warn ${m}`),
-    info: () => undefined,
-    debug: () => undefined,
-    child: () => self,
-  };
-  return self;
-}
-
 describe('a rule that throws', () => {
   it('costs only itself: the other rules judge the event, and the failure goes to onError', () => {
     const failed: string[] = [];
@@ -71,20 +57,7 @@ describe('a rule that throws', () => {
       fx.add({ pid: 301, ppid: 300, comm: 'sleep', cmdline: ['/tmp/sleep', '5'], exe: '/tmp/sleep' });
       fx.add({ pid: 302, ppid: 300, comm: 'sleep', cmdline: ['sleep', '6'], exe: '/bin/busybox' });
       const logger = recordingLogger();
-      const run = openRun({
-        settings: {
-          mode: 'monitor',
-          dryRun: false,
-          killMinSeverity: 7,
-          aggregateWindowMs: 60_000,
-          emitAll: false,
-          version: 'test',
-        },
-        logger,
-        outputs: [],
-        stdout: new PassThrough(),
-        env: {},
-      });
+      const run = openTestRun({ emitAll: false }, logger);
       const pipeline = buildPipeline({ name: 'command run', scope: treeScope(300, 300) }, MODES.command, {
         run,
         proc: createProcFs(fx.root),
@@ -110,20 +83,7 @@ describe('a rule that throws', () => {
 
   it('a pipeline whose tick throws is counted and logged; the loop and the other pipelines go on', async () => {
     const logger = recordingLogger();
-    const run = openRun({
-      settings: {
-        mode: 'monitor',
-        dryRun: false,
-        killMinSeverity: 7,
-        aggregateWindowMs: 1,
-        emitAll: false,
-        version: 't',
-      },
-      logger,
-      outputs: [],
-      stdout: new PassThrough(),
-      env: {},
-    });
+    const run = openTestRun({ aggregateWindowMs: 1, emitAll: false }, logger);
     let good = 0;
     const fake = (name: string, tick: () => void): Pipeline =>
       ({ target: { name }, tracker: { processes: () => new Map() }, tick }) as unknown as Pipeline;
@@ -145,7 +105,7 @@ describe('a rule that throws', () => {
     expect(good).toBeGreaterThanOrEqual(3);
     expect(run.ticks).toBe(good);
     expect(await run.metrics.registry.metrics()).toMatch(new RegExp(`^sealwatch_tick_failures_total ${good}$`, 'm'));
-    expect(logger.lines[0]).toBe('error tick failed for broken');
+    expect(logger.lines.filter((l) => l.startsWith('error'))[0]).toBe('error tick failed for broken');
   });
 
   it('lint refuses an invalid regular expression in a custom rule, an exception, or a process entry', async () => {
