@@ -1,8 +1,10 @@
+import { createSocket } from 'node:dgram';
 import { createServer, connect, type AddressInfo, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
 import type { Profile } from '../../shared/profile/index.ts';
 import { allRules, createRuleEngine } from '../../sidecar/evaluate/index.ts';
+import { createLearner } from '../../sidecar/learn/index.ts';
 import { normalize } from '../../sidecar/normalize/index.ts';
 import { createConnectionLedger } from '../../sidecar/sources/connection-ledger.ts';
 import type { NetSocket } from '../../sidecar/sources/proc/index.ts';
@@ -235,6 +237,35 @@ describe('destroy notifications from the real kernel (connections of this test, 
     }
   });
 
+  it('a connect()ed UDP flow is one too; a bound UDP socket with no peer is not', async () => {
+    const { source } = sight();
+    const receiver = createSocket('udp4');
+    const sender = createSocket('udp4');
+    try {
+      source.poll(Date.now());
+      await new Promise<void>((r) => receiver.bind(0, '127.0.0.1', r));
+      const port = receiver.address().port;
+      await new Promise<void>((r) => sender.connect(port, '127.0.0.1', r));
+      const local = sender.address().port;
+      await new Promise<void>((r, reject) => sender.send('x', (e) => (e ? reject(e) : r())));
+      await new Promise<void>((r) => sender.close(r));
+      await new Promise<void>((r) => receiver.close(r));
+      const seen: Observation[] = [];
+      const flow = await waitFor('the UDP flow', () => {
+        seen.push(...source.poll(Date.now()));
+        return seen.find((o) => o.type === 'connection-closed' && o.socket.localPort === local);
+      });
+      expect(flow).toMatchObject({
+        direction: 'egress',
+        socket: { protocol: 'udp', remoteIp: '127.0.0.1', remotePort: port },
+      });
+      expect(flow.type === 'connection-closed' && flow.bytes).toBeUndefined(); // tcp_info is TCP's
+      expect(seen.filter((o) => o.type === 'connection-closed' && o.socket.localPort === port)).toEqual([]);
+    } finally {
+      await source.stop!();
+    }
+  });
+
   it("the watcher's own connections in a shared namespace are left out", async () => {
     const port = await listen();
     const ledger = createConnectionLedger();
@@ -316,6 +347,13 @@ describe('rules judge a closed connection as they judge a polled one', () => {
   it('inbound ones are not outbound connections', () => {
     expect(judge(closed('169.254.169.254', 80, 'ingress'))).toEqual([]);
     expect(judge(closed('10.9.9.9', 3333, 'ingress'))).toEqual([]);
+  });
+
+  it('learning takes an outbound closed connection as egress, not an inbound one', () => {
+    const learner = createLearner();
+    for (const o of [closed('10.1.2.3', 5432, 'egress'), closed('10.9.9.9', 3333, 'ingress')])
+      learner.observe(normalize(o, { mode: 'learn' }));
+    expect(learner.profile().network.egress).toEqual([{ cidr: '10.1.2.3/32', ports: [5432], protocol: 'tcp' }]);
   });
 
   it('the event says what the kernel told and what it did not', () => {
