@@ -14,7 +14,7 @@ import { startWatcherInPod } from './pod-watcher.ts';
  * 198.51.100.7 and 169.254.169.254 on its own loopback with listeners there (no packet leaves its namespace), and
  * connects to them in one quick command each; the watcher shares its PID and network namespaces. A connection of a
  * few milliseconds is never in a socket table the poller reads: the kernel's destroy notification tells it. One the
- * poller saw open is not reported again when it closes.
+ * poller saw open is not reported again when it closes. The watcher holds SYS_PTRACE and KILL only.
  */
 const PROFILE = `apiVersion: sealwatch.dev/v1
 kind: Profile
@@ -51,8 +51,10 @@ describeDocker('connection sight in a pod (real Docker, the app own loopback)', 
       nodeImage,
       out,
       args: ['--profile', '/out/profile.yaml', '--mode', 'monitor'],
-      // the app holds NET_ADMIN: reading its processes' fds (who owns a socket) takes SYS_PTRACE, as in a pod
-      capAdd: ['SYS_PTRACE'],
+      // the sidecar's capabilities and no more (connection sight needs none); the app holds NET_ADMIN, so reading
+      // its processes' fds (who owns a socket) takes SYS_PTRACE
+      capDrop: ['ALL'],
+      capAdd: ['SYS_PTRACE', 'KILL'],
     }));
     await waitFor('/readyz', async () => {
       const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
