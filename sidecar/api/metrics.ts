@@ -73,7 +73,7 @@ function createSightMetrics(registry: Registry): SightMetrics {
   ] as const) {
     // each source's total as last read: the counter takes what is new, and a closed pipeline's totals stay counted
     const last = new Map<SightEntry, number>();
-    new Counter({
+    const counter = new Counter({
       name,
       help,
       labelNames: ['kind'],
@@ -88,6 +88,8 @@ function createSightMetrics(registry: Registry): SightMetrics {
         for (const entry of last.keys()) if (!sources.has(entry)) last.delete(entry);
       },
     });
+    // every kind's series from the start, at 0 (an alert on a loss needs the series; `-- COMMAND` has no sight)
+    for (const kind of kinds) counter.inc({ kind }, 0);
   }
   return {
     add(kind, stats) {
