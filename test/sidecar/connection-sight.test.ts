@@ -123,6 +123,16 @@ describe('destroy notifications: parsing (bounded, hostile input)', () => {
     expect(sockets).toHaveLength(1);
     expect(skipped).toBe(5);
     expect(parseDestroyMessages(Buffer.alloc(10)).sockets).toEqual([]);
+    // random bytes, and random damage to a good message: never a throw, never more sockets than messages
+    for (let i = 0; i < 2000; i++) {
+      const junk = Buffer.from(
+        Array.from({ length: Math.floor(Math.random() * 400) }, () => Math.floor(Math.random() * 256)),
+      );
+      expect(() => parseDestroyMessages(junk, i & 15)).not.toThrow();
+      const damaged = Buffer.from(good);
+      damaged[Math.floor(Math.random() * damaged.length)] = Math.floor(Math.random() * 256);
+      expect(parseDestroyMessages(damaged).sockets.length).toBeLessThanOrEqual(1);
+    }
     expect(parseDestroyMessages(Buffer.alloc(0))).toEqual({ sockets: [], skipped: 0 });
   });
 });
@@ -261,6 +271,35 @@ describe('destroy notifications from the real kernel (connections of this test, 
       });
       expect(flow.type === 'connection-closed' && flow.bytes).toBeUndefined(); // tcp_info is TCP's
       expect(seen.filter((o) => o.type === 'connection-closed' && o.socket.localPort === port)).toEqual([]);
+    } finally {
+      await source.stop!();
+    }
+  });
+
+  it('more closed sockets between two ticks than the queue holds: a sight-lost observation counts them', async () => {
+    const port = await listen();
+    const ledger = createConnectionLedger();
+    const source = createConnectionSight({
+      procRoot: '/proc',
+      anchor: () => 'self',
+      ledger,
+      logger: silentLogger(),
+      maxPending: 1,
+    });
+    try {
+      source.poll(Date.now());
+      for (let i = 0; i < 3; i++) await shortConnection(port);
+      const seen: Observation[] = [];
+      const lost = await waitFor('the loss', () => {
+        seen.push(...source.poll(Date.now()));
+        return seen.find((o) => o.type === 'sight-lost');
+      });
+      expect(lost).toMatchObject({ type: 'sight-lost', kind: 'connections' });
+      expect(lost.type === 'sight-lost' && lost.count).toBeGreaterThanOrEqual(1);
+      expect(lost.type === 'sight-lost' && lost.detail).toBe('more than 1 closed sockets between two ticks');
+      expect(source.stats.lost).toBeGreaterThanOrEqual(1);
+      const event = normalize(lost, { mode: 'monitor' });
+      expect(event.event).toMatchObject({ action: 'sight-lost', kind: 'state' });
     } finally {
       await source.stop!();
     }
