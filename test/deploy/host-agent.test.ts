@@ -150,6 +150,24 @@ describeDocker('host agent (watch --docker)', () => {
     ).toHaveLength(1);
   });
 
+  it('connection sight per container: a few-millisecond connection to 6443 on its own loopback, alerted once, for that container only', async () => {
+    // the container has a network namespace of its own (--network none): the agent's socket is made in it by the sight addon
+    await unsealedApp.execDetached(['nc', '-ll', '-p', '6443', '-e', 'true']);
+    await waitUntil(
+      'the connection',
+      async () => (await unsealedApp.exec(['sh', '-c', 'nc 127.0.0.1 6443 </dev/null'])).code === 0,
+    );
+    const alert = await waitFor(
+      'kubernetes-api-access',
+      (e) => e.rule?.id === 'kubernetes-api-access' && e.container?.id === unsealedApp.id,
+    );
+    expect(alert.event.action).toBe('connection-closed');
+    expect(alert.destination).toEqual({ ip: '127.0.0.1', port: 6443 });
+    expect(alert.sealwatch.details?.seen_by).toBe('socket-destroy');
+    const api = (): Event[] => read().filter((e) => e.rule?.id === 'kubernetes-api-access');
+    expect(api().map((e) => e.container?.id)).toEqual([unsealedApp.id]);
+  });
+
   it('stops watching a container that exits', async () => {
     await sealedApp.remove();
     await waitUntil('the removed container is no longer watched', () => !agent!.containers().includes(sealedApp.id));
