@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startContainer, useContainerCleanup } from '../harness/containers.ts';
 import { describeDocker } from '../harness/docker.ts';
+import { runOk } from '../harness/exec.ts';
 import { buildAppImage } from '../harness/images.ts';
 import { freePort } from '../harness/net.ts';
 import { readEventsFile, waitFor } from '../harness/wait.ts';
@@ -13,7 +14,8 @@ import { readEventsFile, waitFor } from '../harness/wait.ts';
  * `watch --container` of a container with a network namespace of its own (`--network none`), from the host: connection
  * sight opens its socket inside that namespace through the sight addon (this test runs as root: CAP_SYS_ADMIN), so a
  * connection of a few milliseconds to a Kubernetes API port on the container's loopback is an alert, once, naming
- * the container; none of the host's connections is reported as the container's.
+ * the container; none of the host's connections is reported as the container's. Restarted, the container has a new
+ * network namespace, and the socket is made again there.
  */
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 
@@ -26,7 +28,7 @@ describeDocker('connection sight in watch --container (real Docker engine, the s
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('a quick connection to port 6443 inside the container: kubernetes-api-access, once', async () => {
+  it('a quick connection to port 6443 inside the container: kubernetes-api-access, once; again after a restart', async () => {
     const app = await startContainer({
       image: await buildAppImage(),
       cmd: ['sh', '-c', '(nc -ll -p 6443 -e true &) && exec sleep 3600'],
@@ -82,6 +84,19 @@ describeDocker('connection sight in watch --container (real Docker engine, the s
     expect(closed.every((e) => e.source?.port === 6443 || e.destination?.port === 6443)).toBe(true);
     const first = closed.filter((e) => e.source?.port === alert.source?.port && e.network?.direction === 'egress');
     expect(first).toHaveLength(1);
+    // restarted, the container has a new init and a new network namespace: the socket is made again there
+    await runOk('docker', ['restart', '-t', '1', app.id]);
+    await waitFor('the socket in the new namespace', () => stderr.split('connection sight on').length > 2);
+    await waitFor(
+      'the listener after the restart',
+      async () => (await app.exec(['sh', '-c', 'nc 127.0.0.1 6443 </dev/null'])).code === 0,
+    );
+    await waitFor('an alert after the restart', () =>
+      events().find(
+        (e) =>
+          e.event.kind === 'alert' && e.rule?.id === 'kubernetes-api-access' && e.source?.port !== alert.source?.port,
+      ),
+    );
     watcher.kill('SIGTERM');
     await new Promise((r) => watcher.once('exit', r));
   });
