@@ -1,7 +1,6 @@
 import dc from 'node:diagnostics_channel';
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { Logger } from '../../../shared/logging/index.ts';
 import type { ConnectionLedger } from '../connection-ledger.ts';
 import type { NetSocket } from '../proc/index.ts';
