@@ -5,6 +5,7 @@ import { run, runOk } from '../harness/exec.ts';
 import { startContainer, startInPod, useContainerCleanup } from '../harness/containers.ts';
 import { buildAppImage, buildNodeBaseImage } from '../harness/images.ts';
 import { freePort } from '../harness/net.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describeDocker('the sealwatch image (Dockerfile, built on the local Node base)', () => {
   useContainerCleanup();
@@ -88,18 +89,15 @@ describeDocker('the sealwatch image (Dockerfile, built on the local Node base)',
       env: { SEALWATCH_OUTPUT: 'stdout://?format=json', SEALWATCH_LISTEN: '127.0.0.1:19464' },
     });
     // Ticking: the image's own healthcheck script answers (the API runs on the pod's loopback).
-    let health = 1;
-    for (let i = 0; i < 60 && health !== 0; i++) {
-      health = (await sidecar.exec(['node', '/opt/sealwatch/deploy/image/healthcheck.mjs', '/healthz'])).code;
-      if (health !== 0) await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(health).toBe(0);
+    await waitFor(
+      "the image's healthcheck answering",
+      async () => (await sidecar.exec(['node', '/opt/sealwatch/deploy/image/healthcheck.mjs', '/healthz'])).code === 0,
+    );
     await app.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && /tmp/sleep 0.5; true']);
-    let logs = '';
-    for (let i = 0; i < 60 && !logs.includes('exec-from-tmp'); i++) {
-      logs = await sidecar.logs();
-      if (!logs.includes('exec-from-tmp')) await new Promise((r) => setTimeout(r, 250));
-    }
+    const logs = await waitFor('exec-from-tmp in the sidecar log', async () => {
+      const text = await sidecar.logs();
+      return text.includes('exec-from-tmp') ? text : undefined;
+    });
     const event = logs
       .split('\n')
       .filter((l) => l.startsWith('{') && l.includes('exec-from-tmp'))
