@@ -7,6 +7,7 @@ import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts'
 import { describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
 import { plainEvent } from './events.ts';
 import { freePort } from '../harness/net.ts';
+import { waitFor } from '../harness/wait.ts';
 
 describeRsyslog('spool cap reached while the receiver is down', () => {
   let receiver: RsyslogReceiver | undefined;
@@ -65,7 +66,7 @@ describeRsyslog('memory queue full without a spool', () => {
     d.dispatch(plainEvent(0));
     await d.flush(); // the first delivery fails: the output is down, events wait in memory
     for (let i = 0; i < 10_500; i++) d.dispatch(plainEvent(i % 105 === 0 ? 10 : 1));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor('the memory queue dropping events', () => d.stats()[0]!.dropped > 0);
     const [s] = d.stats();
     expect(s!.queued).toBeLessThanOrEqual(10_000 + 1);
     expect(s!.dropped).toBeGreaterThan(0);
