@@ -136,7 +136,7 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
       // the kernel tells a closed socket's uid, not its process (gone before the watcher could read it)
       const by = obs.process
         ? who(obs.process)
-        : `a process of uid ${s.uid} (it closed the socket before the watcher saw which process held it)`;
+        : `a process of uid ${s.uid}${obs.user ? ` (${obs.user})` : ''} (it closed the socket before the watcher saw which process held it)`;
       const carried =
         obs.bytes === undefined
           ? ''
@@ -147,6 +147,7 @@ export function normalize(obs: Observation, ctx: NormalizeContext): Event {
         event: { ...input.event, type: ['connection', 'end'], action: 'connection-closed' },
         sealwatch: sw({
           socket_uid: s.uid,
+          ...(obs.user !== undefined ? { socket_user: obs.user } : {}),
           seen_by: 'socket-destroy',
           ...(obs.bytes?.sent !== undefined ? { bytes_sent: obs.bytes.sent } : {}),
           ...(obs.bytes?.received !== undefined ? { bytes_received: obs.bytes.received } : {}),

@@ -135,6 +135,11 @@ function connectionSight(
     shared: how.shared,
     ownNamespace: how.ownNamespace,
     inNamespace: addonInNamespace,
+    userOf: (uid) => {
+      for (const process of p.tracker.processes().values())
+        if (process.euid === uid && process.user) return process.user;
+      return undefined;
+    },
     // a tick soon after a notification, as file sight asks for one (with the sight addon loaded)
     wake: p.sight?.wake,
   });

@@ -68,6 +68,8 @@ export type Observation =
       /** TCP: the bytes the connection carried, as the kernel counted them */
       bytes?: { sent?: number; received?: number };
       process?: ProcessInfo;
+      /** the name of the socket's uid, as the watched processes of that uid carry it (their root's /etc/passwd) */
+      user?: string;
     }
   | {
       /** kernel notifications a sight source lost (its queue or the kernel's was full): what was not seen, counted */

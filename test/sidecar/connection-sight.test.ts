@@ -395,6 +395,14 @@ describe('rules judge a closed connection as they judge a polled one', () => {
     expect(learner.profile().network.egress).toEqual([{ cidr: '10.1.2.3/32', ports: [5432], protocol: 'tcp' }]);
   });
 
+  it('the socket uid is named when a watched process of that uid tells its name', () => {
+    const event = normalize({ ...closed('198.51.100.7', 5432, 'egress'), user: 'app' } as Observation, {
+      mode: 'monitor',
+    });
+    expect(event.message).toMatch(/^a process of uid 1000 \(app\) \(it closed the socket/);
+    expect(event.sealwatch.details?.socket_user).toBe('app');
+  });
+
   it('the event says what the kernel told and what it did not', () => {
     const event = normalize(closed('198.51.100.7', 5432, 'egress'), { mode: 'monitor' });
     expect(event.event).toMatchObject({ action: 'connection-closed', type: ['connection', 'end'] });

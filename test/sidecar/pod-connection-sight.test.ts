@@ -88,7 +88,12 @@ describeDocker('connection sight in a pod (real Docker, the app own loopback)', 
     expect(alert.event.action).toBe('connection-closed');
     expect(alert.destination).toEqual({ ip: '198.51.100.7', port: 5432 });
     expect(alert.network).toMatchObject({ transport: 'tcp', direction: 'egress' });
-    expect(alert.sealwatch.details).toMatchObject({ seen_by: 'socket-destroy', socket_uid: 0, process_unknown: true });
+    expect(alert.sealwatch.details).toMatchObject({
+      seen_by: 'socket-destroy',
+      socket_uid: 0,
+      socket_user: 'root',
+      process_unknown: true,
+    });
     expect(alert.message).toContain('198.51.100.7:5432');
     // one observation of that connection, one alert (the accepted end is not an outbound connection)
     const clientPort = alert.source?.port;

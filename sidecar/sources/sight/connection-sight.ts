@@ -39,6 +39,8 @@ export interface ConnectionSightOptions {
   /** opens the socket in another namespace (the native sight addon); without it only the watcher's own namespace */
   inNamespace?: OpenInNamespace;
   maxPending?: number;
+  /** the user name of a uid, where a watched process of that uid tells it */
+  userOf?: (uid: number) => string | undefined;
   /** asks the loop for a tick soon after a notification (at most every `wakeEveryMs`, default 25 ms) */
   wake?: () => void;
   wakeEveryMs?: number;
@@ -148,6 +150,11 @@ export function createConnectionSight(options: ConnectionSightOptions): Connecti
       const out: Observation[] = [];
       const closed = pending;
       pending = [];
+      const users = new Map<number, string | undefined>();
+      const userOf = (uid: number): string | undefined => {
+        if (!users.has(uid)) users.set(uid, options.userOf?.(uid));
+        return users.get(uid);
+      };
       for (const { socket, bytes } of closed) {
         if (!isConnection(socket)) continue;
         // the poller reported it, or it is the watcher's own; one the poller still waited on is reported here
@@ -156,7 +163,14 @@ export function createConnectionSight(options: ConnectionSightOptions): Connecti
         if (resolvers.has(socket.remoteIp) && socket.remotePort === 53) continue;
         const direction = isAccepted(socket, ledger, ephemeral) ? 'ingress' : 'egress';
         stats.seen++;
-        out.push({ type: 'connection-closed', socket, direction, ...(bytes ? { bytes } : {}) });
+        const user = userOf(socket.uid);
+        out.push({
+          type: 'connection-closed',
+          socket,
+          direction,
+          ...(bytes ? { bytes } : {}),
+          ...(user !== undefined ? { user } : {}),
+        });
       }
       if (lost > lostReported) {
         out.push({ type: 'sight-lost', kind: 'connections', count: lost - lostReported, detail: lostWhy });
