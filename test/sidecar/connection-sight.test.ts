@@ -8,7 +8,7 @@ import { createLearner } from '../../sidecar/learn/index.ts';
 import { normalize } from '../../sidecar/normalize/index.ts';
 import { createConnectionLedger } from '../../sidecar/sources/connection-ledger.ts';
 import type { NetSocket } from '../../sidecar/sources/proc/index.ts';
-import { createConnectionSight } from '../../sidecar/sources/sight/connection-sight.ts';
+import { createConnectionSight, type ConnectionSightOptions } from '../../sidecar/sources/sight/connection-sight.ts';
 import { parseDestroyMessages } from '../../sidecar/sources/sight/sock-diag.ts';
 import type { Observation } from '../../sidecar/sources/types.ts';
 import { waitFor } from '../harness/wait.ts';
@@ -167,10 +167,16 @@ describe('destroy notifications from the real kernel (connections of this test, 
     });
   }
 
-  function sight(ledger = createConnectionLedger()) {
+  function sight(extra: Partial<ConnectionSightOptions> = {}, ledger = createConnectionLedger()) {
     return {
       ledger,
-      source: createConnectionSight({ procRoot: '/proc', anchor: () => 'self', ledger, logger: silentLogger() }),
+      source: createConnectionSight({
+        procRoot: '/proc',
+        anchor: () => 'self',
+        ledger,
+        logger: silentLogger(),
+        ...extra,
+      }),
     };
   }
 
@@ -278,14 +284,7 @@ describe('destroy notifications from the real kernel (connections of this test, 
 
   it('more closed sockets between two ticks than the queue holds: a sight-lost observation counts them', async () => {
     const port = await listen();
-    const ledger = createConnectionLedger();
-    const source = createConnectionSight({
-      procRoot: '/proc',
-      anchor: () => 'self',
-      ledger,
-      logger: silentLogger(),
-      maxPending: 1,
-    });
+    const { source } = sight({ maxPending: 1 });
     try {
       source.poll(Date.now());
       for (let i = 0; i < 3; i++) await shortConnection(port);
@@ -307,14 +306,7 @@ describe('destroy notifications from the real kernel (connections of this test, 
 
   it("the watcher's own connections in a shared namespace are left out", async () => {
     const port = await listen();
-    const ledger = createConnectionLedger();
-    const source = createConnectionSight({
-      procRoot: '/proc',
-      anchor: () => 'self',
-      ledger,
-      logger: silentLogger(),
-      shared: true,
-    });
+    const { source } = sight({ shared: true });
     try {
       source.poll(Date.now());
       const local = await shortConnection(port); // this process is "the watcher" here
