@@ -59,6 +59,12 @@ const target = {
     .describe(
       "see the app's execs, credential reads, system writes and dropped executables as they happen (inotify through its root); --no-file-sight: the /proc poller alone",
     ),
+  'connection-sight': z
+    .boolean()
+    .default(true)
+    .describe(
+      "see every connection of the app's network namespace as the kernel closes it, however short (socket destroy notifications); --no-connection-sight: the socket poller alone (a pod on the host's network)",
+    ),
 };
 
 const VALUE_NAMES = {
@@ -222,6 +228,7 @@ function common(f: WatchFlags | LearnFlags, args: WatchArgs) {
     command: args.command,
     emitAll: f.emit === 'all',
     fileSight: f['file-sight'],
+    connectionSight: f['connection-sight'],
     spoolDir: f['spool-dir'] === undefined ? undefined : resolve(args.cwd, f['spool-dir']),
     podDocker: f['docker-socket'] !== undefined,
     procConnector: f['proc-connector'],

@@ -53,6 +53,8 @@ export interface SourceParts {
   engine?: EngineEvents;
   /** file sight's addon, metrics and the loop's wake; undefined when it is off or missing (the poller alone) */
   sight?: { native: SightNative; metrics: SightMetrics; wake: () => void };
+  /** connection sight where the mode has it (`--no-connection-sight`: false) */
+  connectionSight?: boolean;
 }
 
 /**
@@ -181,8 +183,9 @@ function workload(
   const ownOpens = createOwnOpens();
   const seal = sealIdentity(p, ownOpens);
   const engine = dockerEvents(p, follower);
-  const ledger = createConnectionLedger();
-  const connections = connectionSight(p, ledger, only.connections);
+  // the ledger only where connection sight reads it
+  const ledger = p.connectionSight === false ? undefined : createConnectionLedger();
+  const connections = ledger && connectionSight(p, ledger, only.connections);
   const sight = fileSight(p, ownOpens);
   return {
     sources: [
@@ -191,7 +194,7 @@ function workload(
       ...(sight ? [sight] : []),
       ...seal.sources,
       sockets(p, { selfPid: only.selfPid, requireOwner: only.requireOwner }, ledger),
-      connections,
+      ...(connections ? [connections] : []),
       resources(p),
       setuidFiles(p),
       ...engine.sources,
@@ -201,7 +204,7 @@ function workload(
     engineStream: engine.engineStream,
     identity: seal.identity,
     sight: [
-      { kind: 'connections', stats: connections.stats },
+      { kind: 'connections', stats: connections?.stats ?? SIGHT_OFF },
       { kind: 'files', stats: sight?.stats ?? SIGHT_OFF },
     ],
   };

@@ -101,6 +101,7 @@ export function buildPipeline(target: Target, mode: (parts: SourceParts) => Mode
     seal: deps.seal,
     engine: deps.engine,
     sight: run.sight && { native: run.sight, metrics: sightMetrics(metrics), wake: () => run.wake.request() },
+    connectionSight: settings.connectionSight !== false,
   });
   if (engineStream) bindDockerEventMetrics(metrics, engineStream);
   const unbindSight = (sight ?? []).map(({ kind, stats }) => metrics.sight.add(kind, stats));

@@ -23,6 +23,8 @@ export interface RunSettings {
   evidenceKey?: SigningKey;
   /** file sight (inotify through the app's root) where the mode has it; default on (`--no-file-sight`: off) */
   fileSight?: boolean;
+  /** connection sight (socket destroy notifications) where the mode has it; default on (`--no-connection-sight`: off) */
+  connectionSight?: boolean;
 }
 
 /** Asks the loop for a tick soon (a push source saw something whose process the poller should read while it lives). */

@@ -86,6 +86,12 @@ describe('each mode lists its sources in one place', () => {
     expect(pipeline.sources.map((s) => s.name)).not.toContain('file-sight');
   });
 
+  it('--no-connection-sight: the socket poller alone', () => {
+    const off = openTestRun({ connectionSight: false });
+    const pipeline = buildPipeline(targets.pod, MODES.pod, { run: off, proc, seal: uncheckedSeal() });
+    expect(pipeline.sources.map((s) => s.name)).toEqual(WORKLOAD.filter((name) => name !== 'connection-sight'));
+  });
+
   it('-- COMMAND: no seal (no neighbour image) and no engine', () => {
     expect(names('command')).toEqual(['processes', 'sockets', 'resources', 'setuid-files']);
   });
