@@ -10,12 +10,6 @@ export function snapshotView(proc: ProcFs, store: SnapshotStore): ProcFs {
   let cursor = store.seq;
   let listed = new Set<number>();
   let listedAtNs = 0n;
-  /**
-   * When the tracker last read each PID's stat since the last listing: an exec before that read was seen by the
-   * tracker itself (a new comm), so it is not a re-exec to withhold. Without it an exec between the listing and the
-   * tracker's read was reported twice: read as the new program, then withheld (an exit) and listed again.
-   */
-  let statReadNs = new Map<number, bigint>();
   /** PIDs withheld from the last listing because they exec'd a new program; listed again now. */
   const reexecs = new Set<number>();
 
@@ -51,7 +45,7 @@ export function snapshotView(proc: ProcFs, store: SnapshotStore): ProcFs {
       for (const [pid, execNs] of fresh) {
         if (!store.has(pid)) continue;
         // Kernel timestamps and hrtime are both CLOCK_MONOTONIC: only an exec after our last listing is a re-exec.
-        if (listed.has(pid) && execNs > (statReadNs.get(pid) ?? listedAtNs)) withheld.add(pid);
+        if (listed.has(pid) && execNs > listedAtNs) withheld.add(pid);
         else if (!present.has(pid)) {
           present.add(pid);
           live.push(pid);
@@ -61,13 +55,11 @@ export function snapshotView(proc: ProcFs, store: SnapshotStore): ProcFs {
       const out = withheld.size === 0 ? live : live.filter((pid) => !withheld.has(pid));
       listed = new Set(out);
       listedAtNs = process.hrtime.bigint();
-      statReadNs = new Map();
       cursor = store.seq;
       store.prune();
       return out;
     },
     stat(pid) {
-      if (listed.has(pid)) statReadNs.set(pid, process.hrtime.bigint());
       const live = proc.stat(pid);
       return gone(pid, live) ? store.get(pid)?.stat : live;
     },
