@@ -151,3 +151,42 @@ describeDocker('file sight in a pod (inotify through the app root, real Docker)'
     expect(alerts('exec-from-tmp', copy)).toHaveLength(1);
   });
 });
+
+describeDocker('file sight in a pod, enforce mode (real Docker)', () => {
+  useContainerCleanup();
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('the first exec of an executable dropped at runtime is killed (drift alert first, then the kill)', async () => {
+    const [appImage, nodeImage] = await Promise.all([buildAppImage(), buildNodeBaseImage()]);
+    const out = mkdtempSync(join(tmpdir(), 'sw-sight-enforce-'));
+    dirs.push(out);
+    const app = await startContainer({ image: appImage, cmd: ['sleep', '3600'] });
+    const { events } = await startWatcherInPod(app, {
+      nodeImage,
+      out,
+      args: ['--mode', 'enforce'],
+      capDrop: ['ALL'],
+      capAdd: ['SYS_PTRACE', 'KILL', 'DAC_READ_SEARCH'],
+    });
+    await waitFor('/readyz', async () => {
+      const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
+      return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
+    });
+    await waitFor('file sight watching', async () => {
+      const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/metrics']);
+      return /sealwatch_sight_watches\{class="writable"\} [1-9]/.test(r.stdout) || undefined;
+    });
+    // one command: drop a busybox copy and run it (it would sleep 30 s)
+    const run = await app.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && exec /tmp/sleep 30']);
+    expect(run.code).toBe(137); // SIGKILL
+    const killed = await waitFor('the kill', () =>
+      events().find((e) => e.event.action === 'process-killed' && e.process?.executable === '/tmp/sleep'),
+    );
+    const drift = events().find((e) => e.rule?.id === 'executable-written' && e.file?.path === '/tmp/sleep');
+    expect(drift).toBeDefined();
+    expect(Date.parse(drift!['@timestamp'])).toBeLessThanOrEqual(Date.parse(killed['@timestamp']));
+  });
+});

@@ -510,13 +510,16 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
   };
 
   /** An executable written or made executable: drift unless the sealed inventory has it with this content. */
-  const judgeWritten = (w: { path: string; change: FileSight['change']; seq: number }, nowMs: number): void => {
+  const judgeWritten = (
+    w: { path: string; change: FileSight['change']; seq: number },
+    nowMs: number,
+  ): FileSight | undefined => {
     const s = session;
-    if (!s) return;
+    if (!s) return undefined;
     const st = statInRoot(s.root, w.path, { lstat: true, timeoutMs: 250 });
-    if (!st.ok || !st.value.isFile() || (st.value.mode & 0o111) === 0) return;
+    if (!st.ok || !st.value.isFile() || (st.value.mode & 0o111) === 0) return undefined;
     const identity = `${w.path}\0${st.value.ino}:${st.value.mtimeMs}:${st.value.size}:${st.value.mode}`;
-    if (judged.has(identity)) return;
+    if (judged.has(identity)) return undefined;
     if (judged.size > 10_000) judged.clear();
     judged.add(identity);
     options.ownOpens?.note(w.path);
@@ -527,8 +530,16 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     else if (sealed === undefined) drift = 'not in the sealed inventory';
     else if (sha256 === undefined) drift = `in the sealed inventory but could not be compared (${why ?? 'unread'})`;
     else if (sha256 !== sealed) drift = `differs from the sealed inventory (sealed sha256 ${sealed.slice(0, 12)}…)`;
-    else return;
-    out.push({ type: 'file-sight', kind: 'drift', path: w.path, change: w.change, drift, sha256, mode: st.value.mode });
+    else return undefined;
+    const found: FileSight = {
+      type: 'file-sight',
+      kind: 'drift',
+      path: w.path,
+      change: w.change,
+      drift,
+      sha256,
+      mode: st.value.mode,
+    };
     stats.seen++;
     reported.set(w.path, nowMs);
     // its first exec is seen (and, in enforce mode, the process the poller finds is killed): through the writable
@@ -540,6 +551,7 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
       addWatch(s, { path: w.path, cls: 'dropped', dir: false });
       publishCounts();
     }
+    return found;
   };
 
   const isInWritable = (s: Session, path: string): boolean => {
@@ -559,6 +571,13 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
 
   const join = (observations: Observation[], nowMs: number): Observation[] => {
     maintain();
+    // executables written: judged at once (the event comes once the file is closed or chmod-ed), and reported before
+    // the poller's observations of this tick, so a drift alert comes before the exec of the file (and its kill)
+    const drifts: Observation[] = [];
+    for (const w of written.splice(0)) {
+      const found = judgeWritten(w, nowMs);
+      if (found) drifts.push(found);
+    }
     for (const o of observations) if (o.type === 'process-start') firstSeen.set(processKey(o.process), nowMs);
     // an exec waits for its process to have replaced its image; an open or a write is joined at once
     const isReady = (s: Sighting): boolean => s.kind !== 'exec' || nowMs - s.at >= SETTLE_MS;
@@ -595,9 +614,6 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
         dropped.add(o);
       } else pollerOpens.push(p);
     }
-    const judge = written.filter((w) => nowMs - w.at >= SETTLE_MS);
-    written = written.filter((w) => nowMs - w.at < SETTLE_MS);
-    for (const w of judge) judgeWritten(w, nowMs);
     // opens of drifted executables after the write that made them so (the writer's own open came before it)
     const opens = openedWritable.filter((o) => nowMs - o.at >= SETTLE_MS);
     openedWritable = openedWritable.filter((o) => nowMs - o.at < SETTLE_MS);
@@ -614,7 +630,7 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
       for (const [key, at] of firstSeen) if (nowMs - at > 5_000) firstSeen.delete(key);
       for (const key of claims.keys()) if (!firstSeen.has(key)) claims.delete(key);
     }
-    return observations.filter((o) => !dropped.has(o));
+    return [...drifts, ...observations.filter((o) => !dropped.has(o))];
   };
 
   return {
