@@ -319,29 +319,17 @@ try {
     }
   }
   figure('catch goal', 99, '%', '>= 99% at 1, 5, 20 and 100 ms');
-  if (!overheadOnly) {
-    report(
-      'latency p50, a read of /etc/shadow (from outside: exact start)',
-      percentile(ours.latency.read, 50),
-      percentile(base.latency.read, 50),
-      'ms',
-    );
-    report('latency p99, same', percentile(ours.latency.read, 99), percentile(base.latency.read, 99), 'ms');
-    figure('  reads seen (ours, baseline)', ours.latency.read.length, `/ ${base.latency.read.length}`);
-    report(
-      'latency p50, an exec of a distinct binary (from outside)',
-      percentile(ours.latency.exec, 50),
-      percentile(base.latency.exec, 50),
-      'ms',
-    );
-    report('latency p99, same', percentile(ours.latency.exec, 99), percentile(base.latency.exec, 99), 'ms');
-    report(
-      'latency p50, /etc/shadow held 300 ms via docker exec (its start-up included)',
-      percentile(ours.latency.held, 50),
-      percentile(base.latency.held, 50),
-      'ms',
-    );
-    report('latency p99, same', percentile(ours.latency.held, 99), percentile(base.latency.held, 99), 'ms');
+  const latencies: Array<[keyof typeof ours.latency, string]> = [
+    ['read', 'a read of /etc/shadow (from outside: exact start)'],
+    ['exec', 'an exec of a distinct binary (from outside)'],
+    ['held', '/etc/shadow held 300 ms via docker exec (its start-up included)'],
+  ];
+  for (const [which, what] of overheadOnly ? [] : latencies) {
+    for (const p of [50, 99]) {
+      const o = percentile(ours.latency[which], p);
+      report(`latency p${p}, ${what}`, o, percentile(base.latency[which], p), 'ms');
+    }
+    figure(`  seen (ours, baseline)`, ours.latency[which].length, `/ ${base.latency[which].length}`);
   }
   report('watcher CPU idle, 100 processes (% of one core)', ours.idle.cpu, base.idle.cpu, '%');
   report('watcher RSS idle, 100 processes', ours.idle.rss, base.idle.rss, 'MiB');

@@ -135,66 +135,69 @@ static napi_value inotify_init_js(napi_env env, napi_callback_info info) {
   return make_int(env, fd < 0 ? -errno : fd);
 }
 
-/* inotifyAddWatch(fd, path, mask): watch descriptor or -errno. */
-static napi_value inotify_add_watch_js(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int32_t fd;
-  uint32_t mask;
-  int err;
-  if (get_args(env, info, 3, argv) || get_i32(env, argv[0], &fd) || get_u32(env, argv[2], &mask)) return NULL;
-  char *path = get_path(env, argv[1], &err);
-  if (path == NULL) return err ? make_int(env, err) : NULL;
-  int wd = inotify_add_watch(fd, path, mask);
-  int saved = errno;
-  free(path);
-  return make_int(env, wd < 0 ? -saved : wd);
+/*
+ * The watch itself: on `path`, or (root != NULL) on `path` resolved inside the directory `root` by the kernel with
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): an absolute symlink and `..` stay inside the root, as they would
+ * for the process that owns it, and no step can be swapped to lead out of it between resolution and watch, because
+ * the watch is added to the descriptor that resolution opened (/proc/self/fd/N), not to a path resolved again.
+ * Watch descriptor or -errno.
+ */
+static int add_watch(int fd, const char *root, const char *path, uint32_t mask) {
+  if (root == NULL) {
+    int wd = inotify_add_watch(fd, path, mask);
+    return wd < 0 ? -errno : wd;
+  }
+  int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return -errno;
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  int target = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+  int result;
+  if (target < 0) {
+    result = -errno;
+  } else {
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", target);
+    /* the magic link is followed to the inode opened above (IN_DONT_FOLLOW would watch the link) */
+    int wd = inotify_add_watch(fd, self, mask & ~(uint32_t)IN_DONT_FOLLOW);
+    result = wd < 0 ? -errno : wd;
+    close(target);
+  }
+  close(root_fd);
+  return result;
 }
 
-/*
- * inotifyAddWatchInRoot(fd, root, path, mask): watch descriptor or -errno. `path` is resolved inside the
- * directory `root` (e.g. /proc/<pid>/root) by the kernel with openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
- * an absolute symlink and `..` stay inside the root, as they would for the process that owns it, and no step
- * can be swapped to lead out of it between resolution and watch, because the watch is added to the descriptor
- * that resolution opened (/proc/self/fd/N), not to a path resolved a second time.
- */
-static napi_value inotify_add_watch_in_root_js(napi_env env, napi_callback_info info) {
+/* (fd, [root,] path, mask) of the two watch calls: `in_root` says whether a root comes before the path. */
+static napi_value add_watch_call(napi_env env, napi_callback_info info, bool in_root) {
   napi_value argv[4];
+  size_t n = in_root ? 4 : 3;
   int32_t fd;
   uint32_t mask;
   int err;
-  if (get_args(env, info, 4, argv) || get_i32(env, argv[0], &fd) || get_u32(env, argv[3], &mask)) return NULL;
-  char *root = get_path(env, argv[1], &err);
-  if (root == NULL) return err ? make_int(env, err) : NULL;
-  char *path = get_path(env, argv[2], &err);
+  if (get_args(env, info, n, argv) || get_i32(env, argv[0], &fd) || get_u32(env, argv[n - 1], &mask)) return NULL;
+  char *root = NULL;
+  if (in_root && (root = get_path(env, argv[1], &err)) == NULL) return err ? make_int(env, err) : NULL;
+  char *path = get_path(env, argv[n - 2], &err);
   if (path == NULL) {
     free(root);
     return err ? make_int(env, err) : NULL;
   }
-  int result;
-  int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd < 0) {
-    result = -errno;
-  } else {
-    struct open_how how;
-    memset(&how, 0, sizeof how);
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    int target = (int)syscall(SYS_openat2, root_fd, path, &how, sizeof how);
-    if (target < 0) {
-      result = -errno;
-    } else {
-      char self[64];
-      snprintf(self, sizeof self, "/proc/self/fd/%d", target);
-      /* the magic link is followed to the inode opened above (IN_DONT_FOLLOW would watch the link) */
-      int wd = inotify_add_watch(fd, self, mask & ~(uint32_t)IN_DONT_FOLLOW);
-      result = wd < 0 ? -errno : wd;
-      close(target);
-    }
-    close(root_fd);
-  }
+  int result = add_watch(fd, root, path, mask);
   free(root);
   free(path);
   return make_int(env, result);
+}
+
+/* inotifyAddWatch(fd, path, mask): watch descriptor or -errno. */
+static napi_value inotify_add_watch_js(napi_env env, napi_callback_info info) {
+  return add_watch_call(env, info, false);
+}
+
+/* inotifyAddWatchInRoot(fd, root, path, mask): watch descriptor or -errno (see add_watch). */
+static napi_value inotify_add_watch_in_root_js(napi_env env, napi_callback_info info) {
+  return add_watch_call(env, info, true);
 }
 
 /* inotifyRmWatch(fd, wd): 0 or -errno. */

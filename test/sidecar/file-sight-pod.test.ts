@@ -32,25 +32,7 @@ describeDocker('file sight in a pod (inotify through the app root, real Docker)'
       buildAppImage({ files: { '/home/app/.ssh/id_ed25519': { content: 'KEY\n', mode: 0o600 } } }),
       buildNodeBaseImage(),
     ]);
-    const out = mkdtempSync(join(tmpdir(), 'sw-sight-'));
-    dirs.push(out);
-    app = await startContainer({ image: appImage, cmd: ['sleep', '3600'] });
-    ({ events } = await startWatcherInPod(app, {
-      nodeImage,
-      out,
-      args: ['--mode', 'monitor'],
-      capDrop: ['ALL'],
-      capAdd: ['SYS_PTRACE', 'KILL', 'DAC_READ_SEARCH'],
-    }));
-    await waitFor('/readyz', async () => {
-      const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
-      return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
-    });
-    // file sight is on: its watches are on /metrics
-    await waitFor('file sight watching', async () => {
-      const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/metrics']);
-      return /sealwatch_sight_watches\{class="sensitive"\} [1-9]/.test(r.stdout) || undefined;
-    });
+    ({ app, events } = await sightPod(appImage, nodeImage, 'monitor', dirs));
   }, 180_000);
   afterAll(() => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -161,24 +143,7 @@ describeDocker('file sight in a pod, enforce mode (real Docker)', () => {
 
   it('the first exec of an executable dropped at runtime is killed (drift alert first, then the kill)', async () => {
     const [appImage, nodeImage] = await Promise.all([buildAppImage(), buildNodeBaseImage()]);
-    const out = mkdtempSync(join(tmpdir(), 'sw-sight-enforce-'));
-    dirs.push(out);
-    const app = await startContainer({ image: appImage, cmd: ['sleep', '3600'] });
-    const { events } = await startWatcherInPod(app, {
-      nodeImage,
-      out,
-      args: ['--mode', 'enforce'],
-      capDrop: ['ALL'],
-      capAdd: ['SYS_PTRACE', 'KILL', 'DAC_READ_SEARCH'],
-    });
-    await waitFor('/readyz', async () => {
-      const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
-      return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
-    });
-    await waitFor('file sight watching', async () => {
-      const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/metrics']);
-      return /sealwatch_sight_watches\{class="writable"\} [1-9]/.test(r.stdout) || undefined;
-    });
+    const { app, events } = await sightPod(appImage, nodeImage, 'enforce', dirs);
     // one command: drop a busybox copy and run it (it would sleep 30 s)
     const run = await app.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && exec /tmp/sleep 30']);
     expect(run.code).toBe(137); // SIGKILL
@@ -190,3 +155,34 @@ describeDocker('file sight in a pod, enforce mode (real Docker)', () => {
     expect(Date.parse(drift!['@timestamp'])).toBeLessThanOrEqual(Date.parse(killed['@timestamp']));
   });
 });
+
+/**
+ * The app and the watcher in its PID and network namespaces, holding only SYS_PTRACE, KILL and DAC_READ_SEARCH (as
+ * root), ready (its API answers) and watching (file sight's watches on /metrics).
+ */
+async function sightPod(
+  appImage: string,
+  nodeImage: string,
+  mode: 'monitor' | 'enforce',
+  dirs: string[],
+): Promise<{ app: TestContainer; events: () => Event[] }> {
+  const out = mkdtempSync(join(tmpdir(), `sw-sight-${mode}-`));
+  dirs.push(out);
+  const app = await startContainer({ image: appImage, cmd: ['sleep', '3600'] });
+  const { events } = await startWatcherInPod(app, {
+    nodeImage,
+    out,
+    args: ['--mode', mode],
+    capDrop: ['ALL'],
+    capAdd: ['SYS_PTRACE', 'KILL', 'DAC_READ_SEARCH'],
+  });
+  await waitFor('/readyz', async () => {
+    const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/readyz']);
+    return r.code === 0 && r.stdout.includes('"ready":true') ? true : undefined;
+  });
+  await waitFor('file sight watching', async () => {
+    const r = await app.exec(['wget', '-qO-', 'http://127.0.0.1:9464/metrics']);
+    return /sealwatch_sight_watches\{class="sensitive"\} [1-9]/.test(r.stdout) || undefined;
+  });
+  return { app, events };
+}
