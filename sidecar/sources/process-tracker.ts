@@ -143,8 +143,16 @@ export function createProcessTracker(options: ProcessTrackerOptions): ProcessTra
   const readDetails = (stat: ProcStat): { info: ProcessInfo; fds: Map<number, string> } | undefined => {
     const status = proc.status(stat.pid);
     if (!status) return undefined;
-    const args = proc.cmdline(stat.pid) ?? [];
-    const rawExe = proc.exe(stat.pid);
+    // An exec can land between two reads: the program and its command line are read as one pair (the exe
+    // link again after the command line; when it moved, the command line again), so a shell's child is
+    // never reported under the shell's argv with the new program's path.
+    let rawExe = proc.exe(stat.pid);
+    let args = proc.cmdline(stat.pid) ?? [];
+    const exeAfter = proc.exe(stat.pid);
+    if (exeAfter !== rawExe) {
+      rawExe = exeAfter;
+      args = proc.cmdline(stat.pid) ?? [];
+    }
     const exeDeleted = rawExe?.endsWith(' (deleted)') ?? false;
     const exe = exeDeleted ? rawExe?.slice(0, -' (deleted)'.length) : rawExe;
     const exeMemfd = exe?.startsWith('/memfd:') ?? false;
