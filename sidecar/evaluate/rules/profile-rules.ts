@@ -20,7 +20,9 @@ export function processEntryMatches(entry: ProfileProcess, event: Event): boolea
   if (!program?.exe || !globMatch(entry.exe, program.exe)) return false;
   if (entry.name !== undefined && !program.nameUnknown && !program.names.some((n) => globMatch(entry.name!, n)))
     return false;
-  if (entry.args !== undefined && !argsMatch(entry.args, event, false)) return false;
+  // no argv (an exec file sight saw after the process had gone, or a process read after its exit): the arguments
+  // cannot be judged, the executable and name are
+  if (entry.args !== undefined && program.argvKnown && !argsMatch(entry.args, event, false)) return false;
   return true;
 }
 
