@@ -1,6 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentLogger } from '../../shared/logging/index.ts';
+import { createHashCache, createProcessTracker, podScope } from '../../sidecar/sources/index.ts';
+import { createProcFs } from '../../sidecar/sources/proc/index.ts';
 
 /**
  * A /proc tree on disk for parser and tracker tests: files written with the exact bytes the
@@ -80,3 +83,16 @@ export const TCP_HEADER =
   '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
 export const TCP6_HEADER =
   '  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+
+/** A tracker over a fixture /proc, every process in scope (not yet ticked). */
+export function fixtureTracker(g: FixtureProc) {
+  const proc = createProcFs(g.root);
+  const tracker = createProcessTracker({
+    proc,
+    scope: podScope(999_999),
+    hashes: createHashCache(proc),
+    logger: silentLogger(),
+    countGaps: false,
+  });
+  return { proc, tracker };
+}

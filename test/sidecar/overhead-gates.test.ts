@@ -1,13 +1,11 @@
 import { appendFileSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../../shared/logging/index.ts';
-import { createHashCache, createProcessTracker, podScope } from '../../sidecar/sources/index.ts';
-import { createProcFs, parseStatus } from '../../sidecar/sources/proc/index.ts';
+import { parseStatus } from '../../sidecar/sources/proc/index.ts';
 import { createResourceSource } from '../../sidecar/sources/resource-source.ts';
 import { createSocketSource } from '../../sidecar/sources/socket-source.ts';
 import type { Observation } from '../../sidecar/sources/types.ts';
-import { FixtureProc, TCP_HEADER } from './fixture-proc.ts';
+import { FixtureProc, fixtureTracker, TCP_HEADER } from './fixture-proc.ts';
 
 /**
  * The shortcuts that keep the watcher's overhead down must not hide anything for long: the socket
@@ -22,18 +20,6 @@ const EGRESS = '   1: 0100007F:C000 0100007F:0016 01 00000000:00000000 00:000000
 const sockstat = (inuse: number) =>
   `sockets: used 9\nTCP: inuse ${inuse} orphan 0 tw 0 alloc ${inuse} mem ${inuse * 3}\nUDP: inuse 0 mem 0\n`;
 
-function setup(g: FixtureProc) {
-  const proc = createProcFs(g.root);
-  const tracker = createProcessTracker({
-    proc,
-    scope: podScope(999_999),
-    hashes: createHashCache(proc),
-    logger: silentLogger(),
-    countGaps: false,
-  });
-  return { proc, tracker };
-}
-
 describe('socket tables: read when the counters move, and at least every 5 s', () => {
   it('a new connection with unchanged counters waits for the 5 s read; changed counters are read at once', () => {
     const g = new FixtureProc();
@@ -42,7 +28,7 @@ describe('socket tables: read when the counters move, and at least every 5 s', (
       const net = (f: string) => join(g.root, '50', 'net', f);
       writeFileSync(net('sockstat'), sockstat(1));
       writeFileSync(net('sockstat6'), 'TCP6: inuse 0\n');
-      const { proc, tracker } = setup(g);
+      const { proc, tracker } = fixtureTracker(g);
       tracker.tick(0);
       const sockets = createSocketSource({ proc, tracker, anchor: () => 50 });
       expect(of(sockets.poll(1000), 'connection').map((c) => c.direction)).toEqual(['listening']);
@@ -79,7 +65,7 @@ describe('fds of idle processes: read again only after the process ran', () => {
       const switches = (n: number) =>
         appendFileSync(status, `voluntary_ctxt_switches:\t${n}\nnonvoluntary_ctxt_switches:\t1\n`);
       switches(5);
-      const { tracker } = setup(g);
+      const { tracker } = fixtureTracker(g);
       tracker.tick(0);
       expect(of(tracker.tick(1000), 'file-open')).toEqual([]);
       // fd 3 appears, the counters say the process has not run: the fds are not read
@@ -108,7 +94,7 @@ describe('idle processes: skipped on the rescan until their schedstat moves', ()
     const g = new FixtureProc();
     try {
       g.add({ pid: 70, comm: 'app', exe: '/bin/sh', uid: 1000, schedstat: '5000 10 3\n' });
-      const { proc, tracker } = setup(g);
+      const { proc, tracker } = fixtureTracker(g);
       const resources = createResourceSource({ proc, tracker });
       expect(of(tracker.tick(0), 'process-start').map((s) => s.process.pid)).toEqual([70]);
       tracker.tick(1000); // first rescan: read in full, schedstat remembered
@@ -139,7 +125,7 @@ describe('idle processes: skipped on the rescan until their schedstat moves', ()
     const g = new FixtureProc();
     try {
       g.add({ pid: 71, comm: 'old', exe: '/bin/sh', schedstat: '5000 10 3\n', startTicks: 1000 });
-      const { tracker } = setup(g);
+      const { tracker } = fixtureTracker(g);
       tracker.tick(0);
       tracker.tick(1000);
       g.add({ pid: 71, comm: 'new', exe: '/bin/nc', schedstat: '300 1 1\n', startTicks: 2000 });

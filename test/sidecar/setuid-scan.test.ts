@@ -2,21 +2,12 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../shared/logging/index.ts';
-import { createHashCache, createProcessTracker, createSetuidScan, podScope } from '../../sidecar/sources/index.ts';
-import { createProcFs } from '../../sidecar/sources/proc/index.ts';
-import { FixtureProc } from './fixture-proc.ts';
+import { createSetuidScan } from '../../sidecar/sources/index.ts';
+import { FixtureProc, fixtureTracker } from './fixture-proc.ts';
 
 /** A tracker over a fixture /proc, every process in scope, after its first tick. */
 function trackerOver(g: FixtureProc) {
-  const proc = createProcFs(g.root);
-  const tracker = createProcessTracker({
-    proc,
-    scope: podScope(999_999),
-    hashes: createHashCache(proc),
-    logger: silentLogger(),
-    countGaps: false,
-  });
+  const { proc, tracker } = fixtureTracker(g);
   tracker.tick(0);
   return { proc, tracker };
 }
