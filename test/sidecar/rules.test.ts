@@ -277,6 +277,10 @@ describe('profile drift and custom rules', () => {
     expect(ids(started({ pid: 1, name: 'sleep', exe: '/bin/busybox', user: 'root', euid: 0 }), eng)).toEqual([
       'profile.user-not-allowed',
     ]);
+    // an exec file sight saw after its process had gone: no user to judge
+    const gone = started({ pid: 1, name: 'sleep', exe: '/bin/busybox', user: 'root', euid: 0 });
+    delete gone.process!.user;
+    expect(ids(gone, eng)).toEqual([]);
     expect(ids(started({ pid: 1, name: 'node', exe: '/usr/local/bin/node', sha256: 'b'.repeat(64) }), eng)).toEqual([
       'profile.hash-mismatch',
     ]);

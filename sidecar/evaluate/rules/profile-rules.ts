@@ -58,6 +58,9 @@ export const userNotAllowed = profileRule(
     if (entries.length === 0 || entries.some((en) => en.users === undefined)) return undefined;
     const name = e.process?.user?.name;
     const id = e.process?.user?.id;
+    // An exec file sight saw after its process had gone has no user: not known, so not judged here (the exe and
+    // name rules still judge it)
+    if (name === undefined && id === undefined) return undefined;
     const ok = entries.some((en) => en.users!.some((u) => String(u) === name || String(u) === id));
     return ok ? undefined : `${who(e)} runs as ${name ?? id ?? '?'}, not allowed by the profile`;
   },
