@@ -310,16 +310,26 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
     await Promise.allSettled([...changes]);
     return { done: Promise.resolve(), skipped: () => 0, interruptions: () => 0, follower };
   };
-  /** The command of an exec, read once the process left runc's init (1 s at most), then a `container-exec`. */
+  /**
+   * The command of an exec, read once the process left runc's init (2 s at most), then a `container-exec`. An
+   * empty command line is a process between execve's new memory and its arguments: looked at again.
+   */
   const reportExec = async (id: string, exec: { id: string; pid?: number }): Promise<void> => {
     const view = connector.view();
     let command: string[] | undefined;
-    for (let i = 0; i < 50 && exec.pid !== undefined; i++) {
+    for (let i = 0; i < 100 && exec.pid !== undefined; i++) {
       command = view.cmdline(exec.pid);
-      if (command === undefined || !(command[0] === 'runc' && command[1] === 'init')) break;
+      if (command === undefined || (command.length > 0 && !(command[0] === 'runc' && command[1] === 'init'))) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    const detail = command && command.length > 0 ? command.join(' ').slice(0, 4096) : `exec ${exec.id}`;
+    const ready = command !== undefined && command.length > 0 && !(command[0] === 'runc' && command[1] === 'init');
+    const why =
+      exec.pid === undefined
+        ? 'its pid file unreadable'
+        : command === undefined
+          ? `process ${exec.pid} gone`
+          : `process ${exec.pid} not started in 2 s`;
+    const detail = ready ? command!.join(' ').slice(0, 4096) : `exec ${exec.id} (${why})`;
     watched.get(id)?.events.accept({ kind: 'observe', id, action: 'exec', detail });
   };
 

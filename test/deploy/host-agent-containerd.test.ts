@@ -171,7 +171,7 @@ describeContainerd('host agent on containerd (watch --containerd, real container
   });
 
   it('an exec (kubectl exec) is container-exec with its command; its processes reach the rules in their container only', async () => {
-    await unsealedApp.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && /tmp/sleep 0.3; true']);
+    await unsealedApp.exec(['sh', '-c', 'cp /bin/busybox /tmp/sleep && /tmp/sleep 1; true']);
     const exec = await waitFor(
       'container-exec',
       (e) => e.event.action === 'container-exec' && e.container?.id === unsealedApp.id,

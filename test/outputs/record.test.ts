@@ -12,6 +12,7 @@ import { recordHash } from '../../shared/record/index.ts';
 import { parseSigningKey, trustedKeySet, type SigningKey } from '../../shared/signing/index.ts';
 import { runCliCaptured } from '../harness/cli.ts';
 import { describeRsyslog, startRsyslog, type RsyslogReceiver } from '../harness/rsyslog.ts';
+import { waitFor } from '../harness/wait.ts';
 import { hostileEvent, HOSTILE } from './events.ts';
 
 /**
@@ -364,7 +365,16 @@ describeRsyslog('the event record through a real rsyslog, across spool replay an
     await receiver.restart();
     await run('rs-run-b', 5); // replays run A first, then its own
     await receiver.waitFor(12 + 7, { filter: (m) => m.rawmsg.includes('rs-run-') });
+    // rsyslog writes parsed.jsonl and messages.log as two actions, each flushed at the end of its batch
     const log = join(receiver.dir, 'messages.log');
+    await waitFor('messages.log to hold both runs', () =>
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('rs-run-')).length >=
+      12 + 7
+        ? true
+        : undefined,
+    );
     expect(readFileSync(log, 'utf8')).toMatch(/^\S+ \S+ sealwatch CEF:0\|/m);
     const result = await verifyLogFiles([log], trustedKeySet([pubPem]));
     expect(result.problems).toEqual([]);
