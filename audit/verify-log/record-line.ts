@@ -1,4 +1,4 @@
-import { recordHash, verifyCanonicalLine } from '../../shared/record/index.ts';
+import { canonicalLineHash, hex64At, recordHash, verifyCanonicalLine } from '../../shared/record/index.ts';
 
 /**
  * One line of a log, reduced to what the chain needs. Reads the file output's JSON lines (json or
@@ -78,6 +78,10 @@ export function recordFromJson(raw: unknown, text?: string): RecordLine | 'uncha
   };
 }
 
+const SEALWATCH = '"sealwatch":{';
+const HASH = '"chain":{"hash":"sha256:';
+const PREV = '","prev":"sha256:';
+
 /**
  * A line the file output wrote in canonical form, read without JSON.parse: its hash is checked over its
  * text, then run_id, seq and prev are taken from the `sealwatch` member (members are sorted and strings
@@ -85,25 +89,26 @@ export function recordFromJson(raw: unknown, text?: string): RecordLine | 'uncha
  * shortened or exported copies, escapes in the run id): those take the parsed path.
  */
 export function recordFromCanonicalLine(text: string): RecordLine | undefined {
-  if (verifyCanonicalLine(text) !== true) return undefined;
-  const at = text.indexOf('"sealwatch":{"chain":{');
-  if (at < 0) return undefined;
-  const sw = text.slice(at);
+  const found = canonicalLineHash(text);
+  // chain is the first member of sealwatch (members are sorted), and holds hash and prev only
+  if (found === undefined || !text.startsWith(SEALWATCH, found.at - SEALWATCH.length)) return undefined;
+  const prevAt = found.at + HASH.length + 64 + PREV.length;
+  if (!text.startsWith(PREV, prevAt - PREV.length) || !hex64At(text, prevAt) || text.charCodeAt(prevAt + 65) !== 0x7d)
+    return undefined;
+  const sw = text.slice(found.at - SEALWATCH.length);
   if (/"(?:checkpoint|previous_run|truncated|details)":/.test(sw)) return undefined;
-  const hash = /^"sealwatch":\{"chain":\{"hash":"(sha256:[0-9a-f]{64})","prev":"(sha256:[0-9a-f]{64})"\}/.exec(sw);
   const runId = /,"run_id":"([^"\\]*)"/.exec(sw);
   const seq = /,"seq":(\d+)[,}]/.exec(sw);
-  if (hash === null || runId === null || seq === null) return undefined;
+  if (runId === null || seq === null) return undefined;
   return {
     runId: runId[1]!,
     seq: Number(seq[1]),
-    prev: hash[2],
-    hash: hash[1],
-    contentHash: hash[1],
+    prev: text.slice(prevAt - 'sha256:'.length, prevAt + 64),
+    hash: found.hash,
+    contentHash: found.hash,
     truncated: false,
   };
 }
-
 /** CEF extension values: `\\=`, `\\\\`, `\\n`, `\\r` unescaped; keys at unescaped ` key=` boundaries. */
 function cefExtension(text: string): Record<string, string> {
   const out: Record<string, string> = {};

@@ -86,12 +86,28 @@ interface Run {
   interval: number | undefined;
   previousRun: RecordLine['previousRun'];
   ahead: Map<number, Line>;
-  /** seq → hash of recent events, to tell a duplicate from a conflicting copy. */
-  recent: Map<number, string | undefined>;
+  /** The last WINDOW events' hashes (a ring by seq), to tell a duplicate from a conflicting copy. */
+  recent: Recent;
 }
 
-/** Out-of-order lines held while waiting for the missing ones, per run. */
+/** Out-of-order lines held while waiting for the missing ones, per run; as many recent hashes are kept. */
 const WINDOW = 4096;
+
+/** seq → hash of the last WINDOW events processed (their seqs are consecutive: one slot each). */
+class Recent {
+  private readonly seqs = new Float64Array(WINDOW).fill(-1);
+  private readonly hashes: Array<string | undefined> = new Array<string | undefined>(WINDOW);
+  set(seq: number, hash: string | undefined): void {
+    this.seqs[seq % WINDOW] = seq;
+    this.hashes[seq % WINDOW] = hash;
+  }
+  has(seq: number): boolean {
+    return this.seqs[seq % WINDOW] === seq;
+  }
+  get(seq: number): string | undefined {
+    return this.has(seq) ? this.hashes[seq % WINDOW] : undefined;
+  }
+}
 const where = (at: Place): string => `${at.file}:${at.line}`;
 
 export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
@@ -201,7 +217,6 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
     }
     if (line.checkpoint !== undefined) checkCheckpoint(run, line, gapBefore);
     run.recent.set(line.seq, line.hash);
-    if (run.recent.size > WINDOW) run.recent.delete(run.recent.keys().next().value!);
     run.lastHash = line.hash;
     run.lastSeq = line.seq;
     run.lastAt = line.at;
@@ -261,7 +276,7 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
         interval: undefined,
         previousRun: undefined,
         ahead: new Map(),
-        recent: new Map(),
+        recent: new Recent(),
       };
       runs.set(line.runId, run);
     }
@@ -309,13 +324,26 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
   const accept = (record: RecordLine | 'unchained' | undefined, at: Place): void => {
     if (record === undefined) counts.unreadable++;
     else if (record === 'unchained') counts.unchained++;
-    else add({ ...record, at, ord: ++ord });
+    else
+      add({
+        runId: record.runId,
+        seq: record.seq,
+        prev: record.prev,
+        hash: record.hash,
+        previousRun: record.previousRun,
+        checkpoint: record.checkpoint,
+        contentHash: record.contentHash,
+        truncated: record.truncated,
+        at,
+        ord: ++ord,
+      });
   };
 
   return {
     add: (raw, at) => accept(recordFromJson(raw), at),
     addLine(text, at) {
-      const trimmed = text.trimStart();
+      const first = text.charCodeAt(0);
+      const trimmed = first === 0x7b /* { */ ? text : text.trimStart();
       if (trimmed === '') return;
       if (trimmed.startsWith('{')) {
         const fast = recordFromCanonicalLine(trimmed);

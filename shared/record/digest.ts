@@ -25,7 +25,15 @@ export function hashedForm(event: object): { hash: string; text: string } {
   return { hash: `sha256:${hash('sha256', text, 'hex')}`, text };
 }
 
-const HASH_MEMBER = /"chain":\{"hash":"(sha256:[0-9a-f]{64})",/;
+/** Where the hash member of a canonical line starts: `"chain":{"hash":"sha256:` then 64 hex digits and `",`. */
+const HASH_MEMBER = '"chain":{"hash":"sha256:';
+const HEX64_QUOTE = /[0-9a-f]{64}"/y;
+
+/** True when `text` holds 64 lowercase hex digits and a quote at `at`. */
+export function hex64At(text: string, at: number): boolean {
+  HEX64_QUOTE.lastIndex = at;
+  return HEX64_QUOTE.test(text);
+}
 
 /**
  * The canonical text of a chained event, with its hash: the text hashed with `"hash":"…",` put back
@@ -37,12 +45,20 @@ export function withHashMember(text: string, digest: string): string {
 
 /**
  * Fast check of a JSON line that is already in canonical form (the file output writes chained events
- * so): its hash is the sha256 of the line without the hash member. undefined when the line is not in
- * that form (a SIEM reordered it, an escape differs): then the caller canonicalizes the parsed value.
+ * so): its hash is the sha256 of the line without the hash member. Returns that hash and where the
+ * member starts; undefined when the line is not in that form (a SIEM reordered it, an escape differs):
+ * then the caller canonicalizes the parsed value.
  */
+export function canonicalLineHash(line: string): { hash: string; at: number } | undefined {
+  const at = line.indexOf(HASH_MEMBER);
+  const digestAt = at + HASH_MEMBER.length;
+  if (at < 0 || !hex64At(line, digestAt) || line.charCodeAt(digestAt + 65) !== 0x2c /* , */) return undefined;
+  const claimed = line.slice(digestAt - 'sha256:'.length, digestAt + 64);
+  const body = line.slice(0, at) + '"chain":{' + line.slice(digestAt + 66);
+  return `sha256:${hash('sha256', body, 'hex')}` === claimed ? { hash: claimed, at } : undefined;
+}
+
+/** {@link canonicalLineHash} as a yes (true) or "not in that form" (undefined). */
 export function verifyCanonicalLine(line: string): boolean | undefined {
-  const m = HASH_MEMBER.exec(line);
-  if (m === null) return undefined;
-  const body = line.slice(0, m.index) + '"chain":{' + line.slice(m.index + m[0].length);
-  return `sha256:${hash('sha256', body, 'hex')}` === m[1] ? true : undefined;
+  return canonicalLineHash(line) === undefined ? undefined : true;
 }

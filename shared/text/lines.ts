@@ -87,6 +87,10 @@ export async function forEachFileLine(
     }
     const lines: Array<string | undefined> = [];
     forEachLine(block, maxBytes, (line) => lines.push(line?.endsWith('\r') ? line.slice(0, -1) : line));
-    for (const line of lines) await onLine(line, ++number);
+    for (const line of lines) {
+      const pending = onLine(line, ++number);
+      // a microtask per line only for a callback that asks for one
+      if (pending !== undefined) await pending;
+    }
   });
 }

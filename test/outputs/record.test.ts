@@ -4,7 +4,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogVerifier, verifyLogFiles, type LogVerifyResult, type ProblemKind } from '../../audit/index.ts';
+import {
+  createLogVerifier,
+  recordFromCanonicalLine,
+  recordFromJson,
+  verifyLogFiles,
+  type LogVerifyResult,
+  type ProblemKind,
+} from '../../audit/index.ts';
 import { createEvent, type Event } from '../../shared/events/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
@@ -118,6 +125,34 @@ describe('the event record: a clean log and a tamper matrix', () => {
     expect(result.runs).toEqual([
       expect.objectContaining({ firstSeq: 1, lastSeq: 28, events: 28, checkpoints: 5, lastCheckpointSeq: 28 }),
     ]);
+  });
+
+  it('reads a canonical line without JSON.parse exactly as the parsed path does, and gives up on any edited byte', () => {
+    const plain = lines.filter((l) => !l.includes('"checkpoint":'));
+    expect(plain.length).toBeGreaterThan(15);
+    for (const line of plain) {
+      const fast = recordFromCanonicalLine(line);
+      expect(fast).toBeDefined();
+      expect(fast).toEqual(recordFromJson(JSON.parse(line), line));
+    }
+    // One character changed anywhere (the content, seq, run_id, prev, the hash itself): the fast path declines,
+    // and the parsed path decides.
+    const line = plain[3]!;
+    const at = (s: string): number => line.indexOf(s);
+    for (const i of [
+      1,
+      at('"message"') + 12,
+      at('"seq":') + 6,
+      at('"run_id":"') + 11,
+      at('"prev":"sha256:') + 15,
+      at('"hash":"sha256:') + 15,
+    ]) {
+      const c = line[i]!;
+      const edited = line.slice(0, i) + (c === '1' ? '2' : c === 'a' ? 'b' : '1') + line.slice(i + 1);
+      expect(recordFromCanonicalLine(edited), `edited at ${i} (${c})`).toBeUndefined();
+    }
+    // Checkpoints take the parsed path.
+    expect(recordFromCanonicalLine(lines.find((l) => l.includes('"checkpoint":'))!)).toBeUndefined();
   });
 
   it('a clean log does not verify against another key', () => {
