@@ -33,6 +33,23 @@ function str(s: string, wellFormed: boolean): string {
   return JSON.stringify(wellFormed && MAYBE_UNSENDABLE.test(s) ? s.replace(UNSENDABLE, '\uFFFD') : s);
 }
 
+/**
+ * `"name":` of member names seen before: events repeat the same few dozen names, and each would otherwise be
+ * tested for escapes again. Bounded: names past the cap (an attacker's many labels) are serialized each time.
+ */
+const MEMBER_NAMES = new Map<string, string>();
+const MEMBER_NAMES_CAP = 4096;
+
+function memberName(key: string, wellFormed: boolean): string {
+  if (!wellFormed) return `${str(key, false)}:`;
+  let name = MEMBER_NAMES.get(key);
+  if (name === undefined) {
+    name = `${str(key, true)}:`;
+    if (MEMBER_NAMES.size < MEMBER_NAMES_CAP) MEMBER_NAMES.set(key, name);
+  }
+  return name;
+}
+
 /** undefined for values JSON.stringify leaves out (undefined, functions, symbols). */
 function serialize(value: unknown, wellFormed: boolean): string | undefined {
   switch (typeof value) {
@@ -62,7 +79,7 @@ function serialize(value: unknown, wellFormed: boolean): string | undefined {
       for (const key of keys) {
         const v = serialize(record[key], wellFormed);
         if (v === undefined) continue;
-        out += `${first ? '' : ','}${str(key, wellFormed)}:${v}`;
+        out += first ? memberName(key, wellFormed) + v : `,${memberName(key, wellFormed)}${v}`;
         first = false;
       }
       return `${out}}`;

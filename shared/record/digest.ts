@@ -10,19 +10,18 @@ export const ZERO_HASH = `sha256:${'0'.repeat(64)}`;
  * as U+FFFD (what every output sends). Works on our Event and on any JSON copy read back.
  */
 export function recordHash(event: object): string {
-  return hashedForm(event).hash;
-}
-
-/** The hash and the canonical text it was computed over (the event without `chain.hash`). */
-export function hashedForm(event: object): { hash: string; text: string } {
   const sealwatch = (event as { sealwatch?: Record<string, unknown> }).sealwatch;
   const chain = sealwatch?.chain as Record<string, unknown> | undefined;
   const body =
     chain === undefined || typeof chain !== 'object' || !('hash' in chain)
       ? event
       : { ...event, sealwatch: { ...sealwatch, chain: { ...chain, hash: undefined } } };
-  const text = canonicalJson(body, { wellFormed: true });
-  return { hash: `sha256:${hash('sha256', text, 'hex')}`, text };
+  return digestOf(canonicalJson(body, { wellFormed: true }));
+}
+
+/** `sha256:` and the hex sha256 of a canonical text. */
+export function digestOf(text: string): string {
+  return `sha256:${hash('sha256', text, 'hex')}`;
 }
 
 /** Where the hash member of a canonical line starts: `"chain":{"hash":"sha256:` then 64 hex digits and `",`. */
@@ -55,7 +54,7 @@ export function canonicalLineHash(line: string): { hash: string; at: number } | 
   if (at < 0 || !hex64At(line, digestAt) || line.charCodeAt(digestAt + 65) !== 0x2c /* , */) return undefined;
   const claimed = line.slice(digestAt - 'sha256:'.length, digestAt + 64);
   const body = line.slice(0, at) + '"chain":{' + line.slice(digestAt + 66);
-  return `sha256:${hash('sha256', body, 'hex')}` === claimed ? { hash: claimed, at } : undefined;
+  return digestOf(body) === claimed ? { hash: claimed, at } : undefined;
 }
 
 /** {@link canonicalLineHash} as a yes (true) or "not in that form" (undefined). */

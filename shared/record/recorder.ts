@@ -4,7 +4,8 @@ import type { Event } from '../events/index.ts';
 import { replaceFileAtomic } from '../fs/index.ts';
 import type { SigningKey } from '../signing/index.ts';
 import { checkpointEvent, type CheckpointPredicate } from './checkpoint.ts';
-import { hashedForm, withHashMember, ZERO_HASH } from './digest.ts';
+import { canonicalJson } from '../canonical/index.ts';
+import { digestOf, withHashMember, ZERO_HASH } from './digest.ts';
 
 /** The canonical JSON text of each event the recorder linked (so the JSON output writes it as it was hashed). */
 const CANONICAL = new WeakMap<Event, string>();
@@ -42,7 +43,10 @@ const Head = z.object({
 type Head = z.infer<typeof Head>;
 
 export interface Recorder {
-  /** Adds `sealwatch.chain` to a stamped event (run_id and seq already set) and advances the head. */
+  /**
+   * Adds `sealwatch.chain` to a stamped event (run_id and seq already set) and advances the head. The event is
+   * the caller's own copy (the dispatcher's stamped one, with a `sealwatch` of its own): it is changed in place.
+   */
   link(event: Event): Event;
   /** The reason a checkpoint is owed now, if one is. */
   due(atShutdown?: boolean): CheckpointPredicate['reason'] | undefined;
@@ -81,18 +85,18 @@ export function createRecorder(runId: string, options: RecordOptions, now: () =>
     link(event) {
       const seq = event.sealwatch.seq ?? 0;
       const first = head === undefined;
-      const chain = {
+      const chain: { prev: string; hash: string | undefined; previous_run?: Head } = {
         prev: head?.hash ?? previousRun?.hash ?? ZERO_HASH,
-        hash: ZERO_HASH,
+        hash: undefined, // left out of the canonical form that is hashed
         ...(first && previousRun !== undefined ? { previous_run: previousRun } : {}),
       };
-      const linked: Event = { ...event, sealwatch: { ...event.sealwatch, chain } };
-      const form = hashedForm(linked);
-      chain.hash = form.hash;
-      CANONICAL.set(linked, withHashMember(form.text, form.hash));
+      event.sealwatch.chain = chain as NonNullable<Event['sealwatch']['chain']>; // hash is set just below
+      const text = canonicalJson(event, { wellFormed: true });
+      chain.hash = digestOf(text);
+      CANONICAL.set(event, withHashMember(text, chain.hash));
       head = { run_id: runId, seq, hash: chain.hash };
       sinceCheckpoint++;
-      return linked;
+      return event;
     },
     due(atShutdown = false) {
       if (head === undefined) return undefined;
