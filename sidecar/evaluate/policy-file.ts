@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { loadConfigFile, parseYaml, readTextFile } from '../../shared/config/index.ts';
 import { ConfigError } from '../../shared/errors/index.ts';
 import { Event } from '../../shared/events/index.ts';
+import { forEachFileLine } from '../../shared/text/index.ts';
 import { CustomRule, Profile, profileRules } from '../../shared/profile/index.ts';
 import { allRules, createRuleEngine } from './engine.ts';
 import type { Hit } from './rule.ts';
@@ -71,6 +71,9 @@ export interface PolicyTestResult {
   ruleErrors: Array<{ line: number; rule: string; message: string }>;
 }
 
+/** A line longer than this is skipped as it streams past, never held whole. */
+const MAX_LINE_BYTES = 1024 * 1024;
+
 /** Replays a JSONL event file through the built-in rules and the policy's own; bad lines are counted. */
 export async function testPolicy(profile: Profile, eventsFile: string, isProfile: boolean): Promise<PolicyTestResult> {
   const result: PolicyTestResult = { hits: [], events: 0, skipped: [], ruleErrors: [] };
@@ -78,7 +81,7 @@ export async function testPolicy(profile: Profile, eventsFile: string, isProfile
   const engine = createRuleEngine(allRules(profile), isProfile ? { profile } : {}, (rule, error) =>
     result.ruleErrors.push({ line, rule: rule.id, message: error instanceof Error ? error.message : String(error) }),
   );
-  const stream = createReadStream(eventsFile, { encoding: 'utf8' });
+  const stream = createReadStream(eventsFile, { highWaterMark: 1 << 20 });
   try {
     await new Promise<void>((resolve, reject) => {
       stream.once('open', () => resolve());
@@ -87,23 +90,31 @@ export async function testPolicy(profile: Profile, eventsFile: string, isProfile
   } catch {
     throw new ConfigError('NOT_FOUND', `--events ${eventsFile}: cannot read the file`);
   }
-  for await (const text of createInterface({ input: stream, crlfDelay: Infinity })) {
-    line++;
-    if (text.trim() === '') continue;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      result.skipped.push({ line, reason: 'not JSON' });
-      continue;
-    }
-    const parsed = Event.safeParse(json);
-    if (!parsed.success) {
-      result.skipped.push({ line, reason: `not an event (${parsed.error.issues[0]?.path.join('.') ?? '?'})` });
-      continue;
-    }
-    result.events++;
-    for (const hit of engine.evaluate(parsed.data)) result.hits.push({ line, hit });
+  try {
+    await forEachFileLine(stream, MAX_LINE_BYTES, (text, number) => {
+      line = number;
+      if (text === undefined) {
+        result.skipped.push({ line, reason: `longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB` });
+        return;
+      }
+      if (text.trim() === '') return;
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        result.skipped.push({ line, reason: 'not JSON' });
+        return;
+      }
+      const parsed = Event.safeParse(json);
+      if (!parsed.success) {
+        result.skipped.push({ line, reason: `not an event (${parsed.error.issues[0]?.path.join('.') ?? '?'})` });
+        return;
+      }
+      result.events++;
+      for (const hit of engine.evaluate(parsed.data)) result.hits.push({ line, hit });
+    });
+  } finally {
+    stream.destroy();
   }
   return result;
 }

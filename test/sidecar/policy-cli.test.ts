@@ -86,4 +86,18 @@ rules:
     expect(r.err).toContain('events.jsonl:5: skipped: not JSON');
     expect(r.err).toContain('4 event(s), 2 hit(s), 2 line(s) skipped');
   });
+
+  it('test skips a line longer than 1 MiB as it streams past, and judges the lines around it', async () => {
+    writeFileSync(join(dir, 'good.yaml'), POLICY);
+    const curl = JSON.stringify(
+      started({ pid: 10, name: 'curl', exe: '/usr/bin/curl', args: ['curl', 'http://10.0.0.1/'] }),
+    );
+    writeFileSync(join(dir, 'long.jsonl'), `${curl}\n{"message":"${'a'.repeat(3 * 1024 * 1024)}"}\n${curl}\n`);
+    const r = await cli('policy', 'test', 'good.yaml', '--events', 'long.jsonl');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^long\.jsonl:1: no-curl-internal/m);
+    expect(r.out).toMatch(/^long\.jsonl:3: no-curl-internal/m);
+    expect(r.err).toContain('long.jsonl:2: skipped: longer than 1 MiB');
+    expect(r.err).toContain('2 event(s), 2 hit(s), 1 line(s) skipped');
+  });
 });
