@@ -55,7 +55,9 @@ const ReportFlags = z
       ),
     threads: whole('threads', 1, 64)
       .optional()
-      .describe('reading threads (default: one per idle core, at most 4, for 32 MiB of events or more; 1 with --pub)'),
+      .describe(
+        'reading threads (default: one per idle core plus this one, at most 4, for 32 MiB of events or more; 1 with --pub)',
+      ),
     progress: z
       .boolean()
       .optional()
