@@ -336,7 +336,8 @@ export function createLogVerifier(options: { keys: TrustedKeys }): LogVerifier {
         truncated: record.truncated,
         at,
         ord: ++ord,
-      });
+        // every member named (no spread: this runs per line); a member added to RecordLine fails to compile here
+      } satisfies { [K in keyof Required<Line>]: Line[K] });
   };
 
   return {
