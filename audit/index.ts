@@ -20,11 +20,5 @@ export {
 export type { ImageStory, StoryDiff, SealVerdict, ImageReader } from './image/index.ts';
 export { answerLatest, renderLatest, listEngineImages, listRegistryImages } from './latest/index.ts';
 export type { LatestAnswer, LatestTarget, SealedBuild, EngineLister, EngineImageSummary } from './latest/index.ts';
-export {
-  createLogVerifier,
-  verifyLogFiles,
-  renderLogVerification,
-  recordFromCanonicalLine,
-  recordFromJson,
-} from './verify-log/index.ts';
+export { createLogVerifier, verifyLogFiles, renderLogVerification } from './verify-log/index.ts';
 export type { LogVerifier, LogVerifyResult, Problem, ProblemKind, RunResult } from './verify-log/index.ts';

@@ -1,4 +1,4 @@
-import { canonicalLineHash, hex64At, recordHash, verifyCanonicalLine } from '../../shared/record/index.ts';
+import { canonicalLineHash, hex64At, recordHash } from '../../shared/record/index.ts';
 
 /**
  * One line of a log, reduced to what the chain needs. Reads the file output's JSON lines (json or
@@ -70,7 +70,7 @@ export function recordFromJson(raw: unknown, text?: string): RecordLine | 'uncha
     checkpoint: isObj(sw.checkpoint) ? sw.checkpoint : undefined,
     contentHash:
       found.whole && !truncated
-        ? text !== undefined && found.event === raw && verifyCanonicalLine(text) === true
+        ? text !== undefined && found.event === raw && canonicalLineHash(text) !== undefined
           ? (chain.hash as string)
           : recordHash(found.event)
         : undefined,
@@ -79,8 +79,7 @@ export function recordFromJson(raw: unknown, text?: string): RecordLine | 'uncha
 }
 
 const SEALWATCH = '"sealwatch":{';
-const HASH = '"chain":{"hash":"sha256:';
-const PREV = '","prev":"sha256:';
+const PREV = ',"prev":"sha256:';
 
 /**
  * A line the file output wrote in canonical form, read without JSON.parse: its hash is checked over its
@@ -92,8 +91,8 @@ export function recordFromCanonicalLine(text: string): RecordLine | undefined {
   const found = canonicalLineHash(text);
   // chain is the first member of sealwatch (members are sorted), and holds hash and prev only
   if (found === undefined || !text.startsWith(SEALWATCH, found.at - SEALWATCH.length)) return undefined;
-  const prevAt = found.at + HASH.length + 64 + PREV.length;
-  if (!text.startsWith(PREV, prevAt - PREV.length) || !hex64At(text, prevAt) || text.charCodeAt(prevAt + 65) !== 0x7d)
+  const prevAt = found.next + PREV.length;
+  if (!text.startsWith(PREV, found.next) || !hex64At(text, prevAt) || text.charCodeAt(prevAt + 65) !== 0x7d)
     return undefined;
   const sw = text.slice(found.at - SEALWATCH.length);
   if (/"(?:checkpoint|previous_run|truncated|details)":/.test(sw)) return undefined;
@@ -109,6 +108,7 @@ export function recordFromCanonicalLine(text: string): RecordLine | undefined {
     truncated: false,
   };
 }
+
 /** CEF extension values: `\\=`, `\\\\`, `\\n`, `\\r` unescaped; keys at unescaped ` key=` boundaries. */
 function cefExtension(text: string): Record<string, string> {
   const out: Record<string, string> = {};

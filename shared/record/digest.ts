@@ -44,20 +44,16 @@ export function withHashMember(text: string, digest: string): string {
 
 /**
  * Fast check of a JSON line that is already in canonical form (the file output writes chained events
- * so): its hash is the sha256 of the line without the hash member. Returns that hash and where the
- * member starts; undefined when the line is not in that form (a SIEM reordered it, an escape differs):
- * then the caller canonicalizes the parsed value.
+ * so): its hash is the sha256 of the line without the hash member. Returns that hash, where the member
+ * starts (`at`) and where the member after it starts (`next`, at its comma); undefined when the line is
+ * not in that form (a SIEM reordered it, an escape differs): then the caller canonicalizes the parsed value.
  */
-export function canonicalLineHash(line: string): { hash: string; at: number } | undefined {
+export function canonicalLineHash(line: string): { hash: string; at: number; next: number } | undefined {
   const at = line.indexOf(HASH_MEMBER);
   const digestAt = at + HASH_MEMBER.length;
-  if (at < 0 || !hex64At(line, digestAt) || line.charCodeAt(digestAt + 65) !== 0x2c /* , */) return undefined;
+  const next = digestAt + 65;
+  if (at < 0 || !hex64At(line, digestAt) || line.charCodeAt(next) !== 0x2c /* , */) return undefined;
   const claimed = line.slice(digestAt - 'sha256:'.length, digestAt + 64);
-  const body = line.slice(0, at) + '"chain":{' + line.slice(digestAt + 66);
-  return digestOf(body) === claimed ? { hash: claimed, at } : undefined;
-}
-
-/** {@link canonicalLineHash} as a yes (true) or "not in that form" (undefined). */
-export function verifyCanonicalLine(line: string): boolean | undefined {
-  return canonicalLineHash(line) === undefined ? undefined : true;
+  const body = line.slice(0, at) + '"chain":{' + line.slice(next + 1);
+  return digestOf(body) === claimed ? { hash: claimed, at, next } : undefined;
 }

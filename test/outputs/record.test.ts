@@ -4,14 +4,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createLogVerifier,
-  recordFromCanonicalLine,
-  recordFromJson,
-  verifyLogFiles,
-  type LogVerifyResult,
-  type ProblemKind,
-} from '../../audit/index.ts';
+import { createLogVerifier, verifyLogFiles, type LogVerifyResult, type ProblemKind } from '../../audit/index.ts';
+import { recordFromCanonicalLine, recordFromJson } from '../../audit/verify-log/index.ts';
 import { createEvent, type Event } from '../../shared/events/index.ts';
 import { silentLogger } from '../../shared/logging/index.ts';
 import { createDispatcher, parseOutputUrl } from '../../shared/outputs/index.ts';
