@@ -317,19 +317,23 @@ export async function runHostAgent(options: HostAgentOptions, deps: HostAgentDep
   const reportExec = async (id: string, exec: { id: string; pid?: number }): Promise<void> => {
     const view = connector.view();
     let command: string[] | undefined;
+    let started = false;
     for (let i = 0; i < 100 && exec.pid !== undefined; i++) {
       command = view.cmdline(exec.pid);
-      if (command === undefined || (command.length > 0 && !(command[0] === 'runc' && command[1] === 'init'))) break;
+      if (command === undefined) break;
+      // empty: mid-execve; `runc init`: the runtime's stage before the program (judged by its argv alone: read
+      // from the host, its exe is the host's runc, which isRuntimeExecStage does not expect)
+      started = command.length > 0 && !(command[0] === 'runc' && command[1] === 'init');
+      if (started) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    const ready = command !== undefined && command.length > 0 && !(command[0] === 'runc' && command[1] === 'init');
     const why =
       exec.pid === undefined
         ? 'its pid file unreadable'
         : command === undefined
           ? `process ${exec.pid} gone`
           : `process ${exec.pid} not started in 2 s`;
-    const detail = ready ? command!.join(' ').slice(0, 4096) : `exec ${exec.id} (${why})`;
+    const detail = started ? command!.join(' ').slice(0, 4096) : `exec ${exec.id} (${why})`;
     watched.get(id)?.events.accept({ kind: 'observe', id, action: 'exec', detail });
   };
 
