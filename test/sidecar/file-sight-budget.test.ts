@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
@@ -19,11 +18,8 @@ if (!load.ok) throw new Error(`sight addon: ${load.reason}`);
 
 describe('file sight: the watch budget', () => {
   const fx = new FixtureProc();
-  const root = mkdtempSync(join(tmpdir(), 'sw-budget-root-'));
-  afterAll(() => {
-    fx.cleanup();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const root = fx.rootfs('sw-budget-root-');
+  afterAll(() => fx.cleanup());
 
   it('gives up the least important watches first, with an event', async () => {
     for (const dir of ['etc', 'usr/bin', 'tmp', 'var/tmp']) mkdirSync(join(root, dir), { recursive: true });

@@ -31,6 +31,8 @@ export interface FixtureProcess {
 
 export class FixtureProc {
   readonly root: string;
+  /** root filesystems made by `rootfs()`, removed with the fixture */
+  private readonly rootfses: string[] = [];
   constructor() {
     this.root = mkdtempSync(join(tmpdir(), 'sw-proc-'));
     writeFileSync(join(this.root, 'stat'), 'cpu  1 2 3 4\nbtime 1700000000\n');
@@ -74,8 +76,15 @@ export class FixtureProc {
     rmSync(join(this.root, String(pid)), { recursive: true, force: true });
   }
 
+  /** An empty directory to stand for a process's root filesystem (`root:` of add()), removed by cleanup(). */
+  rootfs(prefix = 'sw-rootfs-'): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.rootfses.push(dir);
+    return dir;
+  }
+
   cleanup(): void {
-    rmSync(this.root, { recursive: true, force: true });
+    for (const dir of [this.root, ...this.rootfses]) rmSync(dir, { recursive: true, force: true });
   }
 }
 

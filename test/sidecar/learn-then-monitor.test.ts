@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,11 +19,8 @@ import { FixtureProc, TCP_HEADER } from './fixture-proc.ts';
  */
 describe('learn, then monitor the same workload with what was learned', () => {
   const fx = new FixtureProc();
-  const rootfs = mkdtempSync(join(tmpdir(), 'sw-ltm-root-'));
-  afterAll(() => {
-    fx.cleanup();
-    rmSync(rootfs, { recursive: true, force: true });
-  });
+  const rootfs = fx.rootfs('sw-ltm-root-');
+  afterAll(() => fx.cleanup());
   mkdirSync(join(rootfs, 'etc'), { recursive: true });
   writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n');
   const LISTEN = '   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9001 1\n';

@@ -1,5 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DockerClient } from '../../shared/docker/index.ts';
@@ -35,11 +34,8 @@ function fakeEngine(): DockerClient {
 
 describe('each mode lists its sources in one place', () => {
   const fx = new FixtureProc();
-  const rootfs = mkdtempSync(join(tmpdir(), 'sw-modes-'));
-  afterAll(() => {
-    fx.cleanup();
-    rmSync(rootfs, { recursive: true, force: true });
-  });
+  const rootfs = fx.rootfs('sw-modes-');
+  afterAll(() => fx.cleanup());
   const proc = createProcFs(fx.root);
   const controller = new AbortController();
   afterAll(() => controller.abort());
@@ -121,7 +117,7 @@ describe('each mode lists its sources in one place', () => {
   });
 
   it("the host agent's pipeline: file sight reports an executable written in the container's root, and its exec", async () => {
-    const root = mkdtempSync(join(tmpdir(), 'sw-sight-root-'));
+    const root = fx.rootfs('sw-sight-root-');
     mkdirSync(join(root, 'tmp'));
     mkdirSync(join(root, 'etc'));
     writeFileSync(join(root, 'etc', 'shadow'), 'root:*:1::::::\n');
@@ -148,7 +144,6 @@ describe('each mode lists its sources in one place', () => {
       ]);
     } finally {
       await pipeline.close();
-      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../shared/logging/index.ts';
@@ -104,7 +103,7 @@ describe('process tracker on a fixture /proc', () => {
 
   it("names the user of a process whose root is gone through its watched parent's root, not through an unwatched one", () => {
     const g = new FixtureProc();
-    const rootfs = mkdtempSync(join(tmpdir(), 'sw-rootfs-'));
+    const rootfs = g.rootfs();
     try {
       mkdirSync(join(rootfs, 'etc'));
       writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n');
@@ -118,7 +117,6 @@ describe('process tracker on a fixture /proc', () => {
       expect(users).toEqual({ 50: 'app', 51: 'app', 52: undefined });
     } finally {
       g.cleanup();
-      rmSync(rootfs, { recursive: true, force: true });
     }
   });
 

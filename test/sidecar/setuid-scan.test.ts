@@ -18,11 +18,8 @@ function trackerOver(g: FixtureProc) {
  */
 describe('setuid scan of a crowded /tmp', () => {
   const g = new FixtureProc();
-  const rootfs = mkdtempSync(join(tmpdir(), 'sw-crowd-'));
-  afterAll(() => {
-    g.cleanup();
-    rmSync(rootfs, { recursive: true, force: true });
-  });
+  const rootfs = g.rootfs('sw-crowd-');
+  afterAll(() => g.cleanup());
   const DIRS = 30;
   const FILES = 9;
   for (let d = 0; d < DIRS; d++) {
@@ -84,11 +81,10 @@ describe('setuid scan of a crowded /tmp', () => {
 /** #15 item 1 for the setuid scan: every read through the neighbour's root stays inside it (shared/fs). */
 describe('setuid scan inside a hostile root', () => {
   const g = new FixtureProc();
-  const rootfs = mkdtempSync(join(tmpdir(), 'sw-suid-root-'));
+  const rootfs = g.rootfs('sw-suid-root-');
   const outside = mkdtempSync(join(tmpdir(), 'sw-suid-outside-'));
   afterAll(() => {
     g.cleanup();
-    rmSync(rootfs, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });
   });
 
