@@ -4,7 +4,7 @@
 // (goal: ratio >= 0.7); (3) the issue's outage: receiver down 30 s while 5,000 events/s are produced,
 // then every seq must arrive and memory must stay bounded (the test suite runs a smaller version);
 // (4) the event record's cost in dispatch throughput, with and without it in the same run.
-import { closeSync, createReadStream, mkdtempSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -254,8 +254,20 @@ async function chainCost(receiver: RsyslogReceiver, count: () => number, n: numb
   const pair = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const key = parseSigningKey(pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'bench');
   const events = Array.from({ length: n }, (_, i) => sampleEvent(i));
+  const rsyslogPid = Number(readFileSync(join(receiver.dir, 'rsyslogd.pid'), 'utf8').trim());
+  /** rsyslog's CPU so far, in ms (utime + stime from /proc, in clock ticks of 10 ms). */
+  const rsyslogCpu = (): number => {
+    const fields = readFileSync(`/proc/${rsyslogPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  const cpu = {
+    plain: { ours: [] as number[], rsyslog: [] as number[] },
+    chained: { ours: [] as number[], rsyslog: [] as number[] },
+  };
   const run = async (url: string, chained: boolean, wait: boolean): Promise<number> => {
     const before = count();
+    const oursBefore = process.cpuUsage();
+    const rsyslogBefore = wait ? rsyslogCpu() : 0;
     const d = createDispatcher([parseOutputUrl(url)], {
       logger: silentLogger(),
       version: '1.0.0',
@@ -274,6 +286,11 @@ async function chainCost(receiver: RsyslogReceiver, count: () => number, n: numb
     // Checkpoints are events too: n events plus one every 1,000 and one at shutdown.
     if (wait) await waitForLines(count, before + n, 120_000);
     const rate = n / (Number(process.hrtime.bigint() - start) / 1e9);
+    if (wait) {
+      const used = process.cpuUsage(oursBefore);
+      cpu[chained ? 'chained' : 'plain'].ours.push((used.user + used.system) / n);
+      cpu[chained ? 'chained' : 'plain'].rsyslog.push(((rsyslogCpu() - rsyslogBefore) * 1000) / n);
+    }
     await d.close();
     return rate;
   };
@@ -293,6 +310,24 @@ async function chainCost(receiver: RsyslogReceiver, count: () => number, n: numb
     'higher',
   );
   figure('event record: cost in dispatch throughput', (1 - median(chained) / median(plain)) * 100, '%', '<= 5');
+  // Where the time goes: each side's CPU per event (the receiver's is rsyslog parsing CEF and writing JSON).
+  report('our CPU per event, CEF with the record', median(cpu.chained.ours), median(cpu.plain.ours), 'µs', 'lower');
+  report(
+    'rsyslog CPU per event, CEF with the record',
+    median(cpu.chained.rsyslog),
+    median(cpu.plain.rsyslog),
+    'µs',
+    'lower',
+  );
+  // The least any per-event content hash can cost here: sha256 over native JSON.stringify (no key sorting at all).
+  const { hash } = await import('node:crypto');
+  const floorStart = process.hrtime.bigint();
+  for (const e of events) hash('sha256', JSON.stringify(e), 'hex');
+  figure(
+    'sha256 of JSON.stringify per event (floor of any content hash)',
+    Number(process.hrtime.bigint() - floorStart) / 1e3 / n,
+    'µs',
+  );
   const file = `file://${join(mkdtempSync(join(tmpdir(), 'sw-bench-chain-')), 'events.jsonl')}`;
   const filePlain: number[] = [];
   const fileChained: number[] = [];

@@ -56,8 +56,10 @@ function serialize(value: unknown, wellFormed: boolean): string | undefined {
     case 'string':
       return str(value, wellFormed);
     case 'number':
+      // What JSON.stringify gives (ECMAScript's Number::toString; NaN and the infinities are null), without its call.
+      return Number.isFinite(value) ? String(value) : 'null';
     case 'boolean':
-      return JSON.stringify(value);
+      return value ? 'true' : 'false';
     case 'bigint':
       throw new TypeError('canonicalJson: BigInt is not JSON');
     case 'object': {
@@ -73,7 +75,14 @@ function serialize(value: unknown, wellFormed: boolean): string | undefined {
         return `${out}]`;
       }
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = Object.keys(record);
+      // Sorted already, often (a canonical copy read back, a record built in order): sort only when not.
+      for (let i = 1; i < keys.length; i++) {
+        if (keys[i - 1]! > keys[i]!) {
+          keys.sort();
+          break;
+        }
+      }
       let out = '{';
       let first = true;
       for (const key of keys) {

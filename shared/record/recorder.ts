@@ -7,12 +7,18 @@ import { checkpointEvent, type CheckpointPredicate } from './checkpoint.ts';
 import { canonicalJson } from '../canonical/index.ts';
 import { digestOf, withHashMember, ZERO_HASH } from './digest.ts';
 
-/** The canonical JSON text of each event the recorder linked (so the JSON output writes it as it was hashed). */
-const CANONICAL = new WeakMap<Event, string>();
+/**
+ * The canonical JSON text each event the recorder linked was hashed in (so the JSON output writes it as it was
+ * hashed). Kept without the hash member until an output asks: outputs that are not JSON never need it.
+ */
+const CANONICAL = new WeakMap<Event, { hashed: string; hash: string; withHash?: string }>();
 
 /** The canonical JSON of an event linked by a recorder (undefined for any other object, e.g. a shortened copy). */
 export function canonicalFormOf(event: Event): string | undefined {
-  return CANONICAL.get(event);
+  const form = CANONICAL.get(event);
+  if (form === undefined) return undefined;
+  form.withHash ??= withHashMember(form.hashed, form.hash);
+  return form.withHash;
 }
 
 /**
@@ -93,7 +99,7 @@ export function createRecorder(runId: string, options: RecordOptions, now: () =>
       event.sealwatch.chain = chain as NonNullable<Event['sealwatch']['chain']>; // hash is set just below
       const text = canonicalJson(event, { wellFormed: true });
       chain.hash = digestOf(text);
-      CANONICAL.set(event, withHashMember(text, chain.hash));
+      CANONICAL.set(event, { hashed: text, hash: chain.hash });
       head = { run_id: runId, seq, hash: chain.hash };
       sinceCheckpoint++;
       return event;

@@ -29,6 +29,14 @@ describe('canonical JSON (RFC 8785)', () => {
     );
   });
 
+  it('writes -0, NaN and the infinities as JSON.stringify does, and sorts members whether given sorted or not', () => {
+    const value = { n: [-0, NaN, Infinity, -Infinity, 1e21, 5e-7], t: true, f: false };
+    expect(canonicalJson(value)).toBe('{"f":false,"n":[0,null,null,null,1e+21,5e-7],"t":true}');
+    expect(canonicalJson({ a: 1, b: { c: 2, d: 3 } })).toBe('{"a":1,"b":{"c":2,"d":3}}');
+    expect(canonicalJson({ b: { d: 3, c: 2 }, a: 1 })).toBe('{"a":1,"b":{"c":2,"d":3}}');
+    expect(canonicalJson({ a: 1, c: 3, b: 2 })).toBe('{"a":1,"b":2,"c":3}');
+  });
+
   it('gives the bytes the image identity always had: sorted JSON.stringify, undefined dropped', () => {
     const value = { b: [1, undefined, { z: 'x', a: undefined }], a: 'é\ud800', c: { y: null, x: [true] } };
     const old = JSON.stringify(value, (_k, v: unknown) =>
