@@ -2,10 +2,11 @@ import { createDockerClient } from '../shared/docker/index.ts';
 import { createDispatcher, parseOutputUrl, type Dispatcher } from '../shared/outputs/index.ts';
 import type { Logger } from '../shared/logging/index.ts';
 import { PolicyError } from '../shared/errors/index.ts';
+import { createProgressLine } from '../shared/text/index.ts';
 import { readGitInfo } from './context/index.ts';
 import type { SealInputs } from './inputs.ts';
 import { runSeal, type SealResult } from './run.ts';
-import { createProgressLine, formatSummaryMarkdown, formatSummaryText } from './summary/index.ts';
+import { formatSummaryMarkdown, formatSummaryText } from './summary/index.ts';
 import { reportToGithub, type GithubReporter } from './github/index.ts';
 
 export interface SealRunStreams {
@@ -31,7 +32,9 @@ export async function sealRunIo(inputs: SealInputs, io: SealRunStreams): Promise
       : undefined;
   const tty = io.stderr.isTTY === true;
   const progress =
-    tty || inputs.progress ? createProgressLine({ write: (text) => io.stderr.write(text), tty }) : undefined;
+    tty || inputs.progress
+      ? createProgressLine({ label: 'reading image', write: (text) => io.stderr.write(text), tty })
+      : undefined;
   const onProgress = progress ? (bytes: number, total: number) => progress.update(bytes, total) : undefined;
   try {
     const result = await runSeal(inputs, {

@@ -5,7 +5,7 @@ import { REPORT_FORMATS } from '../../audit/report/renderer.ts';
 import type { ImageStory, LatestTarget } from '../../audit/index.ts';
 import { DEFAULT_DOCKER_SOCKET } from '../../shared/docker/socket.ts';
 import { VerificationError } from '../../shared/errors/index.ts';
-import { escapeTerminal } from '../../shared/text/index.ts';
+import { createProgressLine, escapeTerminal } from '../../shared/text/index.ts';
 import { repeatable, whole } from '../flag-types.ts';
 import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
 import type { CommandIo } from '../io.ts';
@@ -21,6 +21,12 @@ async function load() {
   ]);
   return { ...audit, createDockerClient, loadTrustedKeys, ...registry };
 }
+
+/** `--progress` / `--no-progress` of the commands that read large files (default: on a terminal only). */
+const PROGRESS = z
+  .boolean()
+  .optional()
+  .describe('show progress on stderr even when it is not a TTY (--no-progress: never)');
 
 const ReportFlags = z
   .object({
@@ -58,10 +64,7 @@ const ReportFlags = z
       .describe(
         'reading threads (default: one per idle core plus this one, at most 4, for 32 MiB of events or more; 1 with --pub)',
       ),
-    progress: z
-      .boolean()
-      .optional()
-      .describe('show progress on stderr even when it is not a TTY (--no-progress: never)'),
+    progress: PROGRESS,
   })
   .strict();
 const REPORT_FLAGS: FlagSpec<typeof ReportFlags> = {
@@ -121,6 +124,7 @@ const VerifyLogFlags = z
   .object({
     pub: repeatable(z.string().min(1), NO_PUB).describe("the watcher's evidence public key"),
     json: z.boolean().default(false).describe('print the result as JSON'),
+    progress: PROGRESS,
   })
   .strict();
 const VERIFY_LOG_FLAGS: FlagSpec<typeof VerifyLogFlags> = { schema: VerifyLogFlags, values: { pub: 'file' } };
@@ -303,10 +307,16 @@ export function registerAudit(program: Command, io: CommandIo, now: () => Date =
       flags.pub.map((f) => resolve(io.cwd, f)),
       flags.pub,
     );
+    const tty = io.stderr.isTTY === true;
+    const progress =
+      (flags.progress ?? tty)
+        ? createProgressLine({ label: 'verifying log', write: (text) => io.stderr.write(text), tty })
+        : undefined;
     const result = await verifyLogFiles(
       files.map((f) => resolve(io.cwd, f)),
       keys,
-    );
+      progress === undefined ? undefined : (bytes, total) => progress.update(bytes, total),
+    ).finally(() => progress?.done());
     io.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderLogVerification(result));
     if (!result.ok) {
       throw new VerificationError(

@@ -282,6 +282,11 @@ describe('the event record: a clean log and a tamper matrix', () => {
     writeFileSync(clean, `${lines.join('\n')}\n`);
     const ok = await runCliCaptured(['audit', 'verify-log', clean, '--pub', pub]);
     expect([ok.code, ok.stdout.split('\n')[0]]).toEqual([0, 'event record: verified']);
+    // progress only when asked for off a terminal: plain lines on stderr ending at 100%, the result unchanged
+    expect(ok.stderr).not.toContain('verifying log');
+    const shown = await runCliCaptured(['audit', 'verify-log', clean, '--pub', pub, '--progress']);
+    expect(shown.stderr.trimEnd().split('\n').at(-1)).toMatch(/^verifying log: [\d.]+ MB of ~[\d.]+ MB.* \(100%\)$/);
+    expect([shown.code, shown.stdout]).toEqual([0, ok.stdout]);
     const cut = join(dir, 'cut.jsonl');
     writeFileSync(cut, `${without(lines, 3).join('\n')}\n`);
     const bad = await runCliCaptured(['audit', 'verify-log', cut, '--pub', pub]);

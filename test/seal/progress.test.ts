@@ -1,12 +1,12 @@
 /* eslint-disable no-control-regex -- the terminal sequences are what is tested */
 import { describe, expect, it } from 'vitest';
-import { createProgressLine } from '../../action/summary/index.ts';
+import { createProgressLine } from '../../shared/text/index.ts';
 
 /** 200 MB read in 64 KiB chunks over 8 s of a simulated clock, as `seal --progress` sees it. */
 function feed(tty: boolean) {
   const writes: string[] = [];
   let t = 0;
-  const line = createProgressLine({ write: (s) => writes.push(s), tty, now: () => t });
+  const line = createProgressLine({ label: 'reading image', write: (s) => writes.push(s), tty, now: () => t });
   const total = 200 * 1024 * 1024;
   const chunk = 64 * 1024;
   const chunks = total / chunk;

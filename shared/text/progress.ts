@@ -1,8 +1,8 @@
 /**
- * The "reading image" progress of `seal`: bytes read of the estimated total, the rate and the time left. On a
- * terminal one line redrawn in place at most every `intervalMs` (a 200 MB image read in 64 KiB chunks would
- * otherwise redraw it thousands of times); elsewhere (CI logs) one line per 10% read. The clock is a parameter
- * so the behaviour is tested without waiting.
+ * The progress of long reads (`seal`'s "reading image", `audit verify-log`'s "verifying log"): bytes read of the
+ * (estimated) total, the rate and the time left. On a terminal one line redrawn in place at most every
+ * `intervalMs` (a 200 MB image read in 64 KiB chunks would otherwise redraw it thousands of times); elsewhere
+ * (CI logs) one line per 10% read. The clock is a parameter so the behaviour is tested without waiting.
  */
 export interface ProgressLine {
   update(bytes: number, total: number): void;
@@ -11,6 +11,8 @@ export interface ProgressLine {
 }
 
 export function createProgressLine(options: {
+  /** What is being read: `reading image`, `verifying log`. */
+  label: string;
   write: (text: string) => void;
   tty: boolean;
   now?: () => number;
@@ -28,7 +30,7 @@ export function createProgressLine(options: {
     const rate = seconds > 0 ? bytes / seconds : 0;
     const left = total > bytes && rate > 0 ? Math.ceil((total - bytes) / rate) : undefined;
     return (
-      `reading image: ${mb(bytes)} MB${total > 0 ? ` of ~${mb(total)} MB` : ''}` +
+      `${options.label}: ${mb(bytes)} MB${total > 0 ? ` of ~${mb(total)} MB` : ''}` +
       (rate > 0 ? `, ${mb(rate)} MB/s` : '') +
       (left !== undefined ? `, ETA ${left} s` : '')
     );
