@@ -19,5 +19,7 @@ export type { KubernetesApi } from './pull-secrets.ts';
 export { validateRequest } from './validate.ts';
 export { injectionPatch, mutateRequest, sidecarContainer, SIDECAR_NAME, INJECTED_ANNOTATION } from './inject.ts';
 export { createAdmissionApp, listenHttps } from './server.ts';
+export { createAdmissionMetrics } from './metrics.ts';
+export type { AdmissionMetrics, Decision, Webhook } from './metrics.ts';
 export { runAdmission } from './run-admission.ts';
 export type { AdmissionOptions, RunningAdmission } from './run-admission.ts';

@@ -7,6 +7,7 @@ import { loadTrustedKeys } from '../shared/signing/index.ts';
 import { AdmissionConfig } from './config.ts';
 import { ImageVerifier } from './image-verifier.ts';
 import { mutateRequest } from './inject.ts';
+import { createAdmissionMetrics } from './metrics.ts';
 import { inClusterApi, PullSecretReader, type KubernetesApi } from './pull-secrets.ts';
 import { createAdmissionApp, listenHttps } from './server.ts';
 import { validateRequest } from './validate.ts';
@@ -69,6 +70,7 @@ export async function runAdmission(options: AdmissionOptions, deps: AdmissionDep
   });
   const app = createAdmissionApp({
     logger: deps.logger,
+    metrics: createAdmissionMetrics({ version: options.version, verifier, outputs: () => dispatcher.stats() }),
     validate: (request) =>
       validateRequest(request, {
         config,
@@ -85,7 +87,7 @@ export async function runAdmission(options: AdmissionOptions, deps: AdmissionDep
     options.port,
     deps.logger,
   );
-  deps.logger.info(`admission: listening on https://${options.host}:${server.port} (/validate, /mutate)`);
+  deps.logger.info(`admission: listening on https://${options.host}:${server.port} (/validate, /mutate, /metrics)`);
   return {
     port: server.port,
     verifier,

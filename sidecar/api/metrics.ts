@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { bindOutputMetrics, createMetricsRegistry, scrapedCounter } from '../../shared/metrics/index.ts';
 import type { SinkStats } from '../../shared/outputs/index.ts';
 
 /**
@@ -108,15 +109,8 @@ export interface WatchMetricsOptions {
 }
 
 export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetrics {
-  const registry = new Registry();
+  const registry = createMetricsRegistry('watcher', options.version);
   const registers = [registry];
-  collectDefaultMetrics({ register: registry });
-  new Gauge({
-    name: 'sealwatch_build_info',
-    help: 'always 1: the sealwatch and Node versions of this watcher',
-    labelNames: ['version', 'node_version'],
-    registers,
-  }).set({ version: options.version ?? 'unknown', node_version: process.version }, 1);
   const metrics: WatchMetrics = {
     registry,
     events: new Counter({
@@ -175,77 +169,10 @@ export function createWatchMetrics(options: WatchMetricsOptions = {}): WatchMetr
   return metrics;
 }
 
-/**
- * Each output's delivery, read from the dispatcher at scrape time: counters of events delivered, retried, dropped
- * and shortened (the output's running totals), and gauges of events waiting in memory, bytes waiting in the disk
- * spool, and the connection.
- */
-function bindOutputMetrics(registry: Registry, outputs: () => readonly SinkStats[]): void {
-  const registers = [registry];
-  const counters: ReadonlyArray<[keyof SinkStats & ('sent' | 'retried' | 'dropped' | 'truncated'), string, string]> = [
-    ['sent', 'sealwatch_output_events_delivered_total', 'events the output delivered (UDP: handed to the network)'],
-    ['retried', 'sealwatch_output_events_retried_total', 'events sent again after a failed attempt'],
-    ['dropped', 'sealwatch_output_events_dropped_total', 'events lost: the memory queue and the disk spool were full'],
-    ['truncated', 'sealwatch_output_events_truncated_total', 'messages shortened to fit the transport or size limit'],
-  ];
-  for (const [field, name, help] of counters) {
-    const last = new Map<string, number>();
-    new Counter({
-      name,
-      help,
-      labelNames: ['output'],
-      registers,
-      collect() {
-        for (const s of outputs()) {
-          const before = last.get(s.name) ?? 0;
-          this.inc({ output: s.name }, Math.max(0, s[field] - before));
-          last.set(s.name, Math.max(before, s[field]));
-        }
-      },
-    });
-  }
-  const gauges: ReadonlyArray<[(s: SinkStats) => number, string, string]> = [
-    [(s) => s.queued, 'sealwatch_output_queue_depth', 'events waiting in memory'],
-    [(s) => s.spoolBytes, 'sealwatch_output_spool_bytes', 'bytes waiting in the disk spool'],
-    [(s) => (s.connected ? 1 : 0), 'sealwatch_output_connected', '1 when the output has a connection (or needs none)'],
-  ];
-  for (const [read, name, help] of gauges) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['output'],
-      registers,
-      collect() {
-        for (const s of outputs()) this.set({ output: s.name }, read(s));
-      },
-    });
-  }
-}
-
 /** What /metrics shows of the kernel proc connector (host agent): its counters and whether it is in use. */
 export interface ConnectorMetricsSource {
   readonly mode: 'proc-connector' | 'proc-poll';
   readonly stats: { execs: number; unreadable: number; partial: number; skipped: number; errors: number };
-}
-
-/**
- * Adds the connector's counts to the registry (read at scrape time; the connector keeps plain counters):
- * execs seen, execs whose details were missed (reaped before any read, or exited before the exe link and argv
- * were read), unparsable records, socket errors, and the exec source (connector, or the /proc polling fallback).
- */
-/** A counter read at scrape time from a plain running total kept by a source. */
-function scrapedCounter(metrics: WatchMetrics, name: string, help: string, read: () => number): void {
-  let last = 0;
-  new Counter({
-    name,
-    help,
-    registers: [metrics.registry],
-    collect() {
-      const value = read();
-      if (value > last) this.inc(value - last);
-      last = value;
-    },
-  });
 }
 
 /** What /metrics shows of a container's Docker event stream: how often it ended and was subscribed again. */
@@ -254,22 +181,28 @@ export function bindDockerEventMetrics(
   source: { readonly interruptions: number; readonly skipped: number },
 ): void {
   scrapedCounter(
-    metrics,
+    metrics.registry,
     'sealwatch_docker_event_stream_interruptions_total',
     'times the Docker engine event stream ended (engine restart, dropped connection) and was subscribed again',
     () => source.interruptions,
   );
   scrapedCounter(
-    metrics,
+    metrics.registry,
     'sealwatch_docker_event_records_skipped_total',
     'Docker engine event records that did not parse or fit',
     () => source.skipped,
   );
 }
 
+/**
+ * Adds the connector's counts to the registry (read at scrape time; the connector keeps plain counters):
+ * execs seen, execs whose details were missed (reaped before any read, or exited before the exe link and argv
+ * were read), unparsable records, socket errors, and the exec source (connector, or the /proc polling fallback).
+ */
 export function bindConnectorMetrics(metrics: WatchMetrics, connector: ConnectorMetricsSource): void {
   const registers = [metrics.registry];
-  const counter = (name: string, help: string, read: () => number): void => scrapedCounter(metrics, name, help, read);
+  const counter = (name: string, help: string, read: () => number): void =>
+    scrapedCounter(metrics.registry, name, help, read);
   counter(
     'sealwatch_proc_connector_execs_total',
     'exec events received from the kernel proc connector',

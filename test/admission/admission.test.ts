@@ -50,6 +50,32 @@ function post(port: number, ca: string, path: string, body: unknown): Promise<{ 
   });
 }
 
+/** GET /metrics over TLS: each sample by its name and its labels in name order. */
+function scrapeMetrics(port: number, ca: string): Promise<Map<string, number>> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics', ca }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => {
+        if (res.statusCode !== 200 || !/^text\/plain/.test(res.headers['content-type'] ?? '')) {
+          reject(new Error(`/metrics: HTTP ${res.statusCode} ${res.headers['content-type']}`));
+          return;
+        }
+        const samples = new Map<string, number>();
+        for (const line of text.split('\n')) {
+          const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+          if (!m) continue;
+          const labels = (m[2] ?? '').match(/\w+="(?:[^"\\]|\\.)*"/g) ?? [];
+          samples.set(labels.length ? `${m[1]}{${labels.sort().join(',')}}` : m[1]!, Number(m[3]));
+        }
+        resolve(samples);
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 let uidCounter = 0;
 function review(kind: string, object: unknown, namespace = 'default', group = kind === 'Pod' ? '' : 'apps') {
   uidCounter++;
@@ -310,6 +336,49 @@ describeDocker('sealwatch admission (real registry, real TLS)', () => {
     expect((res.json as { error: string }).error).toMatch(/^not an AdmissionReview v1: /);
     const broken = await post(admission.port, ca, '/mutate', '{"apiVersion": ');
     expect(broken.status).toBe(400);
+  });
+
+  it('/metrics counts each answer by webhook and decision, times it, and says where verdicts came from', async () => {
+    const before = await scrapeMetrics(admission.port, ca);
+    expect(before.get('sealwatch_build_info{node_version="' + process.version + '",version="0.1.0-test"}')).toBe(1);
+    // every series is there from the start, so an alert on errors has one to watch
+    expect(before.get('sealwatch_admission_reviews_total{decision="error",webhook="validate"}')).toBe(0);
+    expect(before.get(`sealwatch_output_events_delivered_total{output="file://${eventsFile}"}`)).toBeGreaterThan(0);
+
+    expect((await validate(review('Pod', pod('m1', fixture.refs.sealed)))).allowed).toBe(true);
+    expect((await validate(review('Pod', pod('m2', fixture.refs.unsealed)))).allowed).toBe(false);
+    expect((await post(admission.port, ca, '/validate', { kind: 'Pod' })).status).toBe(400);
+    expect((await post(admission.port, ca, '/mutate', '{"apiVersion": ')).status).toBe(400);
+    expect((await post(admission.port, ca, '/mutate', review('Pod', pod('m3', fixture.refs.sealed)))).status).toBe(200);
+    const after = await scrapeMetrics(admission.port, ca);
+    const delta = (series: string): number => (after.get(series) ?? NaN) - (before.get(series) ?? 0);
+    expect({
+      validateAllowed: delta('sealwatch_admission_reviews_total{decision="allowed",webhook="validate"}'),
+      validateDenied: delta('sealwatch_admission_reviews_total{decision="denied",webhook="validate"}'),
+      validateInvalid: delta('sealwatch_admission_reviews_total{decision="invalid",webhook="validate"}'),
+      mutateInvalid: delta('sealwatch_admission_reviews_total{decision="invalid",webhook="mutate"}'),
+      mutateAllowed: delta('sealwatch_admission_reviews_total{decision="allowed",webhook="mutate"}'),
+      validateTimed: delta('sealwatch_admission_review_duration_seconds_count{webhook="validate"}'),
+      mutateTimed: delta('sealwatch_admission_review_duration_seconds_count{webhook="mutate"}'),
+      // both images were checked before: their verdicts come from the cache, the registry is not read
+      fromCache: delta('sealwatch_admission_image_checks_total{source="cache"}'),
+      fromRegistry: delta('sealwatch_admission_image_checks_total{source="registry"}'),
+    }).toEqual({
+      validateAllowed: 1,
+      validateDenied: 1,
+      validateInvalid: 1,
+      mutateInvalid: 1,
+      mutateAllowed: 1,
+      validateTimed: 3,
+      mutateTimed: 2,
+      fromCache: 2,
+      fromRegistry: 0,
+    });
+    // the unreachable registry of the test before is counted as a registry error
+    expect(after.get('sealwatch_admission_registry_errors_total')).toBeGreaterThanOrEqual(1);
+    expect(after.get('sealwatch_admission_review_duration_seconds_sum{webhook="validate"}')).toBeGreaterThan(
+      before.get('sealwatch_admission_review_duration_seconds_sum{webhook="validate"}') ?? 0,
+    );
   });
 
   describe('mutating: sidecar injection', () => {

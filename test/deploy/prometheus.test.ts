@@ -12,7 +12,8 @@ import { waitFor } from '../harness/wait.ts';
 
 /**
  * deploy/prometheus/sealwatch-rules.yml and deploy/grafana/sealwatch-dashboard.json against the real thing: Debian's
- * Prometheus scrapes a real watcher (`watch -- COMMAND`, a CEF output to a real rsyslog), loads the rules as shipped,
+ * Prometheus scrapes a real watcher (`watch -- COMMAND`, a CEF output to a real rsyslog) and a real admission webhook
+ * (over TLS, its self-signed certificate from openssl as Prometheus's CA), loads the rules as shipped,
  * and every expression of the rules and of the dashboard returns data. An alert rule is evaluated without its
  * threshold (`X > 0` as `X`): the series must exist, whether or not the alert fires. The miner-looking command makes
  * SealwatchCriticalAlert fire for real.
@@ -40,6 +41,13 @@ function withoutThreshold(expr: string): string {
   return expr.trim().replace(/\s*(==|!=|>=|<=|>|<)\s*[\d.\s*]+$/, '');
 }
 
+/** The CLI as users run it, in a process of its own (stderr kept for a failing test's message). */
+function sealwatch(args: string[]): ChildProcess {
+  return spawn(process.execPath, [join(REPO_ROOT, 'bin/sealwatch.js'), ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
 const prometheusAvailable = existsSync(PROMETHEUS) && existsSync(PROMTOOL);
 const describePrometheus =
   prometheusAvailable || process.env.SEALWATCH_REQUIRE_PROMETHEUS === '1' ? describe : describe.skip;
@@ -64,26 +72,45 @@ describePrometheus('Prometheus rules and the Grafana dashboard against a real wa
     dir = mkdtempSync(join(tmpdir(), 'sw-prometheus-'));
     receiver = await startRsyslog();
     const apiPort = await freePort();
-    const watcher = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'bin/sealwatch.js'),
-        'watch',
-        '--listen',
-        `127.0.0.1:${apiPort}`,
-        '--output',
-        `syslog+tcp://127.0.0.1:${receiver.port}?format=cef`,
-        '--spool-dir',
-        join(dir, 'spool'),
-        '--',
-        'sh',
-        '-c',
-        // A miner-looking process once Prometheus scrapes (a counter's first sample is no increase to it).
-        `while [ ! -e ${join(dir, 'go')} ]; do sleep 0.2; done; sh -c 'sleep 600; true' stratum+tcp://pool.example:3333`,
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const watcher = sealwatch([
+      'watch',
+      '--listen',
+      `127.0.0.1:${apiPort}`,
+      '--output',
+      `syslog+tcp://127.0.0.1:${receiver.port}?format=cef`,
+      '--spool-dir',
+      join(dir, 'spool'),
+      '--',
+      'sh',
+      '-c',
+      // A miner-looking process once Prometheus scrapes (a counter's first sample is no increase to it).
+      `while [ ! -e ${join(dir, 'go')} ]; do sleep 0.2; done; sh -c 'sleep 600; true' stratum+tcp://pool.example:3333`,
+    ]);
     children.push(watcher);
+    // the admission webhook too, over TLS: a self-signed serving certificate for 127.0.0.1 that Prometheus trusts
+    const tls = { cert: join(dir, 'tls.crt'), key: join(dir, 'tls.key'), pub: join(dir, 'trusted.pub') };
+    // prettier-ignore
+    const made = await run('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', tls.key, '-out', tls.cert,
+    ]);
+    expect(made.code, made.stderr).toBe(0);
+    // the webhook needs a trusted seal key to start; no image is checked here, so any public key will do
+    const pub = await run('openssl', ['pkey', '-in', tls.key, '-pubout', '-out', tls.pub]);
+    expect(pub.code, pub.stderr).toBe(0);
+    const webhookPort = await freePort();
+    const webhook = sealwatch([
+      'admission',
+      '--pub',
+      tls.pub,
+      '--tls-cert',
+      tls.cert,
+      '--tls-key',
+      tls.key,
+      '--listen',
+      `127.0.0.1:${webhookPort}`,
+    ]);
+    children.push(webhook);
     promPort = await freePort();
     writeFileSync(
       join(dir, 'prometheus.yml'),
@@ -93,6 +120,10 @@ describePrometheus('Prometheus rules and the Grafana dashboard against a real wa
         'scrape_configs:',
         '  - job_name: sealwatch',
         `    static_configs: [{ targets: ['127.0.0.1:${apiPort}'] }]`,
+        '  - job_name: sealwatch-admission',
+        '    scheme: https',
+        `    tls_config: { ca_file: ${JSON.stringify(tls.cert)} }`,
+        `    static_configs: [{ targets: ['127.0.0.1:${webhookPort}'] }]`,
         '',
       ].join('\n'),
     );
@@ -110,10 +141,15 @@ describePrometheus('Prometheus rules and the Grafana dashboard against a real wa
     prometheus.stderr.on('data', (d: Buffer) => (promLog = (promLog + d.toString()).slice(-4000)));
     // Enough scrapes for rate() over the test's windows (each needs two samples).
     await waitFor(
-      'ten scrapes of the watcher',
+      'ten scrapes of the watcher and of the webhook',
       async () => {
-        const [sample] = (await query('count_over_time(up{job="sealwatch"}[1m])')) as { value: [number, string] }[];
-        return sample !== undefined && Number(sample.value[1]) >= 10;
+        for (const job of ['sealwatch', 'sealwatch-admission']) {
+          const [sample] = (await query(`count_over_time(up{job="${job}"}[1m]) and up{job="${job}"} == 1`)) as {
+            value: [number, string];
+          }[];
+          if (sample === undefined || Number(sample.value[1]) < 10) return false;
+        }
+        return true;
       },
       60_000,
     ).catch((error: Error) => {

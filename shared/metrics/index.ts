@@ -1,0 +1,1 @@
+export { bindOutputMetrics, createMetricsRegistry, scrapedCounter } from './registry.ts';
