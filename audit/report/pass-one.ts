@@ -1,5 +1,5 @@
 import type { Event } from '../../shared/events/index.ts';
-import type { SortRecord } from './external-sort.ts';
+import type { RecordBatch } from './external-sort.ts';
 import { inWindow, matchesFilter, type EventFilter } from './filter.ts';
 import { createCsvRenderer } from './render-csv.ts';
 import { createHtmlRenderer } from './render-html.ts';
@@ -20,29 +20,23 @@ const ROLE_RANK: Record<EventRole, number> = { alert: 0, response: 1, other: 2 }
 
 /**
  * What the report does with each event as it is read, the same in this thread and in the reading
- * threads: filter it, count it in the summary, render it, and make its sort record. Undefined: the
- * filters leave it out.
+ * threads: filter it, count it in the summary, render it, and add its sort record to `batch`
+ * (unless the filters leave it out).
  */
 export function createPassOne(
   format: ReportFormat,
   filter: EventFilter,
   builder: SummaryBuilder,
-): (event: Event, ms: number, fileIndex: number, line: number) => SortRecord | undefined {
+  batch: RecordBatch,
+): (event: Event, ms: number, line: number) => void {
   const renderer = RENDERERS[format]();
-  return (event, ms, fileIndex, line) => {
+  return (event, ms, line) => {
     if (!inWindow(ms, filter.window) || !matchesFilter(event, filter)) {
       builder.exclude();
-      return undefined;
+      return;
     }
     builder.add(event, ms);
-    return {
-      group: renderer.groupByRule ? ruleKey(event) : '',
-      ms,
-      rank: ROLE_RANK[eventRole(event)],
-      id: event.event.id,
-      fileIndex,
-      line,
-      text: renderer.event(event),
-    };
+    const group = renderer.groupByRule ? ruleKey(event) : '';
+    batch.add(group, ms, ROLE_RANK[eventRole(event)], event.event.id, line, renderer.event(event));
   };
 }

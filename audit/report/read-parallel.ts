@@ -66,6 +66,8 @@ export async function readInThreads(options: {
     });
   }
   const queue: Pending[] = [];
+  /** Batch buffers whose records were sorted, handed back to the threads with the next blocks. */
+  const spares: ArrayBuffer[] = [];
   let nextId = 0;
   const apply = async (): Promise<void> => {
     const { input, result } = queue.shift()!;
@@ -81,17 +83,9 @@ export async function readInThreads(options: {
     stat.events += r.events;
     for (let i = 0; i < r.bad.length; i += 2) countBadLine(stat, BAD_LINE_REASONS[r.bad[i + 1]!]!, base + r.bad[i]!);
     options.builder.absorb(r.part);
-    for (let i = 0; i < r.texts.length; i++) {
-      options.sorter.add({
-        group: r.groups[i]!,
-        ms: r.numbers[3 * i]!,
-        rank: r.numbers[3 * i + 1]!,
-        id: r.ids[i]!,
-        fileIndex,
-        line: base + r.numbers[3 * i + 2]!,
-        text: r.texts[i]!,
-      });
-    }
+    options.sorter.addBatch(r.records, fileIndex, base);
+    // The records are copied out: the buffer goes back to a thread for a next batch.
+    spares.push(r.records.bytes.buffer);
   };
   try {
     await readBlocks(
@@ -107,8 +101,9 @@ export async function readInThreads(options: {
           const data = new Uint8Array(block);
           const result = new Promise<BlockResult>((resolve, reject) => waiting.set(id, { resolve, reject }));
           result.catch(() => undefined); // awaited in order by apply(); a failure is reported there
-          const task: BlockTask = { id, data };
-          workers[id % workers.length]!.postMessage(task, [data.buffer]);
+          const spare = spares.pop();
+          const task: BlockTask = spare ? { id, data, spare } : { id, data };
+          workers[id % workers.length]!.postMessage(task, spare ? [data.buffer, spare] : [data.buffer]);
           queue.push({ input, result });
         }
         while (queue.length > workers.length * IN_FLIGHT_PER_THREAD) await apply();

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createEventCheck, type EventCheck } from './event-check.ts';
+import { RecordBatch, type EncodedBatch } from './external-sort.ts';
 import type { EventFilter } from './filter.ts';
 import { createPassOne } from './pass-one.ts';
 import { forEachLine } from '../../shared/text/index.ts';
@@ -24,6 +25,8 @@ export interface ThreadSetup {
 export interface BlockTask {
   id: number;
   data: Uint8Array;
+  /** A batch buffer handed back after its records were sorted: the next batch is written into it. */
+  spare?: ArrayBuffer;
 }
 
 export interface BlockResult {
@@ -32,11 +35,8 @@ export interface BlockResult {
   events: number;
   /** Pairs: line within the block (1-based), index into BAD_LINE_REASONS. */
   bad: number[];
-  /** Per kept event: its group, id and text, and in `numbers` its time, rank and line within the block. */
-  groups: string[];
-  ids: string[];
-  texts: string[];
-  numbers: Float64Array;
+  /** The kept events' sort records (lines within the block), encoded here. */
+  records: EncodedBatch;
   part: SummaryPart;
 }
 
@@ -44,19 +44,13 @@ const setup = workerData as ThreadSetup;
 const checkReady = createEventCheck(setup.checkFile);
 const reasonIndex = new Map(BAD_LINE_REASONS.map((r, i) => [r, i]));
 
+const batch = new RecordBatch();
+
 function answer(task: BlockTask, check: EventCheck): void {
+  if (task.spare) batch.reuse(task.spare);
   const builder = new SummaryBuilder();
-  const passOne = createPassOne(setup.format, setup.filter, builder);
-  const result: Omit<BlockResult, 'numbers' | 'part'> = {
-    id: task.id,
-    lines: 0,
-    events: 0,
-    bad: [],
-    groups: [],
-    ids: [],
-    texts: [],
-  };
-  const numbers: number[] = [];
+  const passOne = createPassOne(setup.format, setup.filter, builder, batch);
+  const result: Omit<BlockResult, 'records' | 'part'> = { id: task.id, lines: 0, events: 0, bad: [] };
   const block = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   forEachLine(block, setup.maxLineBytes, (line) => {
     const at = ++result.lines;
@@ -67,16 +61,11 @@ function answer(task: BlockTask, check: EventCheck): void {
       return;
     }
     result.events++;
-    const kept = passOne(outcome.event, outcome.ms, 0, at);
-    if (kept === undefined) return;
-    result.groups.push(kept.group);
-    result.ids.push(kept.id);
-    result.texts.push(kept.text);
-    numbers.push(kept.ms, kept.rank, at);
+    passOne(outcome.event, outcome.ms, at);
   });
-  const packed = Float64Array.from(numbers);
-  const message: BlockResult = { ...result, numbers: packed, part: builder.part() };
-  parentPort!.postMessage(message, [packed.buffer]);
+  const records = batch.take();
+  const message: BlockResult = { ...result, records, part: builder.part() };
+  parentPort!.postMessage(message, [records.bytes.buffer, records.keys.buffer]);
 }
 
 // Blocks are answered in the order they came: each waits for the check (ready once), then runs at once.

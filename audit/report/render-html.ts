@@ -73,9 +73,16 @@ td.detail{font-size:9px}
 }
 `;
 
-function sevBadge(score: number): string {
+function renderBadge(score: number): string {
   const label = severityLabel(score);
   return `<span class="sev sev-${label}">${score} ${label}</span>`;
+}
+
+/** Each score's badge (the schema allows the integers 0–10), made once. */
+const BADGES = Array.from({ length: 11 }, (_, score) => renderBadge(score));
+
+function sevBadge(score: number): string {
+  return BADGES[score] ?? renderBadge(score);
 }
 
 function ruleAnchor(index: number): string {

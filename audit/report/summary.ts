@@ -178,21 +178,42 @@ function clip(key: string): string {
   return key.length > MAX_KEY_LENGTH ? `${key.slice(0, MAX_KEY_LENGTH)}…` : key;
 }
 
-function processKey(event: Event): string | undefined {
-  const p = event.process;
-  if (!p) return undefined;
-  const name = p.name ?? p.executable;
-  if (name === undefined) return undefined;
-  return clip(p.executable !== undefined && p.executable !== name ? `${name} (${p.executable})` : name);
+/**
+ * The last key made and what it was made of: events in a row mostly name the same process or
+ * destination, and the same key string (its hash computed once) makes the top counter's lookup cheap.
+ */
+interface KeyCache {
+  a: unknown;
+  b: unknown;
+  c: unknown;
+  key: string | undefined;
 }
 
-function destinationKey(event: Event): string | undefined {
+function newKeyCache(): KeyCache {
+  return { a: undefined, b: undefined, c: undefined, key: undefined };
+}
+
+function processKey(event: Event, cache: KeyCache): string | undefined {
+  const p = event.process;
+  if (!p) return undefined;
+  if (cache.key !== undefined && p.name === cache.a && p.executable === cache.b) return cache.key;
+  const name = p.name ?? p.executable;
+  if (name === undefined) return undefined;
+  const key = clip(p.executable !== undefined && p.executable !== name ? `${name} (${p.executable})` : name);
+  Object.assign(cache, { a: p.name, b: p.executable, key });
+  return key;
+}
+
+function destinationKey(event: Event, cache: KeyCache): string | undefined {
   const d = event.destination;
   if (!d) return undefined;
+  if (cache.key !== undefined && d.domain === cache.a && d.ip === cache.b && d.port === cache.c) return cache.key;
   const host = d.domain ?? d.ip;
   if (host === undefined) return undefined;
   const shown = d.domain === undefined && host.includes(':') ? `[${host}]` : host;
-  return clip(d.port === undefined ? shown : `${shown}:${d.port}`);
+  const key = clip(d.port === undefined ? shown : `${shown}:${d.port}`);
+  Object.assign(cache, { a: d.domain, b: d.ip, c: d.port, key });
+  return key;
 }
 
 /** Accumulates the summary while events stream past; `finish()` sorts everything deterministically. */
@@ -210,6 +231,8 @@ export class SummaryBuilder {
   private hours: Map<number, Bucket> | undefined = new Map();
   private readonly topProcesses = new TopCounter();
   private readonly topDestinations = new TopCounter();
+  private readonly processCache = newKeyCache();
+  private readonly destinationCache = newKeyCache();
   private firstMs = Infinity;
   private lastMs = -Infinity;
   private first = '';
@@ -355,9 +378,9 @@ export class SummaryBuilder {
       }
       if (this.hours) count(hour, label, key);
     }
-    const process = processKey(event);
+    const process = processKey(event, this.processCache);
     if (process !== undefined) this.topProcesses.add(process);
-    const destination = destinationKey(event);
+    const destination = destinationKey(event, this.destinationCache);
     if (destination !== undefined) this.topDestinations.add(destination);
   }
 

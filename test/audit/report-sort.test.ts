@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExternalSorter, type SortRecord } from '../../audit/report/external-sort.ts';
+import { ExternalSorter, RecordBatch, type SortRecord } from '../../audit/report/external-sort.ts';
 
 /** A deterministic pseudo-random sequence (LCG), so a failure reproduces. */
 function random(seed: number): () => number {
@@ -17,7 +17,7 @@ function record(i: number, ms: number, group = '', rank = 0): SortRecord {
     ms,
     rank,
     id: `id-${String(i % 97).padStart(3, '0')}`,
-    fileIndex: i % 3,
+    fileIndex: Math.floor(i / 100) % 3,
     line: i,
     text: `row ${i}\n€ ✓ 🚀 "q"\r\n`,
   };
@@ -41,9 +41,20 @@ function expected(records: SortRecord[]): string[] {
     .map(key);
 }
 
+/** Batches of consecutive records of one file, as the reading threads make them (lines counted from the batch's first). */
 function sortAll(records: SortRecord[], chunkSize: number): string[] {
   const sorter = new ExternalSorter(chunkSize);
-  for (const r of records) sorter.add(r);
+  const batch = new RecordBatch(64);
+  for (let i = 0; i < records.length;) {
+    const { fileIndex, line: base } = records[i]!;
+    for (; i < records.length && records[i]!.fileIndex === fileIndex; i++) {
+      const r = records[i]!;
+      batch.add(r.group, r.ms, r.rank, r.id, r.line - base, r.text);
+    }
+    const taken = batch.take();
+    sorter.addBatch(taken, fileIndex, base);
+    batch.reuse(taken.bytes.buffer);
+  }
   // The sorter reuses the object it yields, and its bytes are valid until the next one: read each at once.
   const out: string[] = [];
   for (const item of sorter.sorted()) out.push(key(item));
