@@ -1,9 +1,9 @@
 import { createReadStream, statSync, openSync, readSync, closeSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { ConfigError, errnoCode } from '../../shared/errors/index.ts';
 import type { Event } from '../../shared/events/index.ts';
-import { forEachLine, splitBlocks } from '../../shared/text/index.ts';
+import { forEachLine, splitBlocks, type ReadInto } from '../../shared/text/index.ts';
 import { createEventCheck, type EventCheck } from './event-check.ts';
 
 /** Why a line was skipped. */
@@ -15,6 +15,9 @@ export type BadLineReason = (typeof BAD_LINE_REASONS)[number];
  * and counted without ever being held whole (a 1 GB line is read past, not into memory).
  */
 export const MAX_LINE_BYTES = 1 << 20;
+
+/** Bytes asked of each read of an input file: a block of lines is about this size. */
+const READ_BYTES = 1 << 20;
 
 export const BAD_LINE_TEXT: Record<BadLineReason, string> = {
   'too-long': `longer than ${MAX_LINE_BYTES / (1 << 20)} MiB`,
@@ -154,9 +157,10 @@ export interface OpenInput {
 
 /**
  * Streams JSONL files (plain or gzip) as blocks of whole lines (see splitBlocks), in the order given:
- * memory does not grow with the file, and no line is ever held longer than `maxLineBytes`. A failure
- * of the input (a read error, a corrupt gzip) becomes one ConfigError naming the file; an error thrown
- * by `onBlock` passes as it is.
+ * memory does not grow with the file, and no line is ever held longer than `maxLineBytes`. A plain
+ * file is read straight into each block's buffer (from `newBuffer` when given: the consumer owns each
+ * block's memory). A failure of the input (a read error, a corrupt gzip) becomes one ConfigError
+ * naming the file; an error thrown by `onBlock` passes as it is.
  */
 export async function readBlocks(
   files: readonly { path: string; source: string }[],
@@ -164,6 +168,7 @@ export async function readBlocks(
   onBlock: (input: OpenInput, block: Buffer | undefined) => void | Promise<void>,
   onProgress?: (progress: ReadProgress) => void,
   maxLineBytes = MAX_LINE_BYTES,
+  newBuffer?: (size: number) => Buffer,
 ): Promise<void> {
   const opened = files.map((f) => ({ ...f, ...openInput(f.path, f.source) }));
   for (const [fileIndex, file] of opened.entries()) {
@@ -178,28 +183,44 @@ export async function readBlocks(
     };
     stats.push(stat);
     const input: OpenInput = { fileIndex, source: file.source, stat };
-    const raw = createReadStream(file.path, { highWaterMark: 1 << 20 });
     let bytesRead = 0;
-    raw.on('data', (chunk) => {
-      bytesRead += chunk.length;
-    });
-    let stream: Readable = raw;
-    if (file.gzip) {
-      const gunzip = createGunzip({ chunkSize: 1 << 18 });
-      raw.on('error', (error) => gunzip.destroy(error));
-      stream = raw.pipe(gunzip);
-    }
+    let close: (() => unknown) | undefined;
     let consumerFailed = false;
     try {
-      await splitBlocks(stream as AsyncIterable<Buffer>, maxLineBytes, async (block) => {
-        try {
-          await onBlock(input, block);
-        } catch (error) {
-          consumerFailed = true;
-          throw error;
-        }
-        onProgress?.({ file: file.source, bytesRead, bytesTotal: file.size, events: stat.events });
-      });
+      let source: AsyncIterable<Buffer> | ReadInto;
+      if (file.gzip) {
+        const raw = createReadStream(file.path, { highWaterMark: READ_BYTES });
+        close = () => raw.destroy();
+        raw.on('data', (chunk) => {
+          bytesRead += chunk.length;
+        });
+        const gunzip = createGunzip({ chunkSize: 1 << 18 });
+        raw.on('error', (error) => gunzip.destroy(error));
+        source = raw.pipe(gunzip);
+      } else {
+        const handle = await open(file.path, 'r');
+        close = () => handle.close();
+        source = async (buffer, offset, length) => {
+          const { bytesRead: n } = await handle.read(buffer, offset, length, null);
+          bytesRead += n;
+          return n;
+        };
+      }
+      const options = newBuffer ? { readBytes: READ_BYTES, newBuffer } : { readBytes: READ_BYTES };
+      await splitBlocks(
+        source,
+        maxLineBytes,
+        async (block) => {
+          try {
+            await onBlock(input, block);
+          } catch (error) {
+            consumerFailed = true;
+            throw error;
+          }
+          onProgress?.({ file: file.source, bytesRead, bytesTotal: file.size, events: stat.events });
+        },
+        options,
+      );
     } catch (error) {
       if (consumerFailed) throw error;
       throw new ConfigError(
@@ -208,7 +229,7 @@ export async function readBlocks(
         { cause: error },
       );
     } finally {
-      raw.destroy();
+      await close?.();
     }
     onProgress?.({ file: file.source, bytesRead: file.size, bytesTotal: file.size, events: stat.events });
   }

@@ -68,6 +68,12 @@ export async function readInThreads(options: {
   const queue: Pending[] = [];
   /** Batch buffers whose records were sorted, handed back to the threads with the next blocks. */
   const spares: ArrayBuffer[] = [];
+  /** The blocks' memory, handed back by the threads: the next reads go into it. */
+  const blockMemory: ArrayBuffer[] = [];
+  const newBuffer = (size: number): Buffer => {
+    const memory = blockMemory.pop();
+    return memory !== undefined && memory.byteLength >= size ? Buffer.from(memory) : Buffer.allocUnsafeSlow(size);
+  };
   let nextId = 0;
   const apply = async (): Promise<void> => {
     const { input, result } = queue.shift()!;
@@ -86,6 +92,7 @@ export async function readInThreads(options: {
     options.sorter.addBatch(r.records, fileIndex, base);
     // The records are copied out: the buffer goes back to a thread for a next batch.
     spares.push(r.records.bytes.buffer);
+    blockMemory.push(r.block);
   };
   try {
     await readBlocks(
@@ -97,8 +104,8 @@ export async function readInThreads(options: {
           queue.push({ input, result: undefined });
         } else {
           const id = nextId++;
-          // A copy of its own, so the block's memory moves to the thread instead of being cloned.
-          const data = new Uint8Array(block);
+          // The block has its memory to itself (readBlocks reads each into a buffer of its own): it moves to the thread.
+          const data = new Uint8Array(block.buffer as ArrayBuffer, block.byteOffset, block.length);
           const result = new Promise<BlockResult>((resolve, reject) => waiting.set(id, { resolve, reject }));
           result.catch(() => undefined); // awaited in order by apply(); a failure is reported there
           const spare = spares.pop();
@@ -110,6 +117,7 @@ export async function readInThreads(options: {
       },
       options.onProgress,
       options.setup.maxLineBytes,
+      newBuffer,
     );
     while (queue.length > 0) await apply();
   } finally {

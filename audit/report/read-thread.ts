@@ -24,7 +24,7 @@ export interface ThreadSetup {
 
 export interface BlockTask {
   id: number;
-  data: Uint8Array;
+  data: Uint8Array<ArrayBuffer>;
   /** A batch buffer handed back after its records were sorted: the next batch is written into it. */
   spare?: ArrayBuffer;
 }
@@ -37,6 +37,8 @@ export interface BlockResult {
   bad: number[];
   /** The kept events' sort records (lines within the block), encoded here. */
   records: EncodedBatch;
+  /** The block's memory, handed back for a next read. */
+  block: ArrayBuffer;
   part: SummaryPart;
 }
 
@@ -50,7 +52,7 @@ function answer(task: BlockTask, check: EventCheck): void {
   if (task.spare) batch.reuse(task.spare);
   const builder = new SummaryBuilder();
   const passOne = createPassOne(setup.format, setup.filter, builder, batch);
-  const result: Omit<BlockResult, 'records' | 'part'> = { id: task.id, lines: 0, events: 0, bad: [] };
+  const result: Omit<BlockResult, 'records' | 'part' | 'block'> = { id: task.id, lines: 0, events: 0, bad: [] };
   const block = Buffer.from(task.data.buffer, task.data.byteOffset, task.data.byteLength);
   forEachLine(block, setup.maxLineBytes, (line) => {
     const at = ++result.lines;
@@ -64,8 +66,8 @@ function answer(task: BlockTask, check: EventCheck): void {
     passOne(outcome.event, outcome.ms, at);
   });
   const records = batch.take();
-  const message: BlockResult = { ...result, records, part: builder.part() };
-  parentPort!.postMessage(message, [records.bytes.buffer, records.keys.buffer]);
+  const message: BlockResult = { ...result, records, part: builder.part(), block: task.data.buffer };
+  parentPort!.postMessage(message, [records.bytes.buffer, records.keys.buffer, task.data.buffer]);
 }
 
 // Blocks are answered in the order they came: each waits for the check (ready once), then runs at once.
