@@ -90,6 +90,12 @@ const MIN_WAKE_GAP_MS = 50;
  * interpreter (a second exec of the same program within this time is counted once).
  */
 const SAME_EXEC_MS = 20;
+/**
+ * Longest an exec waits for a process the poller read before it, started about then (a fork about to exec, read as the
+ * old program), to be read again: the tracker checks new processes for an exec every tick, and its process-start then
+ * stands for the exec. After this, or once that process is gone, the exec is reported as exited before it was read.
+ */
+const MID_EXEC_WAIT_MS = 1_000;
 /** Largest dropped executable hashed (a larger one is reported unhashed). */
 const MAX_HASH_BYTES = 32 * 1024 * 1024;
 const ENOSPC = -28;
@@ -437,6 +443,12 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     return b === undefined ? undefined : b + (p.startTicks * 1000) / CLOCK_TICKS;
   };
 
+  /** A process that started at most 2 s before an exec was seen (a fork execs after it started). */
+  const startedBefore = (p: ProcessInfo, at: number): boolean => {
+    const started = startMs(p);
+    return started !== undefined && started >= at - 2_000 && started <= at + 100;
+  };
+
   /** The process behind an exec, if the poller has it: started about then, or first read by it about then. */
   const execCandidate = (s: Pick<Sighting, 'paths' | 'at'>): ProcessInfo | undefined => {
     for (const p of tracker.processes().values()) {
@@ -444,16 +456,30 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
       const key = processKey(p);
       const taken = claims.get(key) ?? 0;
       if (taken >= 2) continue;
-      const started = startMs(p);
       const first = firstSeen.get(key);
-      const near =
-        (started !== undefined && started >= s.at - 2_000 && started <= s.at + 100) ||
-        (first !== undefined && Math.abs(first - s.at) <= 1_500);
-      if (!near) continue;
+      if (!startedBefore(p, s.at) && (first === undefined || Math.abs(first - s.at) > 1_500)) continue;
       claims.set(key, taken + 1);
       return p;
     }
     return undefined;
+  };
+
+  /**
+   * True while the exec may be a process the poller read as its old program: one that started at most 2 s before the
+   * exec and is still there. execve(2) opens the new program (the event) well before the process shows it (exe link,
+   * comm), so a read in between, before or after the event, has the old one. The tracker checks processes that young
+   * for an exec every tick: its next read shows the new program and its process-start stands for the exec. Until then,
+   * at most MID_EXEC_WAIT_MS, the exec is not reported as "exited before it could be read" (it would be reported
+   * twice).
+   */
+  const mayBeMidExec = (s: Pick<Sighting, 'paths' | 'at'>, nowMs: number): boolean => {
+    if (nowMs - s.at >= MID_EXEC_WAIT_MS) return false;
+    let young = false;
+    for (const p of tracker.processes().values()) {
+      if (p.exe !== undefined && s.paths.includes(p.exe)) return false; // the process is there: joined now
+      young ||= startedBefore(p, s.at);
+    }
+    return young;
   };
 
   /**
@@ -560,13 +586,23 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     return false;
   };
 
-  /** An exec (or read: inotify does not tell) of a file: the poller's process when it has it, else reported here. */
-  const resolveExec = (s: Pick<Sighting, 'path' | 'paths' | 'at' | 'mark' | 'multiCall' | 'change'>): boolean => {
+  /**
+   * An exec (or read: inotify does not tell) of a file: the poller's process when it has it, else reported here.
+   * False while it waits for a process read mid-exec (`mayBeMidExec`): the caller keeps it for the next tick.
+   */
+  const resolveExec = (
+    s: Pick<Sighting, 'path' | 'paths' | 'at' | 'mark' | 'multiCall' | 'change'>,
+    nowMs: number,
+  ): boolean => {
+    if (mayBeMidExec(s, nowMs)) {
+      wakeSoon(MIN_WAKE_GAP_MS);
+      return false;
+    }
     if (options.ownOpens?.take(s.path, s.mark)) return true;
     if (sameExec(s.path, s.at) || execCandidate(s)) return true;
     out.push({ type: 'file-sight', kind: 'exec', path: s.path, change: s.change, multiCall: s.multiCall });
     stats.seen++;
-    return false;
+    return true;
   };
 
   const join = (observations: Observation[], nowMs: number): Observation[] => {
@@ -586,7 +622,7 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     const dropped = new Set<Observation>();
     for (const s of ready) {
       if (s.kind === 'exec') {
-        resolveExec(s);
+        if (!resolveExec(s, nowMs)) pending.push(s);
         continue;
       }
       const write = s.kind === 'write';
@@ -620,7 +656,8 @@ export function createFileSight(options: FileSightOptions): FileSightSource {
     for (const o of opens) {
       const since = drifted.get(o.path);
       if (since === undefined || o.seq < since) continue;
-      resolveExec({ path: o.path, paths: [o.path], at: o.at, mark: o.mark, multiCall: false, change: 'open' });
+      const exec = { path: o.path, paths: [o.path], at: o.at, mark: o.mark, multiCall: false, change: 'open' as const };
+      if (!resolveExec(exec, nowMs)) openedWritable.push(o);
     }
     // forget what is too old to join
     for (const [path, at] of reported) if (nowMs - at > ONE_WRITE_MS) reported.delete(path);
