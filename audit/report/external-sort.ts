@@ -59,6 +59,9 @@ function compareTime(a: Key, b: Key): number {
  */
 const HEADER = 36;
 const BLOCK = 1 << 18;
+/** A spool of keys (about a tenth of a run's bytes). */
+const KEY_BLOCK = 1 << 16;
+const READ_BLOCK = 1 << 20;
 /** Stragglers held in memory before they are sorted and spilled, whichever comes first: records or bytes. */
 const CHUNK_BYTES = 32 << 20;
 
@@ -82,6 +85,7 @@ export class RecordBatch {
   private keys: number[] = [];
   private groups: string[] = [];
   private readonly groupIndex = new Map<string, number>();
+  private groupBytes: Buffer[] = [];
 
   constructor(private readonly initialBytes = 1 << 20) {
     this.buffer = Buffer.alloc(0);
@@ -102,8 +106,17 @@ export class RecordBatch {
     const b = this.buffer;
     const at = this.used;
     let p = at + HEADER;
-    const groupBytes = b.write(group, p);
-    p += groupBytes;
+    // A group is encoded once a batch (a few rules), then copied.
+    let index = this.groupIndex.get(group);
+    if (index === undefined) {
+      index = this.groups.length;
+      this.groups.push(group);
+      this.groupIndex.set(group, index);
+      this.groupBytes.push(Buffer.from(group));
+    }
+    const groupBytes = this.groupBytes[index]!;
+    if (groupBytes.length > 0) b.set(groupBytes, p);
+    p += groupBytes.length;
     const idBytes = b.write(id, p);
     p += idBytes;
     const textBytes = b.write(text, p);
@@ -111,16 +124,10 @@ export class RecordBatch {
     b.writeUInt32LE(p - at - 4, at);
     b.writeDoubleLE(ms, at + 4);
     b.writeUInt32LE(rank, at + 12);
-    b.writeUInt32LE(groupBytes, at + 24);
+    b.writeUInt32LE(groupBytes.length, at + 24);
     b.writeUInt32LE(idBytes, at + 28);
     b.writeUInt32LE(textBytes, at + 32);
     this.used = p;
-    let index = this.groupIndex.get(group);
-    if (index === undefined) {
-      index = this.groups.length;
-      this.groups.push(group);
-      this.groupIndex.set(group, index);
-    }
     this.keys.push(ms, rank, line, at, index);
   }
 
@@ -143,6 +150,7 @@ export class RecordBatch {
     this.keys = [];
     this.groups = [];
     this.groupIndex.clear();
+    this.groupBytes = [];
     return batch;
   }
 
@@ -152,7 +160,11 @@ export class RecordBatch {
   }
 }
 
-/** One record in the sorter: its key, and its bytes (a copy of its own); the id is decoded only for a tie. */
+/**
+ * One record in the sorter: its key, and where its bytes are: in the batch it came in (`batch` is
+ * that batch's number) or, for one that waits longer, in a copy of its own. The id is decoded only
+ * for a tie.
+ */
 class Entry implements Key {
   private decodedId: string | undefined;
 
@@ -162,52 +174,81 @@ class Entry implements Key {
     readonly rank: number,
     readonly fileIndex: number,
     readonly line: number,
-    readonly bytes: Buffer,
+    public bytes: Buffer,
+    public start: number,
+    public end: number,
+    public batch: number,
   ) {}
 
   get id(): string {
     if (this.decodedId === undefined) {
       const b = this.bytes;
-      const idStart = HEADER + b.readUInt32LE(24);
-      this.decodedId = b.toString('utf8', idStart, idStart + b.readUInt32LE(28));
+      const idStart = this.start + HEADER + b.readUInt32LE(this.start + 24);
+      this.decodedId = b.toString('utf8', idStart, idStart + b.readUInt32LE(this.start + 28));
     }
     return this.decodedId;
   }
+
+  /** Copies the bytes out of the batch (into memory of their exact size: this record waits long). */
+  own(): void {
+    const own = Buffer.allocUnsafeSlow(this.end - this.start);
+    this.bytes.copy(own, 0, this.start, this.end);
+    this.bytes = own;
+    this.start = 0;
+    this.end = own.length;
+    this.batch = OWNED;
+  }
+
+  /** Keeps only the key (a run's last record, compared with the next ones): the bytes are no longer read. */
+  keyOnly(): void {
+    void this.id;
+    this.bytes = NO_BYTES;
+    this.batch = OWNED;
+  }
 }
 
+const OWNED = Infinity;
+const NO_BYTES = Buffer.alloc(0);
+
 /**
- * Appends records through a 256 KiB buffer; the file is made (by `open`) only when the buffer
- * overflows, so a short run or chunk stays in memory.
+ * Bytes appended through a buffer; a file (made by `open`) only once the buffer overflows, so a short
+ * run or chunk never touches the disk.
  */
-class RecordWriter {
-  private buffer = Buffer.allocUnsafe(BLOCK);
+class Spool {
+  private buffer: Buffer;
   private used = 0;
   private fd: number | undefined;
-  file: string | undefined;
+  private file: string | undefined;
 
-  constructor(private readonly open: () => { file: string; fd: number }) {}
+  constructor(
+    private readonly open: () => { file: string; fd: number },
+    size: number,
+  ) {
+    this.buffer = Buffer.allocUnsafeSlow(size);
+  }
 
-  add(bytes: Uint8Array): void {
-    if (this.used + bytes.length > this.buffer.length) {
+  add(bytes: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (this.used + n > this.buffer.length) {
       this.flush();
-      if (bytes.length > this.buffer.length) {
-        this.writeAll(bytes, bytes.length);
+      if (n > this.buffer.length) {
+        this.writeAll(bytes.subarray(start, end));
         return;
       }
     }
-    this.buffer.set(bytes, this.used);
-    this.used += bytes.length;
+    bytes.copy(this.buffer, this.used, start, end);
+    this.used += n;
   }
 
   private flush(): void {
-    this.writeAll(this.buffer, this.used);
+    this.writeAll(this.buffer.subarray(0, this.used));
     this.used = 0;
   }
 
-  private writeAll(bytes: Uint8Array, length: number): void {
+  private writeAll(bytes: Buffer): void {
     if (this.fd === undefined) ({ file: this.file, fd: this.fd } = this.open());
     let done = 0;
-    while (done < length) done += writeSync(this.fd, bytes, done, length - done);
+    while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
   }
 
   /** Ends the writing: what was written stays in the file, or in memory (exactly its bytes). */
@@ -223,10 +264,8 @@ class RecordWriter {
   }
 
   /** A reader of what was written (after `end`). */
-  reader(): RecordReader {
-    return this.file === undefined
-      ? new RecordReader(undefined, this.buffer.subarray(0, this.used))
-      : new RecordReader(this.file, undefined);
+  reader(): SpoolReader {
+    return new SpoolReader(this.file, this.file === undefined ? this.buffer.subarray(0, this.used) : undefined);
   }
 
   close(): void {
@@ -235,44 +274,32 @@ class RecordWriter {
   }
 }
 
-/** Reads records in order; the current record's text is a view, valid until `next()`. */
-class RecordReader implements Key {
-  group = '';
-  id = '';
-  ms = 0;
-  rank = 0;
-  fileIndex = 0;
-  line = 0;
-  private buffer: Buffer;
-  private start = 0;
-  private end = 0;
-  private textStart = 0;
-  private textEnd = 0;
+/** Reads a spool's bytes in order, from its file or from memory. */
+class SpoolReader {
+  buffer: Buffer;
+  start = 0;
+  private end: number;
   private eof: boolean;
   private readonly fd: number | undefined;
 
-  /** From a file, or from bytes in memory. */
   constructor(file: string | undefined, data: Buffer | undefined) {
     this.fd = file === undefined ? undefined : openSync(file, 'r');
-    this.buffer = data ?? Buffer.allocUnsafe(BLOCK);
+    this.buffer = data ?? Buffer.allocUnsafeSlow(READ_BLOCK);
     this.end = data?.length ?? 0;
     this.eof = data !== undefined;
   }
 
-  /** Makes `n` bytes available from `start`; false at a clean end. */
-  private ensure(n: number): boolean {
+  /** Makes `n` bytes available from `start` (moving what is left to the buffer's start); false at the end. */
+  ensure(n: number): boolean {
     while (this.end - this.start < n) {
-      if (this.eof) {
-        if (this.end > this.start) throw new Error('audit report: a sorted temporary file ended inside a record');
-        return false;
-      }
+      if (this.eof) return false;
       if (this.start > 0) {
         this.buffer.copy(this.buffer, 0, this.start, this.end);
         this.end -= this.start;
         this.start = 0;
       }
       if (n > this.buffer.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(n, 2 * this.buffer.length));
+        const bigger = Buffer.allocUnsafeSlow(Math.max(n, 2 * this.buffer.length));
         this.buffer.copy(bigger, 0, 0, this.end);
         this.buffer = bigger;
       }
@@ -283,31 +310,21 @@ class RecordReader implements Key {
     return true;
   }
 
-  /** Moves to the next record; `keys` decodes group and id (needed to merge, not to copy). */
-  next(keys: boolean): boolean {
-    if (!this.ensure(4)) return false;
-    const size = this.buffer.readUInt32LE(this.start);
-    if (!this.ensure(4 + size)) throw new Error('audit report: a sorted temporary file ended inside a record');
-    const b = this.buffer;
-    const at = this.start;
-    this.ms = b.readDoubleLE(at + 4);
-    this.rank = b.readUInt32LE(at + 12);
-    this.fileIndex = b.readUInt32LE(at + 16);
-    this.line = b.readUInt32LE(at + 20);
-    const groupStart = at + HEADER;
-    const idStart = groupStart + b.readUInt32LE(at + 24);
-    this.textStart = idStart + b.readUInt32LE(at + 28);
-    this.textEnd = this.textStart + b.readUInt32LE(at + 32);
-    if (keys) {
-      this.group = b.toString('utf8', groupStart, idStart);
-      this.id = b.toString('utf8', idStart, this.textStart);
-    }
-    this.start = at + 4 + size;
-    return true;
+  /** True when every byte was read. */
+  done(): boolean {
+    return !this.ensure(1);
   }
 
-  text(): Buffer {
-    return this.buffer.subarray(this.textStart, this.textEnd);
+  /** The next `n` bytes (made available by `ensure`), as a view valid until the next `ensure`. */
+  take(n: number): Buffer {
+    const view = this.buffer.subarray(this.start, this.start + n);
+    this.start += n;
+    return view;
+  }
+
+  /** The bytes left, in pieces as they are read (each valid until the next). */
+  *pieces(): Generator<Buffer> {
+    while (this.ensure(1)) yield this.take(this.end - this.start);
   }
 
   close(): void {
@@ -315,25 +332,138 @@ class RecordReader implements Key {
   }
 }
 
-/** One group's ordered run: its last record's key, and its records as bytes. */
+/**
+ * A run or a chunk: its records' keys (the header, group and id) in one spool and their texts in
+ * another, so that the texts of a run, already in order, are copied out in bulk.
+ */
+class RecordSpool {
+  private readonly keys: Spool;
+  private readonly texts: Spool;
+
+  constructor(open: () => { file: string; fd: number }) {
+    this.keys = new Spool(open, KEY_BLOCK);
+    this.texts = new Spool(open, BLOCK);
+  }
+
+  add(record: Entry): void {
+    const { bytes, start, end } = record;
+    const textStart = start + HEADER + bytes.readUInt32LE(start + 24) + bytes.readUInt32LE(start + 28);
+    this.keys.add(bytes, start, textStart);
+    this.texts.add(bytes, textStart, end);
+  }
+
+  end(): void {
+    this.keys.end();
+    this.texts.end();
+  }
+
+  /** After `end`: the records one by one. */
+  reader(): RecordReader {
+    return new RecordReader(this.keys.reader(), this.texts.reader());
+  }
+
+  /** After `end`: the texts only, in order, in pieces as they are read. */
+  *textPieces(): Generator<Buffer> {
+    const reader = this.texts.reader();
+    try {
+      yield* reader.pieces();
+    } finally {
+      reader.close();
+    }
+  }
+
+  close(): void {
+    this.keys.close();
+    this.texts.close();
+  }
+}
+
+const BROKEN = 'audit report: a sorted temporary file ended inside a record';
+
+/** Reads records in order; the current record's text is a view, valid until `next()`. */
+class RecordReader implements Key {
+  group = '';
+  id = '';
+  ms = 0;
+  rank = 0;
+  fileIndex = 0;
+  line = 0;
+  private current: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly keys: SpoolReader,
+    private readonly texts: SpoolReader,
+  ) {}
+
+  /** Moves to the next record; `decode` decodes group and id (needed to merge, not to copy). */
+  next(decode: boolean): boolean {
+    const keys = this.keys;
+    if (!keys.ensure(HEADER)) {
+      if (!keys.done() || !this.texts.done()) throw new Error(BROKEN);
+      return false;
+    }
+    const keyBytes = HEADER + keys.buffer.readUInt32LE(keys.start + 24) + keys.buffer.readUInt32LE(keys.start + 28);
+    if (!keys.ensure(keyBytes)) throw new Error(BROKEN);
+    const b = keys.buffer;
+    const at = keys.start;
+    this.ms = b.readDoubleLE(at + 4);
+    this.rank = b.readUInt32LE(at + 12);
+    this.fileIndex = b.readUInt32LE(at + 16);
+    this.line = b.readUInt32LE(at + 20);
+    const textBytes = b.readUInt32LE(at + 32);
+    if (decode) {
+      const idStart = at + HEADER + b.readUInt32LE(at + 24);
+      this.group = b.toString('utf8', at + HEADER, idStart);
+      this.id = b.toString('utf8', idStart, at + keyBytes);
+    }
+    keys.take(keyBytes);
+    if (!this.texts.ensure(textBytes)) throw new Error(BROKEN);
+    this.current = this.texts.take(textBytes);
+    return true;
+  }
+
+  text(): Buffer {
+    return this.current;
+  }
+
+  close(): void {
+    this.keys.close();
+    this.texts.close();
+  }
+}
+
+/** One group's ordered run: its last record's key, and its records. */
 interface Run {
   group: string;
   last: Entry | undefined;
-  writer: RecordWriter;
+  spool: RecordSpool;
+}
+
+/** A group whose records are all in its run, in order (see `inOrder`). */
+export interface OrderedGroup {
+  group: string;
+  /** The group's texts, one after the other, in pieces of any size (each valid until the next). */
+  bytes(): Generator<Buffer>;
 }
 
 const MAX_RUNS = 64;
 const WINDOW = 64;
+/** Batches whose memory records in the window may use: the current one and the one before. */
+const HELD_BATCHES = 1;
 
 export class ExternalSorter {
   private readonly window: Entry[] = [];
   private readonly runs = new Map<string, Run>();
   private stragglers: Entry[] = [];
   private stragglerBytes = 0;
-  private readonly chunks: RecordWriter[] = [];
+  private readonly chunks: RecordSpool[] = [];
   private dir: string | undefined;
   private files = 0;
+  private finished = false;
   private readonly windowSize: number;
+  /** Batches added so far, and the memory of those records may still be in. */
+  private batches = 0;
+  private readonly held: { number: number; memory: ArrayBuffer }[] = [];
 
   constructor(private readonly chunkSize = 20_000) {
     this.windowSize = Math.min(WINDOW, chunkSize);
@@ -341,20 +471,37 @@ export class ExternalSorter {
 
   /**
    * Adds a batch's records, from file `fileIndex`; `lineBase` is added to each record's line (the
-   * lines before the batch's block). Each record's bytes are copied: the batch may be reused at once.
+   * lines before the batch's block). The records stay in the batch's memory while they pass through
+   * the window; returned: the memory of earlier batches no record uses any more (to be used again).
    */
-  addBatch(batch: EncodedBatch, fileIndex: number, lineBase: number): void {
+  addBatch(batch: EncodedBatch, fileIndex: number, lineBase: number): ArrayBuffer[] {
+    const number = this.batches++;
     const bytes = Buffer.from(batch.bytes.buffer, batch.bytes.byteOffset, batch.bytes.byteLength);
+    this.held.push({ number, memory: batch.bytes.buffer });
     const { keys, groups } = batch;
     for (let k = 0; k < keys.length; k += KEY_FIELDS) {
       const at = keys[k + 3]!;
       const line = lineBase + keys[k + 2]!;
-      const copy = Buffer.allocUnsafe(4 + bytes.readUInt32LE(at));
-      bytes.copy(copy, 0, at, at + copy.length);
-      copy.writeUInt32LE(fileIndex, 16);
-      copy.writeUInt32LE(line, 20);
-      this.add(new Entry(groups[keys[k + 4]!]!, keys[k]!, keys[k + 1]!, fileIndex, line, copy));
+      bytes.writeUInt32LE(fileIndex, at + 16);
+      bytes.writeUInt32LE(line, at + 20);
+      const end = at + 4 + bytes.readUInt32LE(at);
+      this.add(new Entry(groups[keys[k + 4]!]!, keys[k]!, keys[k + 1]!, fileIndex, line, bytes, at, end, number));
     }
+    return this.release(number - HELD_BATCHES);
+  }
+
+  /**
+   * Frees the memory of batches up to `last`: a record of theirs still in the window is copied out,
+   * a run's last record keeps only its key. Bounds what the window holds to a few batches, whatever
+   * the input.
+   */
+  private release(last: number): ArrayBuffer[] {
+    const free: ArrayBuffer[] = [];
+    if (this.held.length === 0 || this.held[0]!.number > last) return free;
+    for (const record of this.window) if (record.batch <= last) record.own();
+    for (const run of this.runs.values()) if (run.last !== undefined && run.last.batch <= last) run.last.keyOnly();
+    while (this.held.length > 0 && this.held[0]!.number <= last) free.push(this.held.shift()!.memory);
+    return free;
   }
 
   /**
@@ -377,19 +524,17 @@ export class ExternalSorter {
   private place(record: Entry): void {
     let run = this.runs.get(record.group);
     if (run === undefined && this.runs.size < MAX_RUNS) {
-      run = { group: record.group, last: undefined, writer: new RecordWriter(() => this.newFile()) };
+      run = { group: record.group, last: undefined, spool: new RecordSpool(() => this.newFile()) };
       this.runs.set(record.group, run);
     }
     if (run !== undefined && (run.last === undefined || compare(record, run.last) >= 0)) {
       run.last = record;
-      run.writer.add(record.bytes);
+      run.spool.add(record);
       return;
     }
-    // A copy of its exact size: a straggler may wait long, and a small buffer shares its memory with others.
-    const own = Buffer.allocUnsafeSlow(record.bytes.length);
-    own.set(record.bytes);
-    this.stragglers.push(new Entry(record.group, record.ms, record.rank, record.fileIndex, record.line, own));
-    this.stragglerBytes += record.bytes.length;
+    if (record.batch !== OWNED) record.own();
+    this.stragglers.push(record);
+    this.stragglerBytes += record.end - record.start;
     if (this.stragglers.length >= this.chunkSize || this.stragglerBytes >= CHUNK_BYTES) this.spill();
   }
 
@@ -399,15 +544,37 @@ export class ExternalSorter {
     return { file, fd: openSync(file, 'wx', 0o600) };
   }
 
-  /** Sorts the stragglers into a chunk (in memory while it fits in one block, else a file). */
+  /** Sorts the stragglers into a chunk (in memory while it is small, else in files). */
   private spill(): void {
     const rows = this.stragglers.sort(compare);
     this.stragglers = [];
     this.stragglerBytes = 0;
-    const writer = new RecordWriter(() => this.newFile());
-    for (const row of rows) writer.add(row.bytes);
-    writer.end();
-    this.chunks.push(writer);
+    const chunk = new RecordSpool(() => this.newFile());
+    for (const row of rows) chunk.add(row);
+    chunk.end();
+    this.chunks.push(chunk);
+  }
+
+  /** Ends the adding: the window's records placed, the stragglers spilled, every spool ended. */
+  private finish(): Run[] {
+    if (!this.finished) {
+      this.finished = true;
+      for (const record of this.window) this.place(record);
+      this.window.length = 0;
+      if (this.stragglers.length > 0) this.spill();
+      for (const run of this.runs.values()) run.spool.end();
+    }
+    return [...this.runs.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+  }
+
+  /**
+   * When every record went into its group's run in order (no straggler: the usual case), the groups
+   * in order, whose texts are copied out in bulk; otherwise undefined (then `sorted()` merges).
+   */
+  inOrder(): OrderedGroup[] | undefined {
+    const runs = this.finish();
+    if (this.chunks.length > 0) return undefined;
+    return runs.map((run) => ({ group: run.group, bytes: () => run.spool.textPieces() }));
   }
 
   /** Yields every record's group and text in order; the sorter is spent afterwards. */
@@ -415,15 +582,11 @@ export class ExternalSorter {
     const item: SortedText = { group: '', text: Buffer.alloc(0) };
     const readers: RecordReader[] = [];
     try {
-      for (const record of this.window) this.place(record);
-      this.window.length = 0;
-      if (this.stragglers.length > 0) this.spill();
-      const runs = [...this.runs.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+      const runs = this.finish();
       if (this.chunks.length === 0) {
-        // Every record is in its group's run, in order: copy each run's texts, group after group.
+        // Every record is in its group's run, in order: each run's records, group after group.
         for (const run of runs) {
-          run.writer.end();
-          const reader = run.writer.reader();
+          const reader = run.spool.reader();
           readers.push(reader);
           item.group = run.group;
           while (reader.next(false)) {
@@ -435,9 +598,8 @@ export class ExternalSorter {
       }
       // A min-heap of the readers' current records: O(log k) per event whatever the number of runs and chunks.
       const heap: RecordReader[] = [];
-      for (const run of runs) run.writer.end();
-      for (const writer of [...runs.map((r) => r.writer), ...this.chunks]) {
-        const reader = writer.reader();
+      for (const spool of [...runs.map((r) => r.spool), ...this.chunks]) {
+        const reader = spool.reader();
         readers.push(reader);
         if (reader.next(true)) heapPush(heap, reader, compare);
       }
@@ -456,12 +618,13 @@ export class ExternalSorter {
   }
 
   cleanup(): void {
-    for (const run of this.runs.values()) run.writer.close();
+    for (const run of this.runs.values()) run.spool.close();
     for (const chunk of this.chunks) chunk.close();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = undefined;
   }
 }
+
 function heapPush<T>(heap: T[], item: T, cmp: (a: T, b: T) => number): void {
   heap.push(item);
   let i = heap.length - 1;

@@ -15,6 +15,9 @@ import type { SummaryBuilder } from './summary.ts';
 /** The reading thread as scripts/build.mjs writes it into dist/ (beside cli.mjs). */
 export const READ_THREAD_BUNDLE = 'audit-report-thread.cjs';
 
+/** Extra room in each block's memory, so that it is used again for the next reads whatever their tails. */
+const BLOCK_HEADROOM = 1 << 16;
+
 /** Blocks in flight per thread: enough to keep each busy while this thread applies results. */
 const IN_FLIGHT_PER_THREAD = 3;
 
@@ -72,7 +75,9 @@ export async function readInThreads(options: {
   const blockMemory: ArrayBuffer[] = [];
   const newBuffer = (size: number): Buffer => {
     const memory = blockMemory.pop();
-    return memory !== undefined && memory.byteLength >= size ? Buffer.from(memory) : Buffer.allocUnsafeSlow(size);
+    if (memory !== undefined && memory.byteLength >= size) return Buffer.from(memory);
+    // Room for a longer tail next time: a block's size is a read plus the tail of the line before it.
+    return Buffer.allocUnsafeSlow(size + BLOCK_HEADROOM);
   };
   let nextId = 0;
   const apply = async (): Promise<void> => {
@@ -89,9 +94,8 @@ export async function readInThreads(options: {
     stat.events += r.events;
     for (let i = 0; i < r.bad.length; i += 2) countBadLine(stat, BAD_LINE_REASONS[r.bad[i + 1]!]!, base + r.bad[i]!);
     options.builder.absorb(r.part);
-    options.sorter.addBatch(r.records, fileIndex, base);
-    // The records are copied out: the buffer goes back to a thread for a next batch.
-    spares.push(r.records.bytes.buffer);
+    // The memory of batches the sorter no longer reads goes back to a thread for a next batch.
+    spares.push(...options.sorter.addBatch(r.records, fileIndex, base));
     blockMemory.push(r.block);
   };
   try {

@@ -97,9 +97,8 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
       const batch = new RecordBatch();
       let batchFile = 0;
       const sort = (): void => {
-        const records = batch.take();
-        sorter.addBatch(records, batchFile, 0);
-        batch.reuse(records.bytes.buffer);
+        const free = sorter.addBatch(batch.take(), batchFile, 0);
+        if (free.length > 0) batch.reuse(free[0]!);
       };
       const passOne = createPassOne(request.format, filter, builder, batch);
       await readEvents(
@@ -123,6 +122,21 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
     await writeOutput(request, async (out) => {
       out.write(renderer.begin(summary));
       const rules = new Map(summary.rules.map((r) => [r.id, r]));
+      // No straggler and nothing written between events: each group's texts are copied out as bytes.
+      const inOrder = renderer.separator === '' ? sorter.inOrder() : undefined;
+      if (inOrder !== undefined) {
+        for (const run of inOrder) {
+          const rule = rules.get(run.group)!;
+          out.write(renderer.groupStart(rule));
+          for (const piece of run.bytes()) {
+            out.write(piece);
+            if (out.full()) await out.flush();
+          }
+          out.write(renderer.groupEnd(rule));
+        }
+        out.write(renderer.end(summary));
+        return;
+      }
       let current: string | undefined;
       let first = true;
       for (const { group, text } of sorter.sorted()) {
