@@ -1,6 +1,7 @@
 import { UsageError } from '../../shared/errors/index.ts';
 import type { Event } from '../../shared/events/index.ts';
-import { SEVERITY_FLOOR, SeverityLabel } from '../../shared/severity/index.ts';
+// The plain scale: a reading thread filters without loading zod.
+import { SEVERITY_FLOOR, SEVERITY_LABELS, type SeverityLabel } from '../../shared/severity/scale.ts';
 import type { ReportWindow } from './window.ts';
 
 /** What to keep. Empty lists mean "any". Values compare exactly (rule ids, types, namespaces). */
@@ -16,8 +17,7 @@ export interface EventFilter {
 
 /** `high` → 7 (the floor of the band), `5` → 5. */
 export function parseMinSeverity(text: string): number {
-  const label = SeverityLabel.safeParse(text);
-  if (label.success) return SEVERITY_FLOOR[label.data];
+  if ((SEVERITY_LABELS as readonly string[]).includes(text)) return SEVERITY_FLOOR[text as SeverityLabel];
   if (/^(10|[0-9])$/.test(text)) return Number(text);
   throw new UsageError(
     'BAD_ARGUMENT',

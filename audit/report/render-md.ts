@@ -1,5 +1,6 @@
 import type { Event } from '../../shared/events/index.ts';
-import { SEVERITY_LABELS, severityLabel } from '../../shared/severity/index.ts';
+// The plain scale: a reading thread renders without loading zod.
+import { SEVERITY_LABELS, severityLabel } from '../../shared/severity/scale.ts';
 import { escapeMarkdown as md } from './escape.ts';
 import { connectionSummary, containerSummary, outcomeOf, processSummary } from './event-details.ts';
 import { describeIntegrity } from './integrity.ts';

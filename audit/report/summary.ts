@@ -1,5 +1,6 @@
 import type { Event } from '../../shared/events/index.ts';
-import { SEVERITY_LABELS, severityLabel, type SeverityLabel } from '../../shared/severity/index.ts';
+// The plain scale: a reading thread counts without loading zod.
+import { SEVERITY_LABELS, severityLabel, type SeverityLabel } from '../../shared/severity/scale.ts';
 import type { LogVerifyResult } from '../verify-log/index.ts';
 import type { InputStats } from './read-events.ts';
 import { num, plural } from './text.ts';

@@ -1,10 +1,2 @@
-export {
-  SEVERITY_LABELS,
-  SEVERITY_FLOOR,
-  SEVERITY_SCORE,
-  SeverityLabel,
-  SeverityScore,
-  SeverityInput,
-  severityLabel,
-  toSeverityScore,
-} from './severity.ts';
+export { SEVERITY_LABELS, SEVERITY_FLOOR, SEVERITY_SCORE, severityLabel, toSeverityScore } from './scale.ts';
+export { SeverityLabel, SeverityScore, SeverityInput } from './severity.ts';
