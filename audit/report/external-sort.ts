@@ -14,9 +14,11 @@ import { join } from 'node:path';
  * - the others (stragglers) are buffered, sorted and spilled as chunks of `chunkSize` records (or
  *   CHUNK_BYTES), and then everything is merged with a min-heap.
  * Records are encoded once, where they are rendered (RecordBatch, in a reading thread or in this one),
- * and from then on only copied as bytes. Runs and chunks stay in memory until they pass BLOCK bytes,
- * so a small report never touches the disk. The sort key is (group, time, rank, id, file, line):
- * total, so the output order is deterministic whatever the input order.
+ * and from then on only copied as bytes. A run or chunk keeps its records' keys and texts apart, each
+ * in memory until it outgrows its buffer (so a small report never touches the disk): when no record
+ * came out of order, the texts of each run are the report's events in order, copied out in bulk
+ * (`inOrder`). The sort key is (group, time, rank, id, file, line): total, so the output order is
+ * deterministic whatever the input order.
  */
 export interface SortRecord {
   group: string;
@@ -53,13 +55,13 @@ function compareTime(a: Key, b: Key): number {
 }
 
 /**
- * A record, little-endian, the same in a batch, in memory and in a spilled file: u32 size of what
- * follows, f64 time, u32 rank, file, line, then the UTF-8 byte lengths of group, id and text (u32
- * each), then the three strings' bytes.
+ * A record, little-endian: u32 size of what follows, f64 time, u32 rank, file, line, then the UTF-8
+ * byte lengths of group, id and text (u32 each), then the three strings' bytes. So in a batch and in
+ * the sorter's memory; a run or chunk writes the text apart from the rest (RecordSpool).
  */
 const HEADER = 36;
+/** The buffer of a run's or chunk's texts, and of its keys (about a tenth of its bytes); reads of a spilled file. */
 const BLOCK = 1 << 18;
-/** A spool of keys (about a tenth of a run's bytes). */
 const KEY_BLOCK = 1 << 16;
 const READ_BLOCK = 1 << 20;
 /** Stragglers held in memory before they are sorted and spilled, whichever comes first: records or bytes. */
