@@ -6,7 +6,7 @@
  * - verify-log: `audit verify-log FILE… --pub KEY` (the event record's hash chain and signed checkpoints)
  */
 export { runReport, REPORT_FORMATS, resolveWindow, parseMinSeverity, describeAllBadLines } from './report/index.ts';
-export type { ReportFormat, ReportRequest, EventFilter, ReportSummary } from './report/index.ts';
+export type { ReportFormat, ReportRequest, EventFilter, ReportSummary, ReadProgress } from './report/index.ts';
 export {
   auditSeal,
   auditImage,

@@ -30,8 +30,8 @@ export interface ReportRequest {
   /** Write here (a temp file beside it, renamed when complete); undefined: write to `stdout`. */
   outFile?: string;
   stdout: NodeJS.WritableStream;
-  /** Progress lines (a TTY only); undefined: silent. */
-  progress?: NodeJS.WritableStream;
+  /** Hears each file's bytes read and events so far, now and then and at its end (the CLI draws a progress line). */
+  onProgress?: (progress: ReadProgress) => void;
   /** Events held in memory before a sorted chunk spills to a temp file. */
   chunkSize?: number;
   /** Verifies the event record (hash chain, signed checkpoints) in the same read; its result heads the report. */
@@ -79,7 +79,7 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
   const stats: InputStats[] = [];
   const builder = new SummaryBuilder();
   const sorter = new ExternalSorter(request.chunkSize);
-  const progress = request.progress ? progressPrinter(request.progress) : undefined;
+  const progress = request.onProgress;
   const { filter } = request;
   const threads = request.verifier ? 1 : (request.threads ?? defaultThreads(request.files));
   const checkFile = distFile(import.meta.url, PREBUILT_EVENT_CHECK);
@@ -117,7 +117,6 @@ export async function runReport(request: ReportRequest): Promise<ReportSummary> 
       );
       if (batch.count > 0) sort();
     }
-    if (request.progress) request.progress.write('\n');
     const summary = builder.finish(request.filter.window, describeFilter(request.filter), stats);
     if (request.verifier) summary.integrity = request.verifier.finish();
     await writeOutput(request, async (out) => {
@@ -233,19 +232,4 @@ class BufferedOut {
     this.used = 0;
     for (const piece of pieces) if (!this.stream.write(piece)) await once(this.stream, 'drain');
   }
-}
-
-function progressPrinter(stream: NodeJS.WritableStream): (p: ReadProgress) => void {
-  let last = 0;
-  return (p) => {
-    const now = Date.now();
-    if (now - last < 200 && p.bytesRead < p.bytesTotal) return;
-    last = now;
-    const pct = p.bytesTotal > 0 ? Math.min(100, Math.floor((p.bytesRead / p.bytesTotal) * 100)) : 100;
-    const width = 30;
-    const filled = Math.round((pct / 100) * width);
-    stream.write(
-      `\r${basename(p.file)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${(p.bytesRead / 1e6).toFixed(1)}/${(p.bytesTotal / 1e6).toFixed(1)} MB, ${p.events} events`,
-    );
-  };
 }

@@ -1,11 +1,11 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { REPORT_FORMATS } from '../../audit/report/renderer.ts';
-import type { ImageStory, LatestTarget } from '../../audit/index.ts';
+import type { ImageStory, LatestTarget, ReadProgress } from '../../audit/index.ts';
 import { DEFAULT_DOCKER_SOCKET } from '../../shared/docker/socket.ts';
 import { VerificationError } from '../../shared/errors/index.ts';
-import { createProgressLine, escapeTerminal } from '../../shared/text/index.ts';
+import { createProgressLine, escapeTerminal, type ProgressLine } from '../../shared/text/index.ts';
 import { repeatable, whole } from '../flag-types.ts';
 import { addFlags, readFlags, type FlagSpec } from '../flags.ts';
 import type { CommandIo } from '../io.ts';
@@ -27,6 +27,18 @@ const PROGRESS = z
   .boolean()
   .optional()
   .describe('show progress on stderr even when it is not a TTY (--no-progress: never)');
+
+function progressWanted(io: CommandIo, flag: boolean | undefined): boolean {
+  return flag ?? io.stderr.isTTY === true;
+}
+
+/** A progress line on stderr (redrawn on a terminal, a line per 10% elsewhere), or none as `--progress` says. */
+function progressLine(io: CommandIo, flag: boolean | undefined, label: string): ProgressLine | undefined {
+  const tty = io.stderr.isTTY === true;
+  return progressWanted(io, flag)
+    ? createProgressLine({ label, write: (text) => io.stderr.write(text), tty })
+    : undefined;
+}
 
 const ReportFlags = z
   .object({
@@ -197,7 +209,17 @@ export function registerAudit(program: Command, io: CommandIo, now: () => Date =
       verifier = createLogVerifier({ keys });
     }
     const window = resolveWindow(flags, flags.now !== undefined ? () => new Date(flags.now!) : now);
-    const showProgress = flags.progress ?? io.stderr.isTTY === true;
+    // one progress line per file read
+    let line: ProgressLine | undefined;
+    let reading: string | undefined;
+    const onProgress = (p: ReadProgress): void => {
+      if (p.file !== reading) {
+        line?.done();
+        reading = p.file;
+        line = progressLine(io, flags.progress, `reading ${escapeTerminal(basename(p.file))}`);
+      }
+      line?.update(p.bytesRead, p.bytesTotal, `${p.events} events`);
+    };
     const summary = await runReport({
       files: flags.events.map((f) => ({ path: resolve(io.cwd, f), source: f })),
       filter: {
@@ -212,10 +234,10 @@ export function registerAudit(program: Command, io: CommandIo, now: () => Date =
       format: flags.format,
       ...(flags.out !== undefined ? { outFile: resolve(io.cwd, flags.out) } : {}),
       stdout: io.stdout,
-      ...(showProgress ? { progress: io.stderr } : {}),
+      ...(progressWanted(io, flags.progress) ? { onProgress } : {}),
       ...(verifier ? { verifier } : {}),
       ...(flags.threads !== undefined ? { threads: flags.threads } : {}),
-    });
+    }).finally(() => line?.done());
     const bad = describeAllBadLines(summary.inputs);
     if (flags.out !== undefined) {
       io.log.note(`wrote ${flags.out}: ${summary.total} event(s)${bad !== undefined ? `, ${bad}` : ''}`);
@@ -307,11 +329,7 @@ export function registerAudit(program: Command, io: CommandIo, now: () => Date =
       flags.pub.map((f) => resolve(io.cwd, f)),
       flags.pub,
     );
-    const tty = io.stderr.isTTY === true;
-    const progress =
-      (flags.progress ?? tty)
-        ? createProgressLine({ label: 'verifying log', write: (text) => io.stderr.write(text), tty })
-        : undefined;
+    const progress = progressLine(io, flags.progress, 'verifying log');
     const result = await verifyLogFiles(
       files.map((f) => resolve(io.cwd, f)),
       keys,

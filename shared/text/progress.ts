@@ -5,7 +5,8 @@
  * (CI logs) one line per 10% read. The clock is a parameter so the behaviour is tested without waiting.
  */
 export interface ProgressLine {
-  update(bytes: number, total: number): void;
+  /** `note`: what else to say at the end (`48,213 events`). */
+  update(bytes: number, total: number, note?: string): void;
   /** ends the redrawn line (a newline on a terminal) */
   done(): void;
 }
@@ -25,31 +26,32 @@ export function createProgressLine(options: {
   let lastPercent = -1;
   let drawn = false;
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-  const describe = (bytes: number, total: number, t: number): string => {
+  const describe = (bytes: number, total: number, t: number, note: string | undefined): string => {
     const seconds = (t - started) / 1000;
     const rate = seconds > 0 ? bytes / seconds : 0;
     const left = total > bytes && rate > 0 ? Math.ceil((total - bytes) / rate) : undefined;
     return (
       `${options.label}: ${mb(bytes)} MB${total > 0 ? ` of ~${mb(total)} MB` : ''}` +
       (rate > 0 ? `, ${mb(rate)} MB/s` : '') +
-      (left !== undefined ? `, ETA ${left} s` : '')
+      (left !== undefined ? `, ETA ${left} s` : '') +
+      (note !== undefined ? `, ${note}` : '')
     );
   };
   return {
-    update(bytes, total) {
+    update(bytes, total, note) {
       const t = now();
       if (options.tty) {
         const finished = total > 0 && bytes >= total;
         if (t - lastDraw < interval && !finished) return;
         lastDraw = t;
         drawn = true;
-        options.write(`\r${describe(bytes, total, t)}\u001b[K`);
+        options.write(`\r${describe(bytes, total, t, note)}\u001b[K`);
         return;
       }
       const percent = total > 0 ? Math.min(100, Math.floor((bytes / total) * 10) * 10) : -1;
       if (percent > lastPercent) {
         lastPercent = percent;
-        options.write(`${describe(bytes, total, t)}${percent >= 0 ? ` (${percent}%)` : ''}\n`);
+        options.write(`${describe(bytes, total, t, note)}${percent >= 0 ? ` (${percent}%)` : ''}\n`);
       }
     },
     done() {
