@@ -209,16 +209,23 @@ export function registerAudit(program: Command, io: CommandIo, now: () => Date =
       verifier = createLogVerifier({ keys });
     }
     const window = resolveWindow(flags, flags.now !== undefined ? () => new Date(flags.now!) : now);
-    // one progress line per file read
+    // one progress line per file read, ended when the file is (the report may be written to the same terminal next)
     let line: ProgressLine | undefined;
     let reading: string | undefined;
+    const read = new Set<string>();
     const onProgress = (p: ReadProgress): void => {
+      if (read.has(p.file)) return;
       if (p.file !== reading) {
         line?.done();
         reading = p.file;
         line = progressLine(io, flags.progress, `reading ${escapeTerminal(basename(p.file))}`);
       }
       line?.update(p.bytesRead, p.bytesTotal, `${p.events} events`);
+      if (p.bytesRead >= p.bytesTotal) {
+        read.add(p.file);
+        line?.done();
+        line = reading = undefined;
+      }
     };
     const summary = await runReport({
       files: flags.events.map((f) => ({ path: resolve(io.cwd, f), source: f })),

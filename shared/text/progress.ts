@@ -28,7 +28,8 @@ export function createProgressLine(options: {
   const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
   const describe = (bytes: number, total: number, t: number, note: string | undefined): string => {
     const seconds = (t - started) / 1000;
-    const rate = seconds > 0 ? bytes / seconds : 0;
+    // a rate from the first moments says nothing (a first chunk read at once): shown after 200 ms
+    const rate = seconds >= 0.2 ? bytes / seconds : 0;
     const left = total > bytes && rate > 0 ? Math.ceil((total - bytes) / rate) : undefined;
     return (
       `${options.label}: ${mb(bytes)} MB${total > 0 ? ` of ~${mb(total)} MB` : ''}` +
