@@ -1,21 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../shared/logging/index.ts';
-import type { Observation, ProcessTracker } from '../../sidecar/sources/index.ts';
-import { createProcFs } from '../../sidecar/sources/proc/index.ts';
-import { createFileSight } from '../../sidecar/sources/sight/file-sight.ts';
-import { loadSightNative } from '../../sidecar/sources/sight/native.ts';
+import type { Observation } from '../../sidecar/sources/index.ts';
 import { FixtureProc } from './fixture-proc.ts';
+import { fixtureFileSight } from './fixture-sight.ts';
 
 /**
  * The watch budget, against the real kernel: a root with more to watch than the budget allows keeps the most
  * important watches (sensitive files, then executables) and gives up the rest (system directories, writable places),
  * saying so in a `sight-lost` event.
  */
-const load = loadSightNative();
-if (!load.ok) throw new Error(`sight addon: ${load.reason}`);
-
 describe('file sight: the watch budget', () => {
   const fx = new FixtureProc();
   const root = fx.rootfs('sw-budget-root-');
@@ -26,19 +20,7 @@ describe('file sight: the watch budget', () => {
     writeFileSync(join(root, 'etc/shadow'), 'root:*:1::::::\n');
     for (const name of ['a', 'b']) writeFileSync(join(root, 'usr/bin', name), '#!/bin/sh\n', { mode: 0o755 });
     fx.add({ pid: 300, comm: 'app', exe: '/bin/app', root });
-    const tracker = {
-      processes: () => new Map(),
-      tickStat: () => undefined,
-      idle: () => false,
-    } as unknown as ProcessTracker;
-    const sight = createFileSight({
-      native: load.native,
-      proc: createProcFs(fx.root),
-      tracker,
-      anchor: () => 300,
-      logger: silentLogger(),
-      maxWatches: 3,
-    });
+    const sight = fixtureFileSight(fx, { anchor: 300, maxWatches: 3 });
     try {
       sight.join([], Date.now());
       expect(sight.watchCounts()).toMatchObject({ sensitive: 1, executable: 2, 'system-dir': 0, writable: 0 });

@@ -1,12 +1,10 @@
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../shared/logging/index.ts';
-import type { Observation, ProcessInfo, ProcessTracker } from '../../sidecar/sources/index.ts';
-import { createProcFs } from '../../sidecar/sources/proc/index.ts';
-import { createFileSight, type FileSightSource } from '../../sidecar/sources/sight/file-sight.ts';
-import { loadSightNative } from '../../sidecar/sources/sight/native.ts';
+import type { Observation, ProcessInfo } from '../../sidecar/sources/index.ts';
+import type { FileSightSource } from '../../sidecar/sources/sight/file-sight.ts';
 import { FixtureProc } from './fixture-proc.ts';
+import { fixtureFileSight } from './fixture-sight.ts';
 
 /**
  * An exec seen by file sight while the poller holds the process as its old program (read between the new program's
@@ -15,9 +13,6 @@ import { FixtureProc } from './fixture-proc.ts';
  * not twice). Real inotify on a fixture root; the poller's view is set by the test, tick by tick, and the clock is the
  * test's (the fixture's uptime does not advance: start times are counted from file sight's clock).
  */
-const load = loadSightNative();
-if (!load.ok) throw new Error(`sight addon: ${load.reason}`);
-
 /** Uptime of the fixture's "kernel": process start times are counted from it, in 10 ms ticks. */
 const UPTIME_S = 1000;
 
@@ -57,19 +52,7 @@ describe('file sight: an exec while the poller holds the process as its old prog
 
   const setUp = (): { sight: FileSightSource; poller: Map<number, ProcessInfo> } => {
     const poller = new Map<number, ProcessInfo>();
-    const tracker = {
-      processes: () => poller,
-      tickStat: () => undefined,
-      idle: () => false,
-    } as unknown as ProcessTracker;
-    const sight = createFileSight({
-      native: load.native,
-      proc: createProcFs(fx.root),
-      tracker,
-      anchor: () => 300,
-      logger: silentLogger(),
-      now: () => clock,
-    });
+    const sight = fixtureFileSight(fx, { anchor: 300, poller, now: () => clock });
     sight.join([], clock); // watches made
     return { sight, poller };
   };
