@@ -43,19 +43,13 @@ export function createAdmissionMetrics(options: {
   });
   for (const webhook of WEBHOOKS) duration.zero({ webhook });
   const stats = options.verifier.stats;
-  let last = { registry: 0, cache: 0 };
-  new Counter({
-    name: 'sealwatch_admission_image_checks_total',
-    help: 'image seal checks, by where the verdict came from (registry: read and verified, cache: a verdict kept by digest)',
-    labelNames: ['source'],
-    registers,
-    collect() {
-      const now = { registry: stats.cold, cache: stats.cached };
-      for (const source of ['registry', 'cache'] as const)
-        this.inc({ source }, Math.max(0, now[source] - last[source]));
-      last = now;
-    },
-  });
+  scrapedCounter(
+    registry,
+    'sealwatch_admission_image_checks_total',
+    'image seal checks, by where the verdict came from (registry: read and verified, cache: a verdict kept by digest)',
+    () => ({ registry: stats.cold, cache: stats.cached }),
+    'source',
+  );
   scrapedCounter(
     registry,
     'sealwatch_admission_registry_errors_total',

@@ -18,17 +18,39 @@ export function createMetricsRegistry(component: 'watcher' | 'webhook', version:
   return registry;
 }
 
-/** A counter read at scrape time from a plain running total a component keeps (it takes what is new). */
-export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): void {
-  let last = 0;
+/**
+ * A counter read at scrape time from a plain running total a component keeps (it takes what is new), or, with
+ * `label`, from one total per value of that label (each series there from the first scrape, at 0).
+ */
+export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): void;
+export function scrapedCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => Readonly<Record<string, number>>,
+  label: string,
+): void;
+export function scrapedCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  read: () => number | Readonly<Record<string, number>>,
+  label?: string,
+): void {
+  const last = new Map<string, number>();
   new Counter({
     name,
     help,
+    labelNames: label === undefined ? [] : [label],
     registers: [registry],
     collect() {
-      const value = read();
-      if (value > last) this.inc(value - last);
-      last = value;
+      const now = read();
+      for (const [value, total] of Object.entries(typeof now === 'number' ? { '': now } : now)) {
+        const added = Math.max(0, total - (last.get(value) ?? 0));
+        if (label === undefined) this.inc(added);
+        else this.inc({ [label]: value }, added);
+        last.set(value, total);
+      }
     },
   });
 }

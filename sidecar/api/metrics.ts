@@ -201,33 +201,27 @@ export function bindDockerEventMetrics(
  */
 export function bindConnectorMetrics(metrics: WatchMetrics, connector: ConnectorMetricsSource): void {
   const registers = [metrics.registry];
-  const counter = (name: string, help: string, read: () => number): void =>
-    scrapedCounter(metrics.registry, name, help, read);
-  counter(
+  scrapedCounter(
+    metrics.registry,
     'sealwatch_proc_connector_execs_total',
     'exec events received from the kernel proc connector',
     () => connector.stats.execs,
   );
-  let lastMissed = { reaped: 0, exited: 0 };
-  new Counter({
-    name: 'sealwatch_proc_connector_details_missed_total',
-    help: 'execs seen without full details, by why: reaped (gone before any /proc read: any process of the host, its container unknown) or exited (a watched process read after it exited: exe link or argv gone, comm/ppid/uids read)',
-    labelNames: ['why'],
-    registers,
-    collect() {
-      const now = { reaped: connector.stats.unreadable, exited: connector.stats.partial };
-      for (const why of ['reaped', 'exited'] as const) {
-        this.inc({ why }, Math.max(0, now[why] - lastMissed[why]));
-      }
-      lastMissed = now;
-    },
-  });
-  counter(
+  scrapedCounter(
+    metrics.registry,
+    'sealwatch_proc_connector_details_missed_total',
+    'execs seen without full details, by why: reaped (gone before any /proc read: any process of the host, its container unknown) or exited (a watched process read after it exited: exe link or argv gone, comm/ppid/uids read)',
+    () => ({ reaped: connector.stats.unreadable, exited: connector.stats.partial }),
+    'why',
+  );
+  scrapedCounter(
+    metrics.registry,
     'sealwatch_proc_connector_records_skipped_total',
     'proc connector records that did not parse',
     () => connector.stats.skipped,
   );
-  counter(
+  scrapedCounter(
+    metrics.registry,
     'sealwatch_proc_connector_errors_total',
     'proc connector socket errors (ENOBUFS: the kernel dropped events)',
     () => connector.stats.errors,
