@@ -60,6 +60,16 @@ function compareTime(a: Key, b: Key): number {
  * the sorter's memory; a run or chunk writes the text apart from the rest (RecordSpool).
  */
 const HEADER = 36;
+/** Bytes from a record's start to its id (the header, then its group). */
+function idOffset(b: Buffer, at: number): number {
+  return HEADER + b.readUInt32LE(at + 24);
+}
+
+/** Bytes from a record's start to its text (the header, its group and its id: the record's key). */
+function textOffset(b: Buffer, at: number): number {
+  return idOffset(b, at) + b.readUInt32LE(at + 28);
+}
+
 /** The buffer of a run's or chunk's texts, and of its keys (about a tenth of its bytes); reads of a spilled file. */
 const BLOCK = 1 << 18;
 const KEY_BLOCK = 1 << 16;
@@ -185,8 +195,8 @@ class Entry implements Key {
   get id(): string {
     if (this.decodedId === undefined) {
       const b = this.bytes;
-      const idStart = this.start + HEADER + b.readUInt32LE(this.start + 24);
-      this.decodedId = b.toString('utf8', idStart, idStart + b.readUInt32LE(this.start + 28));
+      const idStart = this.start + idOffset(b, this.start);
+      this.decodedId = b.toString('utf8', idStart, this.start + textOffset(b, this.start));
     }
     return this.decodedId;
   }
@@ -349,7 +359,7 @@ class RecordSpool {
 
   add(record: Entry): void {
     const { bytes, start, end } = record;
-    const textStart = start + HEADER + bytes.readUInt32LE(start + 24) + bytes.readUInt32LE(start + 28);
+    const textStart = start + textOffset(bytes, start);
     this.keys.add(bytes, start, textStart);
     this.texts.add(bytes, textStart, end);
   }
@@ -404,7 +414,7 @@ class RecordReader implements Key {
       if (!keys.done() || !this.texts.done()) throw new Error(BROKEN);
       return false;
     }
-    const keyBytes = HEADER + keys.buffer.readUInt32LE(keys.start + 24) + keys.buffer.readUInt32LE(keys.start + 28);
+    const keyBytes = textOffset(keys.buffer, keys.start);
     if (!keys.ensure(keyBytes)) throw new Error(BROKEN);
     const b = keys.buffer;
     const at = keys.start;
@@ -414,7 +424,7 @@ class RecordReader implements Key {
     this.line = b.readUInt32LE(at + 20);
     const textBytes = b.readUInt32LE(at + 32);
     if (decode) {
-      const idStart = at + HEADER + b.readUInt32LE(at + 24);
+      const idStart = at + idOffset(b, at);
       this.group = b.toString('utf8', at + HEADER, idStart);
       this.id = b.toString('utf8', idStart, at + keyBytes);
     }
