@@ -91,9 +91,9 @@ const MIN_WAKE_GAP_MS = 50;
  */
 const SAME_EXEC_MS = 20;
 /**
- * Longest an exec waits for a process the poller read before it, started about then (a fork about to exec, read as the
- * old program), to be read again: the tracker checks new processes for an exec every tick, and its process-start then
- * stands for the exec. After this, or once that process is gone, the exec is reported as exited before it was read.
+ * Longest an exec waits while a process that started in the 2 s before it is there (it may be the one exec-ing, read
+ * as its old program: see `mayBeMidExec`). After this, or once no such process is left, the exec is reported as exited
+ * before it was read.
  */
 const MID_EXEC_WAIT_MS = 1_000;
 /** Largest dropped executable hashed (a larger one is reported unhashed). */
